@@ -1,0 +1,66 @@
+"""Command line of redis-ha-lab; the nox sessions call it (``python -m lab VERB``).
+
+Exit status: 0 done, 1 the lab is not healthy (e.g. not settled), 2 bad input or a host
+that is not ready (the message says what to fix), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from lab import down, status, up
+from lab.context import Lab
+from lab.errors import LabError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="redis-ha-lab",
+        description="A disposable Redis master/replica + Sentinel + HAProxy lab.",
+    )
+    parser.add_argument(
+        "--config", type=Path, default=Path(os.environ.get("LAB_CONFIG", "lab.toml")),
+        help="the lab's lab.toml (default: $LAB_CONFIG or ./lab.toml)",
+    )
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    verbs.add_parser("up", help="bring the machines up, provision them, wait until settled")
+    p = verbs.add_parser("down", help="remove the machines, their containers and networks")
+    p.add_argument("--images", action="store_true",
+                   help="also delete the lab's cached images (the next lab_up is cold)")
+    verbs.add_parser("status", help="print every instance, Sentinel and HAProxy backend")
+    verbs.add_parser("check-config", help="validate lab.toml and print the topology")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except LabError as exc:
+        print(f"redis-ha-lab: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("redis-ha-lab: interrupted", file=sys.stderr)
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.verb == "up":
+        up.run(Lab.load(args.config), args.config)
+        return 0
+    if args.verb == "down":
+        down.run(Lab.load(args.config, prefer_applied=True), remove_images=args.images)
+        return 0
+    if args.verb == "status":
+        return 0 if status.run(Lab.load(args.config, prefer_applied=True)) else 1
+    if args.verb == "check-config":
+        lab = Lab.load(args.config)
+        for shard in lab.topology.shards:
+            where = ", ".join(f"{i.label} ({i.initial_role})" for i in shard.instances)
+            print(f"shard {shard.number}: ports {shard.master_port}/{shard.replica_port}: {where}")
+        print(f"sentinels: {', '.join(s.label for s in lab.topology.sentinels)}")
+        return 0
+    raise AssertionError(args.verb)

@@ -1,0 +1,327 @@
+"""Read ``lab.toml`` into a validated, immutable :class:`LabConfig`.
+
+``lab.toml`` is the one source of truth for a lab: servers, layout, ports, Sentinel
+timings, persistence, images and machines. Everything else (bundles, the Vagrantfile's
+machine list, the chaos targets) is derived from the model built here.
+
+A bad file fails early with one :class:`~lab.errors.ConfigError` line that names the
+section, the key and what is allowed, e.g.::
+
+    lab.toml: [sentinel] quorum = 5 is out of range: must be 1..3
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from lab.errors import ConfigError
+
+LAYOUTS = ("article", "spread")
+BACKENDS = ("vagrant",)
+PROVIDERS = ("docker", "virtualbox", "libvirt")
+PERSISTENCE = ("none", "rdb", "aof")
+RESTART_POLICIES = ("always", "unless-stopped", "on-failure", "no")
+IMAGE_SOURCES = ("offline", "registry")
+
+_HOSTNAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+
+
+@dataclass(frozen=True)
+class Server:
+    """One machine of the lab."""
+
+    name: str
+    address: str
+
+
+@dataclass(frozen=True)
+class RedisSettings:
+    master_port: int = 6379
+    replicas_per_shard: int = 2
+    persistence: str = "none"
+    restart: str = "always"
+    min_replicas_to_write: int = 0
+    min_replicas_max_lag: int = 10
+    repl_diskless_sync_delay: int = 5
+
+
+@dataclass(frozen=True)
+class SentinelSettings:
+    port: int = 26379
+    # Sentinels per server in the article layout; the spread layout runs one per server.
+    per_server: int = 3
+    quorum: int = 2
+    down_after_ms: int = 2000
+    failover_timeout_ms: int = 10000
+    parallel_syncs: int = 1
+
+
+@dataclass(frozen=True)
+class HAProxySettings:
+    first_port: int = 5000
+    stats_port: int = 8404
+    check_interval_ms: int = 1000
+
+
+@dataclass(frozen=True)
+class ImageSettings:
+    source: str = "offline"
+    # Offline images are debootstrapped from this mirror/suite ("" = the host's own apt).
+    mirror: str = ""
+    suite: str = ""
+    # Used when source = "registry".
+    redis_image: str = "redis:7.0"
+    haproxy_image: str = "haproxy:2.6"
+
+
+@dataclass(frozen=True)
+class MachineSettings:
+    backend: str = "vagrant"
+    provider: str = "docker"
+    network: str = "192.168.56.0/24"
+    box: str = "centos/7"
+    box_url: str = ""
+    cpus: int = 1
+    memory_mb: int = 1024
+
+
+@dataclass(frozen=True)
+class LabConfig:
+    """The validated lab: what ``lab.toml`` says, with defaults filled in."""
+
+    name: str = "redis-ha-lab"
+    layout: str = "article"
+    settle_timeout_s: int = 180
+    servers: tuple[Server, ...] = ()
+    redis: RedisSettings = field(default_factory=RedisSettings)
+    sentinel: SentinelSettings = field(default_factory=SentinelSettings)
+    haproxy: HAProxySettings = field(default_factory=HAProxySettings)
+    images: ImageSettings = field(default_factory=ImageSettings)
+    machines: MachineSettings = field(default_factory=MachineSettings)
+    source: str = "lab.toml"
+
+    @property
+    def sentinels_per_shard(self) -> int:
+        """How many Sentinels watch each shard's master."""
+        if self.layout == "article":
+            return self.sentinel.per_server
+        return len(self.servers)
+
+
+DEFAULT_SERVERS = (
+    Server("redis1", "192.168.56.11"),
+    Server("redis2", "192.168.56.12"),
+    Server("redis3", "192.168.56.13"),
+)
+
+# Allowed values and ranges per field; anything not listed only has its type checked.
+_CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("lab", "layout"): LAYOUTS,
+    ("redis", "persistence"): PERSISTENCE,
+    ("redis", "restart"): RESTART_POLICIES,
+    ("images", "source"): IMAGE_SOURCES,
+    ("machines", "backend"): BACKENDS,
+    ("machines", "provider"): PROVIDERS,
+}
+_RANGES: dict[tuple[str, str], tuple[int, int]] = {
+    ("lab", "settle_timeout_s"): (10, 3600),
+    ("redis", "master_port"): (1024, 65000),
+    ("redis", "replicas_per_shard"): (1, 5),
+    ("redis", "min_replicas_to_write"): (0, 5),
+    ("redis", "min_replicas_max_lag"): (1, 3600),
+    ("redis", "repl_diskless_sync_delay"): (0, 60),
+    ("sentinel", "port"): (1024, 65000),
+    ("sentinel", "per_server"): (1, 7),
+    ("sentinel", "down_after_ms"): (100, 600_000),
+    ("sentinel", "failover_timeout_ms"): (1000, 3_600_000),
+    ("sentinel", "parallel_syncs"): (1, 5),
+    ("haproxy", "first_port"): (1024, 65000),
+    ("haproxy", "stats_port"): (1024, 65535),
+    ("haproxy", "check_interval_ms"): (100, 60_000),
+    ("machines", "cpus"): (1, 64),
+    ("machines", "memory_mb"): (256, 65536),
+}
+
+
+def load(path: str | Path) -> LabConfig:
+    """Read and validate ``path``; raise :class:`ConfigError` naming the first bad field."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: no such file; copy the shipped lab.toml or set LAB_CONFIG"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return from_dict(raw, source=path.name)
+
+
+def from_dict(raw: dict[str, Any], source: str = "lab.toml") -> LabConfig:
+    """Build a :class:`LabConfig` from parsed TOML (also used by tests)."""
+    reader = _Reader(source)
+    known = {"lab", "servers", "redis", "sentinel", "haproxy", "images", "machines"}
+    for key in raw:
+        if key not in known:
+            raise ConfigError(
+                f"{source}: unknown section [{key}]; known: {', '.join(sorted(known))}"
+            )
+    lab = reader.section(raw, "lab", {"name": "redis-ha-lab", "layout": "article",
+                                       "settle_timeout_s": 180})
+    if not _HOSTNAME.match(lab["name"]):
+        raise ConfigError(
+            f"{source}: [lab] name = {lab['name']!r}: use lowercase letters, digits and '-'"
+        )
+    machines = MachineSettings(**reader.section(raw, "machines", _defaults(MachineSettings)))
+    config = LabConfig(
+        name=lab["name"],
+        layout=lab["layout"],
+        settle_timeout_s=lab["settle_timeout_s"],
+        servers=_servers(raw.get("servers"), machines.network, source),
+        redis=RedisSettings(**reader.section(raw, "redis", _defaults(RedisSettings))),
+        sentinel=SentinelSettings(**reader.section(raw, "sentinel", _defaults(SentinelSettings))),
+        haproxy=HAProxySettings(**reader.section(raw, "haproxy", _defaults(HAProxySettings))),
+        images=ImageSettings(**reader.section(raw, "images", _defaults(ImageSettings))),
+        machines=machines,
+        source=source,
+    )
+    _check_consistency(config)
+    return config
+
+
+def _defaults(cls: type) -> dict[str, Any]:
+    return {f.name: f.default for f in fields(cls)}
+
+
+class _Reader:
+    """Checks one TOML table against its defaults: known keys, types, choices, ranges."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def section(self, raw: dict[str, Any], name: str, defaults: dict[str, Any]) -> dict[str, Any]:
+        table = raw.get(name, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{self.source}: [{name}] must be a table")
+        values = dict(defaults)
+        for key, value in table.items():
+            if key not in defaults:
+                raise ConfigError(
+                    f"{self.source}: [{name}] unknown key {key!r}; "
+                    f"known keys: {', '.join(sorted(defaults))}"
+                )
+            values[key] = self._check(name, key, value, defaults[key])
+        return values
+
+    def _check(self, section: str, key: str, value: Any, default: Any) -> Any:
+        where = f"{self.source}: [{section}] {key} = {value!r}"
+        expected = type(default)
+        # bool is an int subclass: refuse it where a number is meant.
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            raise ConfigError(f"{where}: must be a {expected.__name__}")
+        choices = _CHOICES.get((section, key))
+        if choices and value not in choices:
+            raise ConfigError(f"{where} is not allowed; choose one of: {', '.join(choices)}")
+        bounds = _RANGES.get((section, key))
+        if bounds and not bounds[0] <= value <= bounds[1]:
+            raise ConfigError(f"{where} is out of range: must be {bounds[0]}..{bounds[1]}")
+        return value
+
+
+def _servers(raw: Any, network: str, source: str) -> tuple[Server, ...]:
+    try:
+        net = ipaddress.ip_network(network)
+    except ValueError:
+        raise ConfigError(
+            f"{source}: [machines] network = {network!r} is not a network like 192.168.56.0/24"
+        ) from None
+    if raw is None:
+        servers = DEFAULT_SERVERS
+    else:
+        if not isinstance(raw, list) or not raw:
+            raise ConfigError(f"{source}: [[servers]] must be a list of tables with name, address")
+        servers = []
+        for i, entry in enumerate(raw, start=1):
+            if not isinstance(entry, dict) or set(entry) != {"name", "address"}:
+                raise ConfigError(
+                    f"{source}: [[servers]] entry {i} must have exactly 'name' and 'address'"
+                )
+            servers.append(Server(str(entry["name"]), str(entry["address"])))
+        servers = tuple(servers)
+    if len(servers) < 3:
+        raise ConfigError(
+            f"{source}: [[servers]] lists {len(servers)} servers; the lab needs at least 3"
+        )
+    names, addresses = set(), set()
+    for server in servers:
+        if not _HOSTNAME.match(server.name):
+            raise ConfigError(
+                f"{source}: [[servers]] name {server.name!r}: use lowercase letters, digits, '-'"
+            )
+        try:
+            address = ipaddress.ip_address(server.address)
+        except ValueError:
+            raise ConfigError(
+                f"{source}: [[servers]] {server.name} address {server.address!r} is not an IP"
+            ) from None
+        if address not in net or address in (net.network_address, net.broadcast_address):
+            raise ConfigError(
+                f"{source}: [[servers]] {server.name} address {server.address} is not a host "
+                f"address of [machines] network {network}"
+            )
+        if address == next(net.hosts()):
+            raise ConfigError(
+                f"{source}: [[servers]] {server.name} address {server.address} is the "
+                f"network's first address, which the host uses as gateway; pick another"
+            )
+        if server.name in names or server.address in addresses:
+            raise ConfigError(
+                f"{source}: [[servers]] {server.name} ({server.address}) is listed twice"
+            )
+        names.add(server.name)
+        addresses.add(server.address)
+    return servers
+
+
+def _check_consistency(config: LabConfig) -> None:
+    """Rules that span several fields."""
+    src = config.source
+    watchers = config.sentinels_per_shard
+    if config.sentinel.quorum > watchers:
+        raise ConfigError(
+            f"{src}: [sentinel] quorum = {config.sentinel.quorum} is out of range: must be "
+            f"1..{watchers} (the Sentinels watching each shard in the {config.layout} layout)"
+        )
+    replicas = config.redis.replicas_per_shard
+    if config.layout == "spread" and replicas >= len(config.servers):
+        raise ConfigError(
+            f"{src}: [redis] replicas_per_shard = {replicas} needs more than {replicas} servers "
+            f"in the spread layout (each replica on its own server)"
+        )
+    if config.redis.min_replicas_to_write > replicas:
+        raise ConfigError(
+            f"{src}: [redis] min_replicas_to_write = {config.redis.min_replicas_to_write} "
+            f"is out of range: must be 0..{replicas} (replicas_per_shard)"
+        )
+    ports = _listening_ports(config)
+    clashes = {p for p in ports if ports.count(p) > 1}
+    if clashes:
+        raise ConfigError(
+            f"{src}: ports overlap on one server: {', '.join(map(str, sorted(clashes)))}; "
+            f"move [redis] master_port, [sentinel] port or [haproxy] first_port apart"
+        )
+
+
+def _listening_ports(config: LabConfig) -> list[int]:
+    redis_ports = range(config.redis.master_port,
+                        config.redis.master_port + config.redis.replicas_per_shard + 1)
+    sentinel_count = config.sentinel.per_server if config.layout == "article" else 1
+    sentinel_ports = range(config.sentinel.port, config.sentinel.port + sentinel_count)
+    haproxy_ports = range(config.haproxy.first_port,
+                          config.haproxy.first_port + 2 * len(config.servers))
+    return [*redis_ports, *sentinel_ports, *haproxy_ports, config.haproxy.stats_port]

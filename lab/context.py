@@ -1,0 +1,67 @@
+"""A lab as the verbs see it: config, topology, state paths, secrets and machines.
+
+``lab_up`` records the ``lab.toml`` it applied; ``lab_down`` and ``status`` read that
+record first, so they act on what is deployed even after ``lab.toml`` was edited or broken.
+"""
+
+from __future__ import annotations
+
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from lab import config as config_module
+from lab import images, render, topology
+from lab.config import LabConfig
+from lab.machines import VagrantMachines
+from lab.paths import LabPaths
+from lab.remote import Machine, connect
+from lab.secrets import LabSecrets, load_or_create
+from lab.topology import Topology
+
+
+@dataclass
+class Lab:
+    config: LabConfig
+    topology: Topology
+    paths: LabPaths
+    secrets: LabSecrets
+
+    @classmethod
+    def load(cls, config_path: Path, *, prefer_applied: bool = False) -> Lab:
+        paths = LabPaths.for_project()
+        applied = paths.home / "applied-lab.toml"
+        source = applied if prefer_applied and applied.exists() else config_path
+        config = config_module.load(source)
+        return cls(config, topology.build(config), paths, load_or_create(paths))
+
+    def record_applied(self, config_path: Path) -> None:
+        shutil.copyfile(config_path, self.paths.home / "applied-lab.toml")
+
+    def forget_applied(self) -> None:
+        (self.paths.home / "applied-lab.toml").unlink(missing_ok=True)
+
+    def recipes(self) -> tuple[images.Recipe, images.Recipe]:
+        return images.recipes(self.config.images.mirror, self.config.images.suite)
+
+    def image_names(self) -> render.Images:
+        if self.config.images.source == "registry":
+            return render.Images(self.config.images.redis_image, self.config.images.haproxy_image)
+        base = self.recipes()[0].image
+        return render.Images(base, base)
+
+    def machines(self, machine_image: str = "") -> VagrantMachines:
+        return VagrantMachines(self.config, self.paths, self.secrets, machine_image)
+
+    def bundles(self) -> list[render.Bundle]:
+        return render.render(self.config, self.topology, self.secrets.redis_password,
+                             self.image_names())
+
+    def connect_all(self, machines: VagrantMachines | None = None) -> list[Machine]:
+        """One SSH connection per server (``vagrant ssh-config`` read in parallel)."""
+        machines = machines or self.machines()
+        servers = self.config.servers
+        with ThreadPoolExecutor(max_workers=len(servers)) as pool:
+            configs = list(pool.map(lambda s: machines.ssh_config(s.name), servers))
+        return [connect(s, text) for s, text in zip(servers, configs, strict=True)]

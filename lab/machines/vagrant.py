@@ -1,0 +1,125 @@
+"""The Vagrant backend, driven through python-vagrant.
+
+Vagrant reads the machine list from a JSON file rendered from ``lab.toml`` (the
+Vagrantfile itself never changes per lab) and keeps its state under the lab's state
+directory, not in the source tree.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import subprocess
+from collections.abc import Callable
+
+import vagrant
+
+from lab import host
+from lab.config import LabConfig
+from lab.errors import LabError
+from lab.paths import VAGRANTFILE_DIR, LabPaths
+from lab.secrets import LabSecrets
+
+Log = Callable[[str], None]
+
+
+class VagrantMachines:
+    def __init__(self, config: LabConfig, paths: LabPaths, secrets: LabSecrets,
+                 machine_image: str = "") -> None:
+        self.config = config
+        self.paths = paths
+        self.secrets = secrets
+        self.machine_image = machine_image
+        self.provider = config.machines.provider
+
+    # -- what Vagrant is told -------------------------------------------------------------
+
+    def write_machine_list(self) -> None:
+        m = self.config.machines
+        net = ipaddress.ip_network(m.network)
+        data = {
+            "name": self.config.name,
+            "provider": self.provider,
+            "machine_image": self.machine_image,
+            "ssh_key": str(self.secrets.ssh_private_key),
+            "public_key": self.secrets.ssh_public_key,
+            "images_dir": str(self.paths.images),
+            "netmask": str(net.netmask),
+            "box": m.box,
+            "box_url": m.box_url,
+            "cpus": m.cpus,
+            "memory_mb": m.memory_mb,
+            "servers": [{"name": s.name, "address": s.address} for s in self.config.servers],
+        }
+        self.paths.ensure()
+        self.paths.machines_json.write_text(json.dumps(data, indent=2) + "\n")
+
+    def _vagrant(self, quiet: bool = True) -> vagrant.Vagrant:
+        # python-vagrant's env= replaces the whole environment: start from ours.
+        env = dict(os.environ)
+        env.update({
+            "LAB_MACHINES_JSON": str(self.paths.machines_json),
+            "VAGRANT_DOTFILE_PATH": str(self.paths.vagrant_dotfile),
+            "VAGRANT_CHECKPOINT_DISABLE": "1",
+            "VAGRANT_DEFAULT_PROVIDER": self.provider,
+        })
+        return vagrant.Vagrant(root=str(VAGRANTFILE_DIR), env=env,
+                               quiet_stdout=quiet, quiet_stderr=quiet)
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def status(self) -> dict[str, str]:
+        """Machine name -> Vagrant state ("running", "not_created", "stopped", ...)."""
+        if not self.paths.machines_json.exists():
+            return {s.name: "not_created" for s in self.config.servers}
+        try:
+            return {s.name: s.state for s in self._vagrant().status()}
+        except subprocess.CalledProcessError as exc:
+            raise LabError(f"`vagrant status` failed (exit {exc.returncode})") from None
+
+    def up(self, log: Log) -> list[str]:
+        """Start every machine that is not running, one at a time; return their names."""
+        self.write_machine_list()
+        states = self.status()
+        started = []
+        for server in self.config.servers:
+            if states.get(server.name) == "running":
+                continue
+            log(f"  vagrant up {server.name} ({server.address}, provider {self.provider})")
+            try:
+                for line in self._vagrant().up(vm_name=server.name, provider=self.provider,
+                                               stream_output=True):
+                    line = line.rstrip()
+                    if line:
+                        log(f"    {line}")
+            except subprocess.CalledProcessError as exc:
+                raise LabError(
+                    f"`vagrant up {server.name}` failed (exit {exc.returncode}); see the lines "
+                    "above, then `nox -s lab_down` to remove what was created"
+                ) from None
+            started.append(server.name)
+        return started
+
+    def ssh_config(self, name: str) -> str:
+        return self._vagrant().ssh_config(vm_name=name)
+
+    def destroy(self, log: Log) -> None:
+        """Destroy every machine Vagrant knows, then whatever of this lab it forgot."""
+        if self.paths.machines_json.exists():
+            try:
+                for line in self._vagrant().destroy() or ():
+                    log(f"    {line}")
+            except subprocess.CalledProcessError as exc:
+                log(f"  vagrant destroy failed (exit {exc.returncode}); removing by label")
+        if self.provider == "docker":
+            self._remove_leftover_containers(log)
+
+    def _remove_leftover_containers(self, log: Log) -> None:
+        leftovers = host.lab_containers(self.config.name)
+        if leftovers:
+            subprocess.run(["docker", "rm", "-f", "-v", *leftovers], capture_output=True)
+            log(f"  removed {len(leftovers)} leftover machine container(s)")
+        for network in host.lab_networks(self.config.machines.network, self.config.name):
+            subprocess.run(["docker", "network", "rm", network["Id"]], capture_output=True)
+            log(f"  removed network {network['Name']}")

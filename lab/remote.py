@@ -1,0 +1,72 @@
+"""SSH access to the lab's machines, through Fabric.
+
+A backend hands out OpenSSH ``ssh_config`` text (``vagrant ssh-config``); it is parsed by
+paramiko and given to Fabric as-is, so host, port, user and key come from one place.
+Agents and the user's own keys are never consulted: the lab's machines trust only the
+lab's key (or Vagrant's, on VM providers).
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+
+import fabric
+import paramiko
+
+from lab.config import Server
+from lab.errors import RemoteCommandError
+
+
+@dataclass
+class Machine:
+    """One lab server and an open SSH connection to it."""
+
+    server: Server
+    connection: fabric.Connection
+
+    def run(self, command: str, *, sudo: bool = True, check: bool = True,
+            timeout: float | None = 600) -> str:
+        """Run ``command`` (a shell string) and return its stdout; raise if it fails."""
+        result = self._exec(command, sudo, timeout)
+        if check and result.exited != 0:
+            tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-12:])
+            raise RemoteCommandError(
+                f"{self.server.name}: `{_short(command)}` failed (exit {result.exited}):\n{tail}"
+            )
+        return result.stdout
+
+    def ok(self, command: str, *, sudo: bool = True) -> bool:
+        """True when ``command`` exits 0."""
+        return self._exec(command, sudo, 120).exited == 0
+
+    def _exec(self, command: str, sudo: bool, timeout: float | None):
+        # ``sudo -n sh -c`` rather than Fabric's sudo(), which needs a password prompt
+        # watcher and breaks with cd; the lab's users have NOPASSWD sudo.
+        if sudo:
+            command = f"sudo -n sh -c {shlex.quote(command)}"
+        return self.connection.run(command, hide=True, warn=True, timeout=timeout,
+                                   in_stream=False)
+
+    def put(self, local: str, remote: str) -> None:
+        self.connection.put(local, remote)
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def connect(server: Server, ssh_config_text: str, alias: str | None = None) -> Machine:
+    """A :class:`Machine` for ``server`` using the ``Host`` entry ``alias`` of the config."""
+    ssh_config = paramiko.SSHConfig.from_text(ssh_config_text)
+    config = fabric.Config(ssh_config=ssh_config, overrides={"load_ssh_configs": False})
+    connection = fabric.Connection(
+        alias or server.name,
+        config=config,
+        connect_timeout=15,
+        connect_kwargs={"look_for_keys": False, "allow_agent": False},
+    )
+    return Machine(server, connection)
+
+
+def _short(command: str, limit: int = 120) -> str:
+    return command if len(command) <= limit else command[: limit - 3] + "..."

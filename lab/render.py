@@ -1,0 +1,132 @@
+"""Render ``provision/templates`` into one bundle per server.
+
+A bundle is everything a server needs to run its part of the lab with
+``compose up -d --build``: the compose file, the image build context (Dockerfile and
+entrypoint), and one config per Redis instance and Sentinel plus ``haproxy.cfg``.
+Rendering is pure: same config and secrets in, byte-identical bundle out, so the bundle's
+digest tells provisioning whether a server has anything to change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from lab.config import LabConfig, Server
+from lab.paths import TEMPLATES
+from lab.topology import Topology
+
+HEADER = "Rendered by redis-ha-lab from lab.toml: edit the template, not this file."
+REMOTE_ROOT = "/opt/redis-ha-lab"
+NODE_IMAGE = "redis-ha-lab/node"
+COMPOSE_PROJECT = "redis-ha-lab"
+
+
+@dataclass(frozen=True)
+class BundleFile:
+    path: str  # relative to the bundle root
+    content: str
+    mode: int = 0o644
+
+
+@dataclass(frozen=True)
+class Bundle:
+    server: Server
+    files: tuple[BundleFile, ...]
+
+    @property
+    def digest(self) -> str:
+        """sha256 over every file's path, mode and content."""
+        h = hashlib.sha256()
+        for f in sorted(self.files, key=lambda f: f.path):
+            h.update(f"{f.path}\0{f.mode:o}\0".encode())
+            h.update(f.content.encode())
+            h.update(b"\0")
+        return h.hexdigest()
+
+    @property
+    def data_dirs(self) -> tuple[str, ...]:
+        return tuple(
+            f"data/{Path(f.path).stem}" for f in self.files
+            if f.path.startswith("conf/") and f.path.endswith(".conf")
+        )
+
+    def write(self, directory: Path) -> None:
+        """Write the bundle to ``directory`` (for inspection and for upload)."""
+        for f in self.files:
+            target = directory / f.path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(f.content)
+            target.chmod(f.mode)
+
+
+@dataclass(frozen=True)
+class Images:
+    """Image names a bundle refers to, decided by ``[images] source``."""
+
+    redis_base: str
+    haproxy: str
+
+
+def render(config: LabConfig, topology: Topology, password: str, images: Images) -> list[Bundle]:
+    """One bundle per server, in server order."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    common = {
+        "header": HEADER,
+        "password": password,
+        "layout": config.layout,
+        "lab_name": config.name,
+        "redis": config.redis,
+        "redis_base_image": images.redis_base,
+        "haproxy_image": images.haproxy,
+        "node_image": f"{NODE_IMAGE}:{_short_hash(images.redis_base)}",
+        "restart": config.redis.restart,
+    }
+    last_port = config.haproxy.first_port + 2 * len(topology.shards) - 1
+    haproxy_cfg = env.get_template("haproxy.cfg.j2").render(
+        common, shards=topology.shards, haproxy=config.haproxy,
+        first_port=config.haproxy.first_port, last_port=last_port,
+    )
+    entrypoint = (TEMPLATES / "lab-entrypoint.sh").read_text()
+    dockerfile = env.get_template("Dockerfile.j2").render(common)
+
+    bundles = []
+    for server in topology.servers:
+        instances = topology.instances_on(server)
+        sentinels = topology.sentinels_on(server)
+        files = [
+            BundleFile("docker-compose.yml", env.get_template("docker-compose.yml.j2").render(
+                common, server=server, instances=instances, sentinels=sentinels)),
+            BundleFile("image/Dockerfile", dockerfile),
+            BundleFile("image/lab-entrypoint.sh", entrypoint, 0o755),
+            BundleFile("conf/haproxy.cfg", haproxy_cfg),
+        ]
+        for instance in instances:
+            shard = topology.shard(instance.shard)
+            master = shard.initial_master if instance.initial_role == "replica" else None
+            files.append(BundleFile(
+                f"conf/{instance.service}.conf",
+                env.get_template("redis.conf.j2").render(common, instance=instance, master=master),
+            ))
+        for sentinel in sentinels:
+            files.append(BundleFile(
+                f"conf/{sentinel.service}.conf",
+                env.get_template("sentinel.conf.j2").render(
+                    common, sentinel=sentinel, settings=config.sentinel,
+                    shards=[topology.shard(n) for n in sentinel.shards]),
+            ))
+        bundles.append(Bundle(server, tuple(files)))
+    return bundles
+
+
+def _short_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:12]

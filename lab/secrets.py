@@ -1,0 +1,61 @@
+"""Per-lab secrets: the Redis password and the SSH key the lab's machines trust.
+
+Generated on first use, stored under the lab's state directory with mode 0600, never
+committed and never printed. :func:`redact` masks them in anything written for people.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets as _random
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from lab.paths import LabPaths
+
+
+@dataclass(frozen=True)
+class LabSecrets:
+    redis_password: str
+    ssh_private_key: Path
+    ssh_public_key: str
+
+    def redact(self, text: str) -> str:
+        """Replace every secret in ``text`` by a placeholder."""
+        return text.replace(self.redis_password, "<redacted>")
+
+
+def load_or_create(paths: LabPaths) -> LabSecrets:
+    """Return the lab's secrets, generating whatever is missing."""
+    paths.ensure()
+    if paths.secrets.exists():
+        password = json.loads(paths.secrets.read_text())["redis_password"]
+    else:
+        # Hex only: the password goes into redis.conf, sentinel.conf and HAProxy's
+        # tcp-check strings, where other characters would need quoting.
+        password = _random.token_hex(16)
+        _write_private(paths.secrets, json.dumps({"redis_password": password}) + "\n")
+    if not paths.ssh_key.exists():
+        key = Ed25519PrivateKey.generate()
+        private = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.OpenSSH,
+            serialization.NoEncryption(),
+        )
+        public = key.public_key().public_bytes(
+            serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+        )
+        _write_private(paths.ssh_key, private.decode())
+        paths.ssh_key.with_suffix(".pub").write_text(public.decode() + " redis-ha-lab\n")
+    public_key = paths.ssh_key.with_suffix(".pub").read_text().strip()
+    return LabSecrets(password, paths.ssh_key, public_key)
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+    path.write_text(text)

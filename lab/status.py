@@ -1,0 +1,75 @@
+"""``status``: one screen that says whether the lab is healthy, and if not, why.
+
+Three tables (instances, Sentinels, HAProxy backends) followed by the settle verdict
+from :mod:`lab.settle`, so ``status`` and ``lab_up`` never disagree about "settled".
+"""
+
+from __future__ import annotations
+
+from lab import probe, settle
+from lab.context import Lab
+from lab.probe import Snapshot
+
+
+def table(rows: list[list[str]], headers: list[str]) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=False)]
+    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=False))  # noqa: E731
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+def render(lab: Lab, snapshot: Snapshot) -> tuple[str, list[str]]:
+    """The status text and the list of settle problems (empty = settled)."""
+    instance_rows = []
+    for v in snapshot.instances:
+        i = v.instance
+        if v.error:
+            instance_rows.append([i.server.name, str(i.port), str(i.shard), "DOWN", "-", "-",
+                                  v.error])
+            continue
+        master = f"{v.master_address[0]}:{v.master_address[1]}" if v.master_address else "-"
+        link = "-" if v.role == "master" else ("up" if v.link_up else "DOWN")
+        instance_rows.append([i.server.name, str(i.port), str(i.shard), v.role or "?",
+                              master, link, str(v.offset)])
+
+    sentinel_rows = []
+    for s in snapshot.sentinels:
+        if s.error:
+            sentinel_rows.append([s.sentinel.label, "-", "DOWN", "-", "-", s.error])
+            continue
+        for number, m in sorted(s.monitors.items()):
+            master = f"{m.master_address[0]}:{m.master_address[1]}" if m.master_address else "?"
+            sentinel_rows.append([s.sentinel.label, f"shard{number}", master, str(m.replicas),
+                                  str(m.other_sentinels), m.ckquorum.split(" ")[0] or "?"])
+
+    haproxy_rows = []
+    for h in snapshot.haproxies:
+        if h.error:
+            haproxy_rows.append([h.server, "-", "-", h.error])
+            continue
+        for shard in lab.topology.shards:
+            for kind, port in (("master", shard.master_port), ("replicas", shard.replica_port)):
+                ups = h.up.get(f"shard{shard.number}_{kind}", [])
+                haproxy_rows.append([h.server, str(port), f"shard{shard.number}_{kind}",
+                                     ", ".join(ups) or "NONE"])
+
+    found = settle.problems(snapshot, lab.config, lab.topology)
+    verdict = "SETTLED" if not found else "NOT SETTLED:\n" + "\n".join(f"  - {p}" for p in found)
+    text = "\n\n".join([
+        f"lab {lab.config.name}: {lab.config.layout} layout, "
+        f"{len(lab.config.servers)} servers, provider {lab.config.machines.provider}",
+        "Redis instances\n" + table(instance_rows, ["server", "port", "shard", "role",
+                                                    "replicates", "link", "offset"]),
+        "Sentinels\n" + table(sentinel_rows, ["sentinel", "monitor", "master", "replicas",
+                                              "sentinels", "quorum"]),
+        "HAProxy backends (UP servers)\n" + table(haproxy_rows, ["haproxy", "port", "backend",
+                                                                  "up"]),
+        verdict,
+    ])
+    return text, found
+
+
+def run(lab: Lab, log=print) -> bool:
+    snapshot = probe.take(lab.config, lab.topology, lab.secrets.redis_password)
+    text, found = render(lab, snapshot)
+    log(lab.secrets.redact(text))
+    return not found

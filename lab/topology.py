@@ -1,0 +1,139 @@
+"""Who runs where: a layout turns the servers into shards, instances and Sentinels.
+
+A layout is data, not code paths: both layouts produce the same :class:`Topology`
+shape, and everything downstream (rendering, probing, chaos) reads only that.
+
+``article``
+    Shard *i* lives entirely on server *i*: master on ``master_port``, replica *k* on
+    ``master_port + 1 + k``, and ``per_server`` Sentinels that watch only that master.
+    One server is one failure domain: the layout's known weakness.
+
+``spread``
+    Shard *i*'s master on server *i*; replica *k* on server *i + 1 + k* (mod n) at port
+    ``master_port + 1 + k``, so each server still uses the same ports once each. One
+    Sentinel per server watches every shard.
+
+Shard *i* (1-based) is reached through HAProxy on ``first_port + 2(i-1)`` (its master)
+and ``first_port + 2(i-1) + 1`` (its replicas), on every server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lab.config import LabConfig, Server
+
+
+@dataclass(frozen=True)
+class RedisInstance:
+    shard: int
+    server: Server
+    port: int
+    initial_role: str  # "master" or "replica": roles change at the first failover
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return (self.server.address, self.port)
+
+    @property
+    def service(self) -> str:
+        """The compose service (and container) name on its server."""
+        return f"redis-{self.port}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.server.name}:{self.port}"
+
+
+@dataclass(frozen=True)
+class SentinelInstance:
+    server: Server
+    port: int
+    shards: tuple[int, ...]
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return (self.server.address, self.port)
+
+    @property
+    def service(self) -> str:
+        return f"sentinel-{self.port}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.server.name}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Shard:
+    number: int
+    instances: tuple[RedisInstance, ...]
+    master_port: int  # HAProxy port that routes to the current master
+    replica_port: int  # HAProxy port that balances over the replicas
+
+    @property
+    def monitor_name(self) -> str:
+        """The name Sentinels monitor this shard's master under."""
+        return f"shard{self.number}"
+
+    @property
+    def initial_master(self) -> RedisInstance:
+        return next(i for i in self.instances if i.initial_role == "master")
+
+    def instance_at(self, host: str, port: int) -> RedisInstance | None:
+        return next((i for i in self.instances if i.address == (host, port)), None)
+
+
+@dataclass(frozen=True)
+class Topology:
+    layout: str
+    servers: tuple[Server, ...]
+    shards: tuple[Shard, ...]
+    sentinels: tuple[SentinelInstance, ...]
+
+    @property
+    def instances(self) -> tuple[RedisInstance, ...]:
+        return tuple(i for shard in self.shards for i in shard.instances)
+
+    def instances_on(self, server: Server) -> tuple[RedisInstance, ...]:
+        return tuple(i for i in self.instances if i.server == server)
+
+    def sentinels_on(self, server: Server) -> tuple[SentinelInstance, ...]:
+        return tuple(s for s in self.sentinels if s.server == server)
+
+    def sentinels_of(self, shard: Shard) -> tuple[SentinelInstance, ...]:
+        return tuple(s for s in self.sentinels if shard.number in s.shards)
+
+    def shard(self, number: int) -> Shard:
+        return self.shards[number - 1]
+
+    def server(self, name: str) -> Server:
+        for server in self.servers:
+            if server.name == name:
+                return server
+        raise KeyError(name)
+
+
+def build(config: LabConfig) -> Topology:
+    """Place every instance and Sentinel of ``config`` on its server."""
+    servers = config.servers
+    n = len(servers)
+    base = config.redis.master_port
+    shards = []
+    for index, home in enumerate(servers):
+        instances = [RedisInstance(index + 1, home, base, "master")]
+        for k in range(config.redis.replicas_per_shard):
+            host = home if config.layout == "article" else servers[(index + 1 + k) % n]
+            instances.append(RedisInstance(index + 1, host, base + 1 + k, "replica"))
+        port = config.haproxy.first_port + 2 * index
+        shards.append(Shard(index + 1, tuple(instances), port, port + 1))
+
+    sentinels = []
+    for index, server in enumerate(servers):
+        if config.layout == "article":
+            for k in range(config.sentinel.per_server):
+                sentinels.append(SentinelInstance(server, config.sentinel.port + k, (index + 1,)))
+        else:
+            all_shards = tuple(range(1, n + 1))
+            sentinels.append(SentinelInstance(server, config.sentinel.port, all_shards))
+    return Topology(config.layout, servers, tuple(shards), tuple(sentinels))
