@@ -161,8 +161,11 @@ def _haproxy(name: str, address: str, stats_port: int) -> HAProxyView:
     return view
 
 
-def _pairs(flat: list) -> dict[str, str]:
-    return dict(zip(flat[::2], flat[1::2], strict=False))
+def _pairs(reply: list | dict) -> dict[str, str]:
+    """A Sentinel reply as a dict: RESP3 sends a map, RESP2 a flat key/value list."""
+    if isinstance(reply, dict):
+        return {str(k): str(v) for k, v in reply.items()}
+    return dict(zip(reply[::2], reply[1::2], strict=False))
 
 
 def _describe(exc: BaseException) -> str:

@@ -46,6 +46,7 @@ class VagrantMachines:
             "public_key": self.secrets.ssh_public_key,
             "images_dir": str(self.paths.images),
             "netmask": str(net.netmask),
+            "prefixlen": str(net.prefixlen),
             "box": m.box,
             "box_url": m.box_url,
             "cpus": m.cpus,
@@ -88,7 +89,7 @@ class VagrantMachines:
                 continue
             log(f"  vagrant up {server.name} ({server.address}, provider {self.provider})")
             try:
-                for line in self._vagrant().up(vm_name=server.name, provider=self.provider,
+                for line in self._vagrant(quiet=False).up(vm_name=server.name, provider=self.provider,
                                                stream_output=True):
                     line = line.rstrip()
                     if line:
@@ -108,8 +109,7 @@ class VagrantMachines:
         """Destroy every machine Vagrant knows, then whatever of this lab it forgot."""
         if self.paths.machines_json.exists():
             try:
-                for line in self._vagrant().destroy() or ():
-                    log(f"    {line}")
+                self._vagrant(quiet=False).destroy()
             except subprocess.CalledProcessError as exc:
                 log(f"  vagrant destroy failed (exit {exc.returncode}); removing by label")
         if self.provider == "docker":
