@@ -7,6 +7,7 @@ record first, so they act on what is deployed even after ``lab.toml`` was edited
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 from lab import config as config_module
 from lab import images, render, topology
 from lab.config import LabConfig
+from lab.errors import ConfigError
 from lab.machines import VagrantMachines
 from lab.paths import LabPaths
 from lab.remote import Machine, connect
@@ -29,18 +31,28 @@ class Lab:
     secrets: LabSecrets
 
     @classmethod
-    def load(cls, config_path: Path, *, prefer_applied: bool = False) -> Lab:
-        paths = LabPaths.for_project()
-        applied = paths.home / "applied-lab.toml"
-        source = applied if prefer_applied and applied.exists() else config_path
-        config = config_module.load(source)
+    def load(cls, config_path: Path, *, prefer_applied: bool = False,
+             log: Callable[[str], None] = print) -> Lab:
+        """The lab of ``config_path``; with ``prefer_applied``, the config it was brought
+        up with (and, when ``config_path`` is broken, the only lab brought up here)."""
+        try:
+            config = config_module.load(config_path)
+        except ConfigError as exc:
+            applied = LabPaths.applied_labs()
+            if not prefer_applied or len(applied) != 1:
+                raise
+            log(f"{exc}\n  -> acting on the lab that was brought up: {applied[0].parent.name}")
+            config = config_module.load(applied[0])
+        paths = LabPaths.for_lab(config.name)
+        if prefer_applied and paths.applied_config.exists():
+            config = config_module.load(paths.applied_config)
         return cls(config, topology.build(config), paths, load_or_create(paths))
 
     def record_applied(self, config_path: Path) -> None:
-        shutil.copyfile(config_path, self.paths.home / "applied-lab.toml")
+        shutil.copyfile(config_path, self.paths.applied_config)
 
     def forget_applied(self) -> None:
-        (self.paths.home / "applied-lab.toml").unlink(missing_ok=True)
+        self.paths.applied_config.unlink(missing_ok=True)
 
     def recipes(self) -> tuple[images.Recipe, images.Recipe]:
         return images.recipes(self.config.images.mirror, self.config.images.suite)

@@ -33,7 +33,7 @@ def run(lab: Lab, log: Log = print, *, remove_images: bool = False) -> float:
     lab.paths.machines_json.unlink(missing_ok=True)
     lab.forget_applied()
     if remove_images:
-        shutil.rmtree(lab.paths.images, ignore_errors=True)
+        shutil.rmtree(lab.paths.images.parent, ignore_errors=True)
     seconds = time.monotonic() - started
     log(f"lab_down: done in {seconds:.1f} s")
     return seconds

@@ -119,9 +119,10 @@ def _build(recipe: Recipe, paths: LabPaths, log) -> float:
     started = time.monotonic()
     log(f"  image {recipe.image}: debootstrap {recipe.suite} from {recipe.mirror} ...")
     # One cache per recipe: two debootstraps may run at once.
-    cache = paths.images / "debs" / recipe.name
+    cache = paths.images.parent / "debs" / recipe.name
     cache.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f"lab-{recipe.name}-", dir=paths.home) as tmp:
+    workdir = paths.images.parent
+    with tempfile.TemporaryDirectory(prefix=f"lab-{recipe.name}-", dir=workdir) as tmp:
         root = Path(tmp) / "root"
         _run([
             "debootstrap", "--variant=minbase", f"--cache-dir={cache}",

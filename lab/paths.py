@@ -1,8 +1,14 @@
 """Where a lab keeps its files.
 
-Per-lab state (secrets, the SSH key, rendered bundles, Vagrant's own state, the image
-cache) lives in ``.lab/`` beside ``lab.toml`` (git-ignored), or in ``$REDIS_HA_LAB_HOME``.
-Run output lives in ``reports/``. Nothing else is written into the source tree.
+Everything lives under ``.lab/`` beside the Vagrantfile (git-ignored), or under
+``$REDIS_HA_LAB_HOME``::
+
+    .lab/cache/            images and .deb caches, shared by every lab on this host
+    .lab/labs/<lab name>/  one lab's secrets, SSH key, bundles, Vagrant state and the
+                           lab.toml it was brought up with
+
+Labs with different names (and address ranges) can therefore run side by side, which is
+how the test suite avoids touching a user's lab. Run output lives in ``reports/``.
 """
 
 from __future__ import annotations
@@ -17,14 +23,25 @@ MACHINE_IMAGE_DIR = PROJECT_ROOT / "provision" / "machine-image"
 VAGRANTFILE_DIR = PROJECT_ROOT
 
 
+def state_root() -> Path:
+    home = os.environ.get("REDIS_HA_LAB_HOME")
+    return Path(home) if home else PROJECT_ROOT / ".lab"
+
+
 @dataclass(frozen=True)
 class LabPaths:
-    home: Path
+    home: Path  # this lab's own directory
+    images: Path  # the shared image cache
 
     @classmethod
-    def for_project(cls, root: Path = PROJECT_ROOT) -> LabPaths:
-        home = os.environ.get("REDIS_HA_LAB_HOME")
-        return cls(Path(home) if home else root / ".lab")
+    def for_lab(cls, name: str) -> LabPaths:
+        root = state_root()
+        return cls(root / "labs" / name, root / "cache" / "images")
+
+    @staticmethod
+    def applied_labs() -> list[Path]:
+        """The ``applied-lab.toml`` of every lab brought up from this checkout."""
+        return sorted((state_root() / "labs").glob("*/applied-lab.toml"))
 
     @property
     def secrets(self) -> Path:
@@ -47,8 +64,8 @@ class LabPaths:
         return self.home / "vagrant"
 
     @property
-    def images(self) -> Path:
-        return self.home / "images"
+    def applied_config(self) -> Path:
+        return self.home / "applied-lab.toml"
 
     def ensure(self) -> None:
         for directory in (self.home, self.bundles, self.images, self.ssh_key.parent):

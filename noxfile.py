@@ -1,0 +1,98 @@
+"""Nox sessions: the lab's user interface.
+
+    nox -s lab_up chaos     # three servers up, chaos campaign run, report written
+    nox -s status           # what is running, and is it settled?
+    nox -s lab_down         # remove everything the lab created
+    nox -s tests            # unit tests + an end-to-end lab test
+    nox -s lint bench
+
+Every lab session runs ``python -m lab VERB`` from one shared virtualenv
+(``.nox/_lab``), created on first use and refreshed when ``pyproject.toml`` changes: the
+sessions act on the same lab, so they need the same code, installed once. A verb's exit
+status passes through: 1 means the lab is unhealthy, 2 means bad input or a host that is
+not ready (the one-line message says what to fix).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).resolve().parent
+LAB_VENV = ROOT / ".nox" / "_lab"
+
+nox.options.sessions = ["lint", "tests"]
+nox.options.default_venv_backend = "none"
+
+
+def _lab_python(session: nox.Session) -> str:
+    """The shared virtualenv's python, (re)installing the project when its metadata changed."""
+    python = LAB_VENV / "bin" / "python"
+    stamp = LAB_VENV / ".installed-from"
+    want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if not python.exists() or not stamp.exists() or stamp.read_text() != want:
+        session.log(f"installing redis-ha-lab into {LAB_VENV.relative_to(ROOT)}")
+        session.run(sys.executable, "-m", "venv", "--clear", str(LAB_VENV), external=True)
+        session.run(str(python), "-m", "pip", "install", "-q", "--upgrade", "pip", external=True)
+        session.run(str(python), "-m", "pip", "install", "-q", "-e", f"{ROOT}[test,lint]",
+                    external=True)
+        stamp.write_text(want)
+    return str(python)
+
+
+def _lab(session: nox.Session, *args: str) -> None:
+    """Run ``python -m lab ARGS``; exit 2 (bad input) passes through nox unchanged."""
+    python = _lab_python(session)
+    code = subprocess.run([python, "-m", "lab", *args], cwd=ROOT, env=os.environ.copy()).returncode
+    if code == 2:
+        raise SystemExit(2)  # nox would turn any failure into 1
+    if code != 0:
+        session.error(f"`python -m lab {' '.join(args)}` exited {code}")
+
+
+@nox.session
+def lab_up(session: nox.Session) -> None:
+    """Bring the lab up: machines, images, provisioning, then wait until settled."""
+    _lab(session, "up", *session.posargs)
+
+
+@nox.session
+def lab_down(session: nox.Session) -> None:
+    """Remove the lab's machines, containers and networks (`-- --images`: also the images)."""
+    _lab(session, "down", *session.posargs)
+
+
+@nox.session
+def status(session: nox.Session) -> None:
+    """Print every instance, Sentinel and HAProxy backend; fail when not settled."""
+    _lab(session, "status", *session.posargs)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the test suite (unit tests, then end-to-end tests against a real lab)."""
+    python = _lab_python(session)
+    code = subprocess.run([python, "-m", "pytest", *session.posargs], cwd=ROOT).returncode
+    if code == 5:
+        session.error("pytest collected no tests: that is a failure here")
+    if code != 0:
+        session.error(f"pytest exited {code}")
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff over the package, the tests and this file."""
+    python = _lab_python(session)
+    session.run(python, "-m", "ruff", "check", "lab", "tests", "noxfile.py", external=True)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Time lab_up (cold, warm, re-run) and lab_down; write reports/bench.json."""
+    python = _lab_python(session)
+    session.run(python, "-m", "lab.bench", *session.posargs, external=True)
