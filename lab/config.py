@@ -28,6 +28,7 @@ PERSISTENCE = ("none", "rdb", "aof")
 RESTART_POLICIES = ("always", "unless-stopped", "on-failure", "no")
 IMAGE_SOURCES = ("offline", "registry")
 
+_TYPE_NAMES = {int: "an integer", str: "a string", bool: "true or false"}
 _HOSTNAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 
 
@@ -223,7 +224,7 @@ class _Reader:
         expected = type(default)
         # bool is an int subclass: refuse it where a number is meant.
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-            raise ConfigError(f"{where}: must be a {expected.__name__}")
+            raise ConfigError(f"{where}: must be {_TYPE_NAMES[expected]}")
         choices = _CHOICES.get((section, key))
         if choices and value not in choices:
             raise ConfigError(f"{where} is not allowed; choose one of: {', '.join(choices)}")

@@ -86,6 +86,14 @@ def check_address_range(network: str, lab_label: str) -> None:
     net = ipaddress.ip_network(network)
     ours = _our_docker_networks(net, lab_label)
     our_bridges = {f"br-{n['Id'][:12]}" for n in ours}
+    # Docker networks first: their name says more than a bridge interface's.
+    for other in _overlapping_docker_networks(net):
+        if other["Id"] not in {n["Id"] for n in ours}:
+            raise PreflightError(
+                f"address range {network} is already used by Docker network "
+                f"{other['Name']!r}; remove it (docker network rm) or set [machines] network "
+                "and the [[servers]] addresses in lab.toml"
+            )
     out = subprocess.run(["ip", "-j", "addr"], capture_output=True, text=True).stdout
     for link in json.loads(out or "[]"):
         for addr in link.get("addr_info", []):
@@ -98,13 +106,6 @@ def check_address_range(network: str, lab_label: str) -> None:
                     f"(interface {link['ifname']} has {addr['local']}/{addr['prefixlen']}); "
                     "free it or set [machines] network and the [[servers]] addresses in lab.toml"
                 )
-    for other in _overlapping_docker_networks(net):
-        if other["Id"] not in {n["Id"] for n in ours}:
-            raise PreflightError(
-                f"address range {network} is already used by Docker network "
-                f"{other['Name']!r}; remove it (docker network rm) or set [machines] network "
-                "and the [[servers]] addresses in lab.toml"
-            )
 
 
 def _overlapping_docker_networks(net: ipaddress.IPv4Network) -> list[dict]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from lab import probe, settle
 from lab.context import Lab
+from lab.errors import LabError
 from lab.probe import Snapshot
 
 
@@ -69,6 +70,8 @@ def render(lab: Lab, snapshot: Snapshot) -> tuple[str, list[str]]:
 
 
 def run(lab: Lab, log=print) -> bool:
+    if not lab.paths.applied_config.exists():
+        raise LabError(f"lab {lab.config.name} is not up; bring it up with `nox -s lab_up`")
     snapshot = probe.take(lab.config, lab.topology, lab.secrets.redis_password)
     text, found = render(lab, snapshot)
     log(lab.secrets.redact(text))

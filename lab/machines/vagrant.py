@@ -13,8 +13,6 @@ import os
 import subprocess
 from collections.abc import Callable
 
-import vagrant
-
 from lab import host
 from lab.config import LabConfig
 from lab.errors import LabError
@@ -56,7 +54,11 @@ class VagrantMachines:
         self.paths.ensure()
         self.paths.machines_json.write_text(json.dumps(data, indent=2) + "\n")
 
-    def _vagrant(self, quiet: bool = True) -> vagrant.Vagrant:
+    def _vagrant(self, quiet: bool = True):
+        # Imported here: python-vagrant prints a warning at import when vagrant is missing,
+        # and preflight has a clearer one-line message for that.
+        import vagrant
+
         # python-vagrant's env= replaces the whole environment: start from ours.
         env = dict(os.environ)
         env.update({

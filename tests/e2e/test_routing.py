@@ -1,0 +1,108 @@
+"""From the host, through the real lab: HAProxy routing, Sentinel's view, real clients."""
+
+import re
+import subprocess
+import uuid
+
+import redis.sentinel
+
+from lab.probe import client
+
+
+def current_master(running_lab, shard):
+    masters = [i for i in shard.instances
+               if client(*i.address, password=running_lab.password).info("replication")["role"]
+               == "master"]
+    assert len(masters) == 1, f"shard {shard.number} has {len(masters)} masters"
+    return masters[0]
+
+
+def test_status_reports_settled(running_lab):
+    from tests.labs import run_lab
+
+    result = run_lab("status", config=running_lab.config_path)
+    assert result.returncode == 0
+    assert result.stdout.rstrip().endswith("SETTLED")
+    assert running_lab.password not in result.stdout
+
+
+def test_writes_through_master_ports_land_on_that_shards_master(running_lab):
+    topo = running_lab.lab.topology
+    for haproxy in topo.servers:  # every server's HAProxy routes every shard
+        for shard in topo.shards:
+            key = f"routing:{haproxy.name}:{shard.number}:{uuid.uuid4().hex}"
+            with client(haproxy.address, shard.master_port, running_lab.password) as r:
+                assert r.set(key, "written-through-haproxy")
+            master = current_master(running_lab, shard)
+            with client(*master.address, password=running_lab.password) as direct:
+                assert direct.get(key) == "written-through-haproxy"
+            for other in topo.shards:
+                if other is shard:
+                    continue
+                other_master = current_master(running_lab, other)
+                with client(*other_master.address, password=running_lab.password) as direct:
+                    assert direct.get(key) is None, f"{key} leaked into shard {other.number}"
+
+
+def test_reads_through_replica_ports_are_served_by_that_shards_replicas(running_lab):
+    topo = running_lab.lab.topology
+    for shard in topo.shards:
+        key = f"replicated:{shard.number}:{uuid.uuid4().hex}"
+        master = current_master(running_lab, shard)
+        with client(*master.address, password=running_lab.password) as direct:
+            direct.set(key, "v")
+            assert direct.wait(2, 2000) == 2
+        replica_ports = {i.address for i in shard.instances if i != master}
+        for haproxy in topo.servers:
+            seen = set()
+            for _ in range(4):  # roundrobin: both replicas answer
+                with client(haproxy.address, shard.replica_port, running_lab.password) as r:
+                    assert r.execute_command("ROLE")[0] == "slave"
+                    assert r.get(key) == "v"
+                    info = r.info("server")
+                    seen.add(int(info["tcp_port"]))
+            ports_of_replicas = {port for _, port in replica_ports}
+            assert seen <= ports_of_replicas and len(seen) == 2
+
+
+def test_every_sentinel_names_the_master_and_has_quorum(running_lab):
+    topo = running_lab.lab.topology
+    for shard in topo.shards:
+        master = current_master(running_lab, shard)
+        for sentinel in topo.sentinels_of(shard):
+            with client(*sentinel.address) as s:
+                host, port = s.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME",
+                                               shard.monitor_name)
+                assert (host, int(port)) == master.address
+                assert str(s.execute_command("SENTINEL", "CKQUORUM",
+                                             shard.monitor_name)).startswith("OK")
+
+
+def test_redis_py_sentinel_client_finds_a_working_master(running_lab):
+    topo = running_lab.lab.topology
+    for shard in topo.shards:
+        sentinel = redis.sentinel.Sentinel(
+            [s.address for s in topo.sentinels_of(shard)], socket_timeout=2,
+            sentinel_kwargs={"socket_timeout": 2},
+        )
+        master = sentinel.master_for(shard.monitor_name, password=running_lab.password,
+                                     socket_timeout=2, decode_responses=True)
+        key = f"sentinel-client:{uuid.uuid4().hex}"
+        assert master.set(key, "ok")
+        assert master.get(key) == "ok"
+        assert master.info("replication")["role"] == "master"
+        replica = sentinel.slave_for(shard.monitor_name, password=running_lab.password,
+                                     socket_timeout=2, decode_responses=True)
+        assert replica.info("replication")["role"] == "slave"
+
+
+def test_redis_benchmark_runs_through_port_5000(running_lab):
+    server = running_lab.lab.topology.servers[0]
+    result = subprocess.run(
+        ["redis-benchmark", "-h", server.address, "-p", "5000", "-a", running_lab.password,
+         "-t", "set", "-n", "5000", "-c", "10", "-q"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    match = re.search(r"SET: ([\d.]+) requests per second", result.stdout.replace("\r", "\n"))
+    assert match and float(match.group(1)) > 0, result.stdout

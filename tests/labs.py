@@ -1,0 +1,82 @@
+"""Helpers for tests that drive real labs through the command line.
+
+Test labs get their own names and address ranges, so running the suite never touches the
+lab a user brought up with the shipped ``lab.toml`` (192.168.56.0/24).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from lab.context import Lab
+from lab.paths import PROJECT_ROOT, LabPaths
+
+
+def write_config(directory: Path, *, name: str, subnet: int, layout: str = "article",
+                 extra: str = "") -> Path:
+    """A lab.toml for a test lab on 192.168.<subnet>.0/24."""
+    servers = "".join(
+        f'\n[[servers]]\nname = "redis{i}"\naddress = "192.168.{subnet}.{10 + i}"\n'
+        for i in (1, 2, 3)
+    )
+    path = directory / f"{name}.toml"
+    path.write_text(
+        f'[lab]\nname = "{name}"\nlayout = "{layout}"\n'
+        f'[machines]\nnetwork = "192.168.{subnet}.0/24"\n{servers}{extra}'
+    )
+    return path
+
+
+def run_lab(*args: str, config: Path, env: dict | None = None,
+            timeout: float = 900) -> subprocess.CompletedProcess:
+    """``python -m lab --config CONFIG ARGS``, output captured (and echoed for -s runs)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "lab", "--config", str(config), *args],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=timeout, env=env,
+    )
+    print(result.stdout, result.stderr, sep="\n")
+    return result
+
+
+@dataclass
+class RunningLab:
+    config_path: Path
+    lab: Lab
+    up_output: str
+
+    @property
+    def password(self) -> str:
+        return self.lab.secrets.redis_password
+
+
+def docker_lines(*args: str) -> list[str]:
+    out = subprocess.run(["docker", *args], capture_output=True, text=True, check=True).stdout
+    return sorted(out.split("\n"))
+
+
+def host_footprint() -> dict[str, list[str]]:
+    """What a lab could leave behind on the host: containers, networks, volumes, rules."""
+    rules = subprocess.run(["iptables-save"], capture_output=True, text=True).stdout
+    normalized = sorted(
+        line.split(" [")[0] for line in rules.splitlines() if line and not line.startswith("#")
+    )
+    return {
+        "containers": docker_lines("ps", "-a", "--format", "{{.Names}} {{.Image}}"),
+        "networks": docker_lines("network", "ls", "--format", "{{.Name}}"),
+        "volumes": docker_lines("volume", "ls", "-q"),
+        "iptables": normalized,
+    }
+
+
+def lab_containers(name: str) -> list[str]:
+    """Machine containers of lab ``name`` on the host, running or not."""
+    return [x for x in docker_lines("ps", "-aq", "--filter", f"label=redis-ha-lab.lab={name}")
+            if x]
+
+
+def machine_list_written(name: str) -> bool:
+    """Whether ``lab_up`` got as far as telling Vagrant about machines."""
+    return LabPaths.for_lab(name).machines_json.exists()

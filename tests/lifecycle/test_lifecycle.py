@@ -1,0 +1,101 @@
+"""lab_up / lab_down as a user runs them: idempotent, clean, and strict about bad input."""
+
+import os
+import subprocess
+
+import pytest
+
+from tests.labs import host_footprint, lab_containers, machine_list_written, run_lab, write_config
+
+NAME = "rhl-lifecycle"
+SUBNET = 58
+
+
+@pytest.fixture
+def config(tmp_path):
+    return write_config(tmp_path, name=NAME, subnet=SUBNET)
+
+
+def assert_nothing_created():
+    assert lab_containers(NAME) == []
+    assert not machine_list_written(NAME)
+
+
+def assert_one_line_error(result, *fragments):
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_invalid_lab_toml(config):
+    config.write_text(config.read_text().replace('layout = "article"', 'layout = "ring"'))
+    assert_one_line_error(run_lab("up", config=config), "layout = 'ring'", "article, spread")
+    assert_nothing_created()
+
+
+def test_missing_vagrant(config, tmp_path):
+    env = dict(os.environ, PATH=str(tmp_path))  # no vagrant (nor anything else) on PATH
+    assert_one_line_error(run_lab("up", config=config, env=env), "`vagrant` is not installed",
+                          "setup-host")
+    assert_nothing_created()
+
+
+def test_missing_docker_engine(config, tmp_path):
+    env = dict(os.environ, DOCKER_HOST=f"unix://{tmp_path}/no-engine.sock")
+    assert_one_line_error(run_lab("up", config=config, env=env),
+                          "no Docker engine answers", "dockerd")
+    assert_nothing_created()
+
+
+def test_address_range_already_in_use(config):
+    subprocess.run(["docker", "network", "create", "--subnet", f"192.168.{SUBNET}.0/24",
+                    "rhl-squatter"], check=True, capture_output=True)
+    try:
+        assert_one_line_error(run_lab("up", config=config),
+                              f"192.168.{SUBNET}.0/24 is already used by Docker network "
+                              "'rhl-squatter'")
+        assert_nothing_created()
+    finally:
+        subprocess.run(["docker", "network", "rm", "rhl-squatter"], check=True)
+
+
+def test_status_of_a_lab_that_is_not_up(config):
+    assert_one_line_error(run_lab("status", config=config), f"lab {NAME} is not up")
+
+
+def test_up_twice_changes_nothing_the_second_time_and_down_leaves_no_trace(config):
+    before = host_footprint()
+    try:
+        first = run_lab("up", config=config)
+        assert first.returncode == 0, first.stderr
+        assert "nothing to change" not in first.stdout
+        assert len(lab_containers(NAME)) == 3
+
+        second = run_lab("up", config=config)
+        assert second.returncode == 0, second.stderr
+        assert "lab_up: nothing to change" in second.stdout
+        assert "every machine is up to date" in second.stdout
+    finally:
+        down = run_lab("down", config=config)
+    assert down.returncode == 0, down.stderr
+    assert host_footprint() == before
+
+
+def test_down_after_a_half_finished_up(config):
+    """Machines created, provisioning never ran: lab_down still removes everything."""
+    before = host_footprint()
+    from lab.context import Lab
+
+    lab = Lab.load(config)
+    base, machine_image = lab.recipes()
+    from lab import images
+
+    images.ensure((machine_image,), lab.paths, print)
+    lab.record_applied(config)
+    lab.machines(machine_image.image).up(print)  # machines only: no provisioning, no settle
+    assert len(lab_containers(NAME)) == 3
+    down = run_lab("down", config=config)
+    assert down.returncode == 0, down.stderr
+    assert host_footprint() == before

@@ -1,0 +1,98 @@
+"""Rendered bundles: what each server runs, and that rendering is deterministic."""
+
+import re
+
+import pytest
+
+from lab import config, render, topology
+
+PASSWORD = "0123456789abcdef0123456789abcdef"
+IMAGES = render.Images("redis-ha-lab/base:test", "redis-ha-lab/base:test")
+
+
+def bundles(layout="article", **sections):
+    cfg = config.from_dict({"lab": {"layout": layout}, **sections})
+    return render.render(cfg, topology.build(cfg), PASSWORD, IMAGES)
+
+
+def files(bundle):
+    return {f.path: f.content for f in bundle.files}
+
+
+@pytest.mark.parametrize("layout", ["article", "spread"])
+def test_each_server_gets_a_full_stack(layout):
+    for bundle in bundles(layout):
+        paths = set(files(bundle))
+        assert {"docker-compose.yml", "image/Dockerfile", "image/lab-entrypoint.sh",
+                "conf/haproxy.cfg", "conf/redis-6379.conf", "conf/redis-6380.conf",
+                "conf/redis-6381.conf"} <= paths
+        sentinels = [p for p in paths if p.startswith("conf/sentinel-")]
+        assert len(sentinels) == (3 if layout == "article" else 1)
+        compose = files(bundle)["docker-compose.yml"]
+        assert compose.count("network_mode: host") == 2  # the redis anchor + haproxy
+        assert compose.count("restart: always") == 2
+        assert len(re.findall(r"^  (redis|sentinel)-\d+:$", compose, re.M)) == 3 + len(sentinels)
+
+
+def test_replicas_follow_their_master_and_authenticate():
+    first = files(bundles()[0])
+    assert "replicaof" not in first["conf/redis-6379.conf"]
+    for port in (6380, 6381):
+        conf = first[f"conf/redis-{port}.conf"]
+        assert "replicaof 192.168.56.11 6379" in conf
+        assert f"masterauth {PASSWORD}" in conf
+        assert "replica-announce-ip 192.168.56.11" in conf
+    spread = files(bundles("spread")[1])  # redis2 holds a replica of shard 1 on 6380
+    assert "replicaof 192.168.56.11 6379" in spread["conf/redis-6380.conf"]
+    assert "replicaof 192.168.56.13 6379" in spread["conf/redis-6381.conf"]
+
+
+def test_sentinels_monitor_the_right_masters():
+    article = files(bundles()[2])["conf/sentinel-26381.conf"]
+    assert re.findall(r"sentinel monitor (\S+) (\S+) (\d+) (\d+)", article) == [
+        ("shard3", "192.168.56.13", "6379", "2")]
+    assert f"sentinel auth-pass shard3 {PASSWORD}" in article
+    assert "sentinel down-after-milliseconds shard3 2000" in article
+    spread = files(bundles("spread", sentinel={"down_after_ms": 1000})[0])
+    monitors = re.findall(r"sentinel monitor (\S+) (\S+) (\d+)", spread["conf/sentinel-26379.conf"])
+    assert monitors == [("shard1", "192.168.56.11", "6379"), ("shard2", "192.168.56.12", "6379"),
+                        ("shard3", "192.168.56.13", "6379")]
+    assert "down-after-milliseconds shard2 1000" in spread["conf/sentinel-26379.conf"]
+
+
+def test_haproxy_finds_masters_and_replicas_by_role():
+    cfgs = {files(b)["conf/haproxy.cfg"] for b in bundles()}
+    assert len(cfgs) == 1, "every server must run the same haproxy.cfg"
+    cfg = cfgs.pop()
+    assert "on-marked-down shutdown-sessions" in cfg
+    for shard, port in ((1, 5000), (2, 5002), (3, 5004)):
+        master = cfg.split(f"listen shard{shard}_master")[1].split("listen ")[0]
+        assert f"bind :{port}" in master
+        assert "tcp-check expect string role:master" in master
+        assert len(re.findall(r"^\s+server ", master, re.M)) == 3
+        replicas = cfg.split(f"listen shard{shard}_replicas")[1].split("listen ")[0]
+        assert f"bind :{port + 1}" in replicas
+        assert "tcp-check expect string role:slave" in replicas
+    assert f"AUTH\\ {PASSWORD}\\r\\n" in cfg
+
+
+def test_settings_reach_the_configs():
+    conf = files(bundles(redis={"persistence": "aof", "min_replicas_to_write": 1,
+                                "restart": "unless-stopped"})[0])
+    assert "appendonly yes" in conf["conf/redis-6379.conf"]
+    assert "min-replicas-to-write 1" in conf["conf/redis-6379.conf"]
+    assert "restart: unless-stopped" in conf["docker-compose.yml"]
+    assert 'save ""' in files(bundles()[0])["conf/redis-6379.conf"]
+
+
+def test_digest_is_stable_and_tracks_changes():
+    assert [b.digest for b in bundles()] == [b.digest for b in bundles()]
+    changed = bundles(sentinel={"quorum": 3})
+    assert all(a.digest != b.digest for a, b in zip(bundles(), changed, strict=True))
+
+
+def test_the_password_stays_in_configs_only():
+    for bundle in bundles():
+        for f in bundle.files:
+            if PASSWORD in f.content:
+                assert f.path.startswith("conf/"), f"{f.path} leaks the password"
