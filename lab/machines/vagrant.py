@@ -91,8 +91,9 @@ class VagrantMachines:
                 continue
             log(f"  vagrant up {server.name} ({server.address}, provider {self.provider})")
             try:
-                for line in self._vagrant(quiet=False).up(vm_name=server.name, provider=self.provider,
-                                               stream_output=True):
+                lines = self._vagrant(quiet=False).up(
+                    vm_name=server.name, provider=self.provider, stream_output=True)
+                for line in lines:
                     line = line.rstrip()
                     if line:
                         log(f"    {line}")
