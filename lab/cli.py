@@ -32,6 +32,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="also delete the lab's cached images (the next lab_up is cold)")
     verbs.add_parser("status", help="print every instance, Sentinel and HAProxy backend")
     verbs.add_parser("check-config", help="validate lab.toml and print the topology")
+    p = verbs.add_parser("chaos", help="run chaos scenarios against the running lab")
+    p.add_argument("-k", dest="patterns", action="append", default=[], metavar="NAME",
+                   help="run the scenarios whose name contains NAME (repeatable)")
+    p.add_argument("--list", action="store_true", help="list the scenarios and exit")
     return parser
 
 
@@ -56,6 +60,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.verb == "status":
         return 0 if status.run(Lab.load(args.config, prefer_applied=True)) else 1
+    if args.verb == "chaos":
+        return _chaos(args)
     if args.verb == "check-config":
         lab = Lab.load(args.config)
         for shard in lab.topology.shards:
@@ -64,3 +70,13 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(f"sentinels: {', '.join(s.label for s in lab.topology.sentinels)}")
         return 0
     raise AssertionError(args.verb)
+
+
+def _chaos(args: argparse.Namespace) -> int:
+    from lab.chaos import campaign, scenarios
+
+    if args.list:
+        for name, scenario in scenarios.load_all().items():
+            print(f"{name:<30} {scenario.description.split(': ', 1)[-1]}")
+        return 0
+    return campaign.run(Lab.load(args.config, prefer_applied=True), args.patterns)

@@ -101,6 +101,7 @@ def saved_tarball(recipe: Recipe, paths: LabPaths) -> Path:
     """The image as a ``docker save`` tarball in the cache (written once per tag)."""
     target = paths.images / f"{recipe.name}-{recipe.tag}.tar"
     if not target.exists():
+        paths.images.mkdir(parents=True, exist_ok=True)
         for stale in paths.images.glob(f"{recipe.name}-*.tar"):
             stale.unlink()
         partial = target.with_suffix(".partial")

@@ -26,11 +26,12 @@ TIMEOUT_S = 2.0
 
 
 def client(host: str, port: int, password: str | None = None,
-           timeout: float = TIMEOUT_S) -> redis.Redis:
+           timeout: float = TIMEOUT_S, single_connection: bool = False) -> redis.Redis:
     """A redis-py client that never retries and answers in str."""
     return redis.Redis(
         host=host, port=port, password=password, socket_timeout=timeout,
         socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0), decode_responses=True,
+        single_connection_client=single_connection,
     )
 
 
@@ -85,7 +86,7 @@ def take(config: LabConfig, topology: Topology, password: str) -> Snapshot:
     with ThreadPoolExecutor(max_workers=16) as pool:
         instances = pool.map(lambda i: _instance(i, password), topology.instances)
         sentinels = pool.map(lambda s: _sentinel(s, topology), topology.sentinels)
-        haproxies = pool.map(lambda s: _haproxy(s.name, s.address, config.haproxy.stats_port),
+        haproxies = pool.map(lambda s: haproxy_view(s.name, s.address, config.haproxy.stats_port),
                              topology.servers)
         return Snapshot(list(instances), list(sentinels), list(haproxies), time.time())
 
@@ -142,7 +143,7 @@ def _monitor(r: redis.Redis, name: str) -> MonitorView:
     return monitor
 
 
-def _haproxy(name: str, address: str, stats_port: int) -> HAProxyView:
+def haproxy_view(name: str, address: str, stats_port: int) -> HAProxyView:
     view = HAProxyView(name, address)
     url = f"http://{address}:{stats_port}/;csv"
     try:

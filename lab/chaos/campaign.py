@@ -1,0 +1,144 @@
+"""A chaos campaign: scenarios (and the Hypothesis state machine) in one run.
+
+Results land in ``reports/<run-id>/``: one JSONL history per scenario and
+``results.json``, rewritten after every scenario so an interrupted run keeps what it
+finished (marked ``"complete": false``).
+
+Exit status: 0 every verdict is pass, finding or skipped; 1 a scenario failed its
+expectations or an invariant broke; 2 the run could not complete (a scenario errored,
+the lab was not up or never settled); 130 interrupted (the lab is healed first).
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+from lab.chaos import scenarios as scenario_module
+from lab.chaos.runner import ChaosSession, run_scenario
+from lab.context import Lab
+from lab.errors import LabError
+from lab.paths import PROJECT_ROOT
+
+REPORTS = PROJECT_ROOT / "reports"
+Log = Callable[[str], None]
+
+
+def new_run_dir(kind: str = "chaos") -> tuple[str, Path]:
+    run_id = time.strftime(f"%Y%m%d-%H%M%S-{kind}", time.gmtime())
+    run_dir = REPORTS / run_id
+    run_dir.mkdir(parents=True, exist_ok=False)
+    return run_id, run_dir
+
+
+class Results:
+    """``results.json`` of a run, written after every change."""
+
+    def __init__(self, run_dir: Path, run_id: str, lab: Lab) -> None:
+        self.path = run_dir / "results.json"
+        self.data = {
+            "run_id": run_id,
+            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "complete": False,
+            "lab": {
+                "name": lab.config.name,
+                "layout": lab.config.layout,
+                "backend": lab.config.machines.backend,
+                "provider": lab.config.machines.provider,
+                "servers": [vars(s) for s in lab.config.servers],
+                "sentinel": vars(lab.config.sentinel),
+                "redis": vars(lab.config.redis),
+                "haproxy": vars(lab.config.haproxy),
+                "images": lab.config.images.source,
+            },
+            "scenarios": [],
+            "hypothesis": None,
+        }
+        self.write()
+
+    def add(self, result: dict) -> None:
+        self.data["scenarios"].append(result)
+        self.write()
+
+    def write(self) -> None:
+        self.data["updated"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        tmp = self.path.with_suffix(".partial")
+        tmp.write_text(json.dumps(self.data, indent=2, default=str) + "\n")
+        tmp.replace(self.path)
+
+    def exit_code(self) -> int:
+        statuses = [s["status"] for s in self.data["scenarios"]]
+        hypothesis = self.data.get("hypothesis") or {}
+        if "error" in statuses or hypothesis.get("status") == "error":
+            return 2
+        if "fail" in statuses or hypothesis.get("status") == "fail":
+            return 1
+        return 0
+
+
+def run(lab: Lab, patterns: list[str], log: Log = print,
+        stateful: Callable[[ChaosSession, Results], None] | None = None) -> int:
+    if not lab.paths.applied_config.exists():
+        raise LabError(f"lab {lab.config.name} is not up; run `nox -s lab_up` first")
+    try:
+        chosen = scenario_module.select(scenario_module.load_all(), patterns)
+    except ValueError as exc:
+        raise LabError(str(exc)) from None
+    run_id, run_dir = new_run_dir()
+    log(f"chaos: run {run_id}: {len(chosen)} scenario(s) on the {lab.config.layout} layout")
+    results = Results(run_dir, run_id, lab)
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    session = ChaosSession(lab, run_dir, run_id, log)
+    try:
+        for scenario in chosen:
+            try:
+                results.add(run_scenario(session, scenario))
+            except LabError as exc:
+                results.add({"scenario": scenario.name, "status": "error", "error": str(exc)})
+                log(f"chaos: {scenario.name}: ERROR {exc}")
+            except Exception as exc:  # noqa: BLE001 - recorded, and the campaign goes on
+                results.add({"scenario": scenario.name, "status": "error",
+                             "error": f"{type(exc).__name__}: {exc}",
+                             "traceback": traceback.format_exc()})
+                log(f"chaos: {scenario.name}: ERROR {type(exc).__name__}: {exc}")
+        if stateful:
+            stateful(session, results)
+        results.data["complete"] = True
+    except KeyboardInterrupt:
+        results.data["interrupted"] = True
+        log("chaos: interrupted: healing the lab")
+        raise
+    finally:
+        try:
+            session.close()
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            results.write()
+            _summary(results, log)
+    return results.exit_code()
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _summary(results: Results, log: Log) -> None:
+    log("")
+    log(f"{'scenario':<30} {'verdict':<8} failover  outage  lost  split-brain")
+    for s in results.data["scenarios"]:
+        m = (s.get("measures") or {}).get(str(s.get("target_shard", 1)), {})
+        split = max(m.get("split_brain_roles_s", 0), m.get("split_brain_haproxy_s", 0))
+        log(f"{s['scenario']:<30} {s['status']:<8} {_num(m.get('failover_s')):>8}  "
+            f"{_num(m.get('outage_s')):>6}  {_num(m.get('lost')):>4}  {split:>9.1f} s")
+    state = "complete" if results.data["complete"] else "INCOMPLETE"
+    log(f"chaos: results ({state}): {results.path}")
+
+
+def _num(value) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.1f}" if isinstance(value, float) else str(value)

@@ -1,0 +1,206 @@
+"""Measurements over a history: pure functions, one definition each (DESIGN section 5).
+
+``outage``        per shard, the longest gap between two successful writes through its
+                  master port that overlaps a fault window
+``failover``      fault start -> first ``+switch-master``; fault start -> first successful
+                  write through HAProxy that started after that switch
+``lost``          acknowledged writes absent from the shard's final master after heal and
+                  settle; ``indeterminate``: unacknowledged writes that did land
+``split brain``   total time two instances of one shard reported ``role:master``, and time
+                  an HAProxy master backend had two UP servers
+``convergence``   after heal, within a bound: one master per shard, every Sentinel agrees,
+                  replicas linked, datasets equal (recorded by the runner, judged here)
+``stale reads``   reads through replica ports that missed a write acknowledged earlier
+
+Every function takes the event list of :func:`lab.chaos.history.read` (sorted by ``t``)
+and tolerates the hard cases: no events, a fault that never healed, events slightly out
+of order (observations arrive from many threads).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Window:
+    """A fault's time span; ``healed`` is False when the history ends before its heal."""
+
+    fault: str
+    start: float
+    end: float
+    healed: bool
+
+
+@dataclass
+class ShardMeasures:
+    shard: int
+    writes: dict[str, int] = field(default_factory=dict)  # outcome -> count
+    reads: dict[str, int] = field(default_factory=dict)
+    outage_s: float | None = None
+    outage_open: bool = False  # no successful write after the fault, to the end
+    failover_s: float | None = None
+    failover_write_s: float | None = None
+    new_master: str | None = None
+    lost: int | None = None  # None: no read-back, unknown
+    lost_keys: list[str] = field(default_factory=list)
+    indeterminate: int | None = None
+    split_brain_roles_s: float = 0.0
+    split_brain_haproxy_s: float = 0.0
+    stale_reads: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def fault_windows(events: list[dict]) -> list[Window]:
+    """Inject/heal pairs by fault id; an unhealed fault lasts to the end of the history."""
+    end = events[-1]["t"] if events else 0.0
+    injected: dict[str, dict] = {}
+    windows = []
+    for e in events:
+        if e["type"] != "fault":
+            continue
+        if e["phase"] == "inject":
+            injected[e["id"]] = e
+        elif e["phase"] == "heal" and e["id"] in injected:
+            start = injected.pop(e["id"])
+            windows.append(Window(start["fault"], start["t"], e["t"], True))
+    windows += [Window(e["fault"], e["t"], end, False) for e in injected.values()]
+    return sorted(windows, key=lambda w: w.start)
+
+
+def measure(
+    events: list[dict], shards: list[int], monitor_names: dict[int, str]
+) -> dict[int, ShardMeasures]:
+    """Every measurement for every shard."""
+    windows = fault_windows(events)
+    first_fault = windows[0].start if windows else None
+    ops = [e for e in events if e["type"] == "op"]
+    result = {}
+    for shard in shards:
+        m = ShardMeasures(shard)
+        mine = [o for o in ops if o["shard"] == shard]
+        writes = [o for o in mine if o["op"] == "write"]
+        reads = [o for o in mine if o["op"] == "read"]
+        m.writes = dict(Counter(o["outcome"] for o in writes))
+        m.reads = dict(Counter(o["outcome"] for o in reads))
+        m.errors = dict(Counter(o.get("error") or "unknown" for o in mine if o["outcome"] != "ok"))
+        m.outage_s, m.outage_open = outage(writes, windows, _span(events))
+        if first_fault is not None:
+            switch = first_switch(events, monitor_names[shard], first_fault)
+            if switch:
+                m.failover_s = round(switch[0] - first_fault, 3)
+                m.new_master = switch[1]
+                after = [o["end"] for o in writes
+                         if o["outcome"] == "ok" and o["start"] >= switch[0]]
+                if after:
+                    m.failover_write_s = round(min(after) - first_fault, 3)
+        m.lost, m.lost_keys, m.indeterminate = lost_writes(events, shard, writes)
+        m.split_brain_roles_s = round(split_brain_roles(events, shard), 3)
+        m.split_brain_haproxy_s = round(split_brain_haproxy(events, f"shard{shard}_master"), 3)
+        m.stale_reads = stale_reads(writes, reads)
+        result[shard] = m
+    return result
+
+
+def outage(writes: list[dict], windows: list[Window], span: tuple[float, float]
+           ) -> tuple[float | None, bool]:
+    """(longest gap overlapping a fault, whether it was still open at the end)."""
+    if not windows:
+        return None, False
+    times = sorted(o["end"] for o in writes if o["outcome"] == "ok")
+    # The history's edges bound the first and last gap.
+    points = [span[0], *times, span[1]]
+    longest, open_ = 0.0, False
+    for i, (a, b) in enumerate(zip(points, points[1:], strict=False)):
+        if any(a <= w.end and b >= w.start for w in windows) and b - a > longest:
+            longest = b - a
+            open_ = i == len(points) - 2  # the gap runs to the end of the history
+    return round(longest, 3), open_
+
+
+def first_switch(events: list[dict], monitor: str, since: float) -> tuple[float, str] | None:
+    """(time, new master "ip:port") of the first ``+switch-master`` for ``monitor``."""
+    for e in events:
+        if e["type"] == "sentinel" and e["channel"] == "+switch-master" and e["t"] >= since:
+            parts = str(e["data"]).split()
+            if len(parts) == 5 and parts[0] == monitor:
+                return e["t"], f"{parts[3]}:{parts[4]}"
+    return None
+
+
+def lost_writes(events: list[dict], shard: int, writes: list[dict]
+                ) -> tuple[int | None, list[str], int | None]:
+    """(acknowledged writes lost, a sample of their keys, unacknowledged writes that landed)."""
+    readbacks = [e for e in events if e["type"] == "readback" and e["shard"] == shard]
+    if not readbacks or readbacks[-1].get("present") is None:
+        return None, [], None
+    present = set(readbacks[-1]["present"])
+    lost = [o["key"] for o in writes if o["outcome"] == "ok" and o["key"] not in present]
+    landed = sum(1 for o in writes if o["outcome"] != "ok" and o["key"] in present)
+    return len(lost), lost[:20], landed
+
+
+def split_brain_roles(events: list[dict], shard: int) -> float:
+    """Seconds during which two or more instances of ``shard`` reported role:master."""
+    roles: dict[str, str | None] = {}
+    return _overlap_time(
+        (e for e in events if e["type"] == "role" and e["shard"] == shard),
+        lambda e: roles.__setitem__(e["instance"], e["role"]),
+        lambda: sum(1 for r in roles.values() if r == "master") >= 2,
+        events,
+    )
+
+
+def split_brain_haproxy(events: list[dict], backend: str) -> float:
+    """Seconds during which any HAProxy had two or more UP servers in ``backend``."""
+    ups: dict[str, int] = defaultdict(int)
+    return _overlap_time(
+        (e for e in events if e["type"] == "haproxy" and e["backend"] == backend),
+        lambda e: ups.__setitem__(e["haproxy"], len(e["up"])),
+        lambda: any(n >= 2 for n in ups.values()),
+        events,
+    )
+
+
+def _overlap_time(changes, apply, condition, events) -> float:
+    """Total time ``condition()`` held, replaying ``changes`` in order."""
+    total, since = 0.0, None
+    for e in changes:
+        apply(e)
+        if condition() and since is None:
+            since = e["t"]
+        elif not condition() and since is not None:
+            total += e["t"] - since
+            since = None
+    if since is not None and events:
+        total += events[-1]["t"] - since
+    return total
+
+
+def stale_reads(writes: list[dict], reads: list[dict]) -> int:
+    """Reads that found nothing although the key's write was acknowledged before they began."""
+    acked = {o["key"]: o["end"] for o in writes if o["outcome"] == "ok"}
+    return sum(
+        1 for r in reads
+        if r["outcome"] == "ok" and not r.get("found")
+        and r["key"] in acked and acked[r["key"]] < r["start"]
+    )
+
+
+def convergence(events: list[dict]) -> dict | None:
+    """The runner's post-heal convergence record, or None when the run never got there."""
+    found = [e for e in events if e["type"] == "convergence"]
+    return found[-1] if found else None
+
+
+def _span(events: list[dict]) -> tuple[float, float]:
+    if not events:
+        return (0.0, 0.0)
+    ops = [e for e in events if e["type"] == "op"]
+    start = min((o["start"] for o in ops), default=events[0]["t"])
+    end = max((o["end"] for o in ops), default=events[-1]["t"])
+    return start, end

@@ -1,0 +1,70 @@
+"""The history of one scenario: every operation, observation and fault, timestamped.
+
+Every event is a dict with ``type`` and ``t`` (seconds since the epoch, from the
+controlling host's clock: all observation happens there). Events are appended from
+many threads; the file is JSONL, one event per line, in the order they were recorded,
+which is not always time order: readers sort by ``t``.
+
+Event types:
+
+``meta``        scenario, layout, settings, topology (first line)
+``op``          a client operation: ``op`` write/read, ``shard``, ``port``, ``key``,
+                ``start``, ``end``, ``outcome`` ok/fail/unknown, ``error`` class, and for
+                reads ``found``
+``sentinel``    a Sentinel pub/sub event: ``sentinel``, ``channel``, ``data``
+``role``        an instance's role changed: ``instance``, ``shard``, ``role`` (or None when
+                unreachable), ``master``
+``haproxy``     a backend's UP servers changed: ``haproxy``, ``backend``, ``up``
+``fault``       ``phase`` inject/heal/skipped, ``fault``, ``target``, ``detail``
+``readback``    after heal and settle: per shard, the final master and the workload keys
+                present there
+``convergence`` after heal: ``settled`` bool, ``seconds``, ``problems``, per shard the
+                masters, Sentinel agreement and whether the replicas' datasets match
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+
+class History:
+    """Thread-safe JSONL recorder, flushed per event so an interrupted run keeps its data."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = path.open("a", encoding="utf-8")
+        self._lock = threading.Lock()
+
+    def record(self, type_: str, t: float | None = None, **fields: Any) -> dict:
+        event = {"type": type_, "t": time.time() if t is None else t, **fields}
+        line = json.dumps(event, default=str)
+        with self._lock:
+            self._file.write(line + "\n")
+            self._file.flush()
+        return event
+
+    def close(self) -> None:
+        with self._lock:
+            self._file.close()
+
+    def __enter__(self) -> History:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def read(path: Path) -> list[dict]:
+    """Every event of a history file, sorted by time; a torn last line is ignored."""
+    events = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            events.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # the run was killed mid-write
+    return sorted(events, key=lambda e: e.get("t", 0))

@@ -1,0 +1,325 @@
+"""Faults: each injects over Fabric and returns exactly what undoes it.
+
+Faults target roles, not containers: "the master of shard 2" is asked of that shard's
+Sentinels at the moment of the fault. Everything a fault changes on a machine is tagged:
+
+* iptables rules live in the chains ``RHL-INPUT`` / ``RHL-OUTPUT`` (jumped to from INPUT
+  and OUTPUT with the comment ``redis-ha-lab``), so clearing them is one flush;
+* containers are the compose project's, so paused or stopped ones are found by label.
+
+Partitions between processes that share a server (the article layout puts a shard's
+master, replicas and Sentinels on one machine) are cut with ``-m owner --uid-owner``:
+every Redis and Sentinel process runs as the uid equal to its port (see the entrypoint),
+so "Sentinel 26380 cannot reach 192.168.56.11:6379" is one OUTPUT rule on that
+Sentinel's server, and the same rule works in every layout.
+
+:func:`heal_everything` is the safety net, run before every scenario and on every exit
+path: it removes every tagged rule, resumes paused and starts stopped lab containers,
+and removes a netem qdisc.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from lab import probe
+from lab.render import COMPOSE_PROJECT
+from lab.remote import Machine
+from lab.topology import RedisInstance, SentinelInstance, Topology
+
+TAG = "redis-ha-lab"
+CHAINS = {"INPUT": "RHL-INPUT", "OUTPUT": "RHL-OUTPUT"}
+_LABEL = f"label=com.docker.compose.project={COMPOSE_PROJECT}"
+
+
+class FaultSkipped(Exception):
+    """The fault cannot run on these machines; the message says why."""
+
+
+@dataclass
+class Applied:
+    """A fault as injected: what it hit and the commands that undo it, per server."""
+
+    kind: str
+    target: dict
+    undo: list[tuple[str, str]] = field(default_factory=list)  # (server name, command)
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+
+
+class Nemesis:
+    """Injects and heals faults on the lab's machines."""
+
+    def __init__(self, topology: Topology, machines: list[Machine], password: str,
+                 network: str) -> None:
+        self.topology = topology
+        self.machines = {m.server.name: m for m in machines}
+        self.password = password
+        self.network = network
+
+    # -- finding targets -------------------------------------------------------------------
+
+    def master_of(self, shard_number: int) -> RedisInstance:
+        """The master the shard's Sentinels name now (majority), else the one saying so."""
+        shard = self.topology.shard(shard_number)
+        votes: Counter = Counter()
+        for sentinel in self.topology.sentinels_of(shard):
+            try:
+                with probe.client(*sentinel.address, timeout=1) as s:
+                    host, port = s.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME",
+                                                   shard.monitor_name)
+                    votes[(host, int(port))] += 1
+            except Exception:  # noqa: BLE001 - an unreachable Sentinel does not vote
+                continue
+        for address, _ in votes.most_common():
+            instance = shard.instance_at(*address)
+            if instance:
+                return instance
+        for instance in shard.instances:
+            try:
+                with probe.client(*instance.address, password=self.password, timeout=1) as r:
+                    if r.info("replication").get("role") == "master":
+                        return instance
+            except Exception:  # noqa: BLE001
+                continue
+        raise RuntimeError(f"no instance of shard {shard_number} can be named master")
+
+    def container(self, server: str, service: str) -> str:
+        cid = self.machines[server].run(
+            f"docker ps -aq --filter {_LABEL} "
+            f"--filter label=com.docker.compose.service={service}").strip()
+        if not cid:
+            raise RuntimeError(f"{server}: no container for service {service}")
+        return cid.split()[0]
+
+    # -- the faults --------------------------------------------------------------------------
+
+    def inject(self, kind: str, **params) -> Applied:
+        try:
+            fault = FAULTS[kind]
+        except KeyError:
+            raise ValueError(f"unknown fault {kind!r}; known: {', '.join(sorted(FAULTS))}") \
+                from None
+        return fault(self, **params)
+
+    def heal(self, applied: Applied) -> None:
+        for server, command in reversed(applied.undo):
+            self.machines[server].run(command, check=False)
+
+    def _container_fault(self, kind: str, instance, action: str, undo: str) -> Applied:
+        server = instance.server.name
+        cid = self.container(server, instance.service)
+        self.machines[server].run(action.format(cid=cid))
+        return Applied(kind, {"instance": instance.label, "server": server,
+                              "service": instance.service},
+                       [(server, undo.format(cid=cid))])
+
+    def _rules(self, kind: str, target: dict, rules: list[tuple[str, str, str]]) -> Applied:
+        """Add ``(server, chain, rule spec)`` rules; undo deletes each one."""
+        applied = Applied(kind, target)
+        by_server: dict[str, list[str]] = {}
+        for server, chain, spec in rules:
+            full = f"{spec} -m comment --comment {TAG}"
+            by_server.setdefault(server, []).append(f"iptables -w -A {CHAINS[chain]} {full}")
+            applied.undo.append((server, f"iptables -w -D {CHAINS[chain]} {full}"))
+        for server, commands in by_server.items():
+            self.machines[server].run(" && ".join([_ENSURE_CHAINS, *commands]))
+        return applied
+
+    def block(self, sources, destinations) -> list[tuple[str, str, str]]:
+        """OUTPUT rules so that no process of ``sources`` reaches any of ``destinations``."""
+        rules = []
+        for src in sources:
+            for dst in destinations:
+                if src == dst:
+                    continue
+                host, port = dst.address
+                rules.append((src.server.name, "OUTPUT",
+                              f"-p tcp -m owner --uid-owner {src.port} -d {host} "
+                              f"--dport {port} -j DROP"))
+        return rules
+
+
+Inject = Callable[..., Applied]
+FAULTS: dict[str, Inject] = {}
+
+
+def fault(name: str):
+    def register(fn: Inject) -> Inject:
+        FAULTS[name] = fn
+        return fn
+    return register
+
+
+_RUNNING = "[ \"$(docker inspect -f '{{{{.State.Running}}}}' {cid})\" = true ]"
+
+
+@fault("crash-master")
+def crash_master(n: Nemesis, shard: int = 1) -> Applied:
+    """SIGKILL the master's redis-server from the machine: the restart policy applies."""
+    return n._container_fault(
+        "crash-master", n.master_of(shard),
+        "kill -9 $(docker inspect -f '{{{{.State.Pid}}}}' {cid})",
+        f"{_RUNNING} || docker start {{cid}}")
+
+
+@fault("stop-master")
+def stop_master(n: Nemesis, shard: int = 1) -> Applied:
+    """Stop the master's container (a manual stop: no restart) until healed."""
+    return n._container_fault("stop-master", n.master_of(shard),
+                              "docker stop -t 1 {cid}", "docker start {cid}")
+
+
+@fault("pause-master")
+def pause_master(n: Nemesis, shard: int = 1) -> Applied:
+    """Freeze the master (SIGSTOP via docker pause); heal resumes it: the zombie master."""
+    return n._container_fault("pause-master", n.master_of(shard),
+                              "docker pause {cid}", "docker unpause {cid}")
+
+
+@fault("partition-sentinels")
+def partition_sentinels(n: Nemesis, shard: int = 1) -> Applied:
+    """Cut every Sentinel of the shard off from its master; clients still reach it."""
+    master = n.master_of(shard)
+    sentinels = n.topology.sentinels_of(n.topology.shard(shard))
+    return n._rules("partition-sentinels",
+                    {"master": master.label, "sentinels": [s.label for s in sentinels]},
+                    n.block(sentinels, [master]))
+
+
+@fault("isolate-master-with-clients")
+def isolate_master_with_clients(n: Nemesis, shard: int = 1) -> Applied:
+    """Old master + a minority of Sentinels on one side, clients still reaching it; the
+    replicas and the Sentinel majority on the other: the classic lost-writes case."""
+    master = n.master_of(shard)
+    shard_ = n.topology.shard(shard)
+    sentinels = list(n.topology.sentinels_of(shard_))
+    # The minority: Sentinels on the master's server first (the article layout has them).
+    sentinels.sort(key=lambda s: s.server != master.server)
+    minority = sentinels[: (len(sentinels) - 1) // 2]
+    side_a = [master, *minority]
+    side_b = [i for i in shard_.instances if i != master] + sentinels[len(minority):]
+    return n._rules(
+        "isolate-master-with-clients",
+        {"master": master.label, "with_master": [p.label for p in side_a],
+         "other_side": [p.label for p in side_b]},
+        n.block(side_a, side_b) + n.block(side_b, side_a),
+    )
+
+
+@fault("isolate-server")
+def isolate_server(n: Nemesis, server: str = "redis1") -> Applied:
+    """Cut a machine off from the other machines (clients on the host still reach it)."""
+    others = [s.address for s in n.topology.servers if s.name != server]
+    rules = []
+    for address in others:
+        rules.append((server, "INPUT", f"-s {address} -j DROP"))
+        rules.append((server, "OUTPUT", f"-d {address} -j DROP"))
+    return n._rules("isolate-server", {"server": server, "cut_from": others}, rules)
+
+
+@fault("kill-sentinels")
+def kill_sentinels(n: Nemesis, shard: int = 1, count: str = "majority") -> Applied:
+    """Stop a minority or a majority of the Sentinels watching the shard."""
+    sentinels = n.topology.sentinels_of(n.topology.shard(shard))
+    k = len(sentinels) // 2 + 1 if count == "majority" else (len(sentinels) - 1) // 2
+    chosen: list[SentinelInstance] = list(sentinels[-k:]) if k else []
+    applied = Applied("kill-sentinels", {"count": count, "sentinels": [s.label for s in chosen]})
+    for sentinel in chosen:
+        server = sentinel.server.name
+        cid = n.container(server, sentinel.service)
+        n.machines[server].run(f"docker stop -t 1 {cid}")
+        applied.undo.append((server, f"docker start {cid}"))
+    return applied
+
+
+@fault("kill-haproxy")
+def kill_haproxy(n: Nemesis, server: str = "redis1") -> Applied:
+    """Stop one server's HAProxy: clients using it lose every port at once."""
+    cid = n.container(server, "haproxy")
+    n.machines[server].run(f"docker stop -t 1 {cid}")
+    return Applied("kill-haproxy", {"server": server}, [(server, f"docker start {cid}")])
+
+
+@fault("restart-server")
+def restart_server(n: Nemesis, server: str = "redis1") -> Applied:
+    """Restart every lab container of a machine at once (a reboot, as compose sees it)."""
+    n.machines[server].run(f"docker ps -q --filter {_LABEL} | xargs -r docker restart -t 1")
+    return Applied("restart-server", {"server": server},
+                   [(server, f"docker ps -aq --filter {_LABEL} --filter status=exited "
+                             "| xargs -r docker start")])
+
+
+@fault("packet-loss")
+def packet_loss(n: Nemesis, server: str = "redis1", percent: int = 30) -> Applied:
+    """Drop a share of the lab traffic a machine receives (iptables statistic)."""
+    rule = (f"-s {n.network} -p tcp ! --dport 22 -m statistic --mode random "
+            f"--probability {percent / 100:.2f} -j DROP")
+    return n._rules("packet-loss", {"server": server, "percent": percent},
+                    [(server, "INPUT", rule)])
+
+
+@fault("latency")
+def latency(n: Nemesis, server: str = "redis1", ms: int = 200) -> Applied:
+    """Delay a machine's lab traffic with netem, where the kernel has it."""
+    machine = n.machines[server]
+    address = n.topology.server(server).address
+    iface = machine.run(f"ip -o addr show to {address} | awk '{{print $2}}'").strip()
+    if not iface:
+        raise FaultSkipped(f"no interface carries {address} on {server}")
+    if not machine.ok(f"tc qdisc add dev {iface} root netem delay {ms}ms"):
+        raise FaultSkipped("kernel lacks netem (tc qdisc ... netem failed)")
+    return Applied("latency", {"server": server, "ms": ms, "interface": iface},
+                   [(server, f"tc qdisc del dev {iface} root")])
+
+
+_ENSURE_CHAINS = " && ".join(
+    f"(iptables -w -L {chain} -n >/dev/null 2>&1 || iptables -w -N {chain}) && "
+    f"(iptables -w -C {hook} -m comment --comment {TAG} -j {chain} 2>/dev/null || "
+    f"iptables -w -I {hook} 1 -m comment --comment {TAG} -j {chain})"
+    for hook, chain in CHAINS.items()
+)
+
+# Removes every trace a fault can leave on a machine; safe to run at any time.
+HEAL_EVERYTHING = " ; ".join([
+    *(f"iptables -w -D {hook} -m comment --comment {TAG} -j {chain} 2>/dev/null"
+      for hook, chain in CHAINS.items()),
+    *(f"iptables -w -F {chain} 2>/dev/null; iptables -w -X {chain} 2>/dev/null"
+      for chain in CHAINS.values()),
+    f"docker ps -q --filter {_LABEL} --filter status=paused | xargs -r docker unpause",
+    f"docker ps -aq --filter {_LABEL} --filter status=exited | xargs -r docker start",
+    f"docker ps -aq --filter {_LABEL} --filter status=created | xargs -r docker start",
+    "for i in $(ls /sys/class/net); do tc qdisc show dev $i | grep -q netem && "
+    "tc qdisc del dev $i root; done",
+    "true",
+])
+
+LEFTOVERS = " ; ".join([
+    f"iptables -w -S 2>/dev/null | grep -c -- '{TAG}' || true",
+    f"docker ps -aq --filter {_LABEL} --filter status=paused | wc -l",
+    f"docker ps -aq --filter {_LABEL} --filter status=exited | wc -l",
+])
+
+
+def heal_everything(machines: list[Machine]) -> None:
+    for machine in machines:
+        machine.run(HEAL_EVERYTHING, check=False)
+
+
+def leftovers(machines: list[Machine]) -> list[str]:
+    """What faults left behind on each machine (empty when clean)."""
+    found = []
+    for machine in machines:
+        counts = machine.run(LEFTOVERS, check=False).split()
+        rules, paused, stopped = (int(x) for x in (counts + ["0", "0", "0"])[:3])
+        name = machine.server.name
+        if rules:
+            found.append(f"{name}: {rules} tagged iptables rule(s)")
+        if paused:
+            found.append(f"{name}: {paused} paused lab container(s)")
+        if stopped:
+            found.append(f"{name}: {stopped} stopped lab container(s)")
+    return found
+

@@ -1,0 +1,99 @@
+"""Watch the lab while it is attacked, and write what changes into the history.
+
+* every Sentinel's pub/sub events (``PSUBSCRIBE *``: ``+sdown``, ``+odown``,
+  ``+switch-master``, ``+convert-to-slave``, ...);
+* every instance's role, polled every ``POLL_S`` (one thread per instance, so a frozen
+  one does not slow the others down); recorded when it changes, ``None`` = unreachable;
+* every HAProxy's backends (the stats CSV), recorded when a backend's UP servers change.
+
+Observers only read, never retry, and stop with the scenario.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import redis
+
+from lab.chaos.history import History
+from lab.config import LabConfig
+from lab.probe import client, haproxy_view
+from lab.topology import RedisInstance, SentinelInstance, Topology
+
+POLL_S = 0.1
+
+
+class Observers:
+    def __init__(self, config: LabConfig, topology: Topology, password: str,
+                 history: History) -> None:
+        self.config = config
+        self.topology = topology
+        self.password = password
+        self.history = history
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        targets = [
+            *((self._sentinel, s) for s in self.topology.sentinels),
+            *((self._role, i) for i in self.topology.instances),
+            *((self._haproxy, s) for s in self.topology.servers),
+        ]
+        for fn, target in targets:
+            thread = threading.Thread(target=fn, args=(target,), daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=3)
+
+    def _sentinel(self, sentinel: SentinelInstance) -> None:
+        while not self._stop.is_set():
+            try:
+                with client(*sentinel.address, timeout=1) as r, r.pubsub() as pubsub:
+                    pubsub.psubscribe("*")
+                    while not self._stop.is_set():
+                        message = pubsub.get_message(timeout=0.2)
+                        if message and message["type"] == "pmessage":
+                            self.history.record("sentinel", sentinel=sentinel.label,
+                                                channel=message["channel"],
+                                                data=message["data"])
+            except redis.RedisError:
+                # The Sentinel is down or cut off (a fault): try again shortly.
+                self._stop.wait(0.5)
+
+    def _role(self, instance: RedisInstance) -> None:
+        last: tuple | None = ("never",)
+        r = client(*instance.address, password=self.password, timeout=0.3)
+        while not self._stop.is_set():
+            try:
+                info = r.info("replication")
+                role = info.get("role")
+                master = None if role == "master" else \
+                    f"{info.get('master_host')}:{info.get('master_port')}"
+                state = (role, master)
+            except redis.RedisError:
+                state = (None, None)
+                r.close()
+            if state != last:
+                self.history.record("role", instance=instance.label, shard=instance.shard,
+                                    role=state[0], master=state[1])
+                last = state
+            self._stop.wait(POLL_S)
+        r.close()
+
+    def _haproxy(self, server) -> None:
+        last: dict[str, list[str]] = {}
+        while not self._stop.is_set():
+            view = haproxy_view(server.name, server.address, self.config.haproxy.stats_port)
+            now = time.time()
+            current = {} if view.error else view.up
+            for backend in sorted(set(current) | set(last)):
+                if current.get(backend) != last.get(backend):
+                    self.history.record("haproxy", t=now, haproxy=server.name, backend=backend,
+                                        up=current.get(backend, []))
+            last = current
+            self._stop.wait(POLL_S * 2)

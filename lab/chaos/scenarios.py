@@ -1,0 +1,145 @@
+"""Named scenarios and what each is expected to show, for the layout and settings in use.
+
+A scenario lives in ``scenarios/<name>.py`` and defines ``SCENARIO``: the faults to
+inject (in order; healed in reverse), how long to hold them, and an ``expect(config)``
+function returning an :class:`Expect`. Expectations depend on the lab: the article
+layout cannot fail over a lost server, ``min_replicas_to_write = 1`` bounds the writes a
+cut-off master can lose, and so on.
+
+:func:`judge` turns measurements into a verdict:
+
+``pass``     every expectation held
+``finding``  every expectation held, and the documented weakness showed (lost writes,
+             split brain, a shard down): reported, not hidden
+``fail``     an expectation did not hold (the lab behaved unlike its documentation)
+``skipped``  the scenario cannot run here (e.g. the kernel lacks netem), with the reason
+``error``    the run itself broke (exit status 2, like Jepsen's unknown)
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lab.chaos.checkers import ShardMeasures
+from lab.config import LabConfig
+from lab.paths import PROJECT_ROOT
+
+SCENARIO_DIR = PROJECT_ROOT / "scenarios"
+
+
+@dataclass(frozen=True)
+class Step:
+    fault: str
+    params: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What the target shard should show. ``None`` means "not judged"."""
+
+    failover: bool | None = None  # True: must fail over; False: must not
+    failover_within_s: float | None = None
+    max_lost_writes: int | None = 0
+    lost_writes_are_finding: bool = False  # loss is the documented weakness, not a failure
+    split_brain_expected: bool = False  # report split brain as a finding; fail if absent
+    writes_during_fault: bool | None = None  # False: the shard is expected to be down
+    finding: str = ""  # the weakness this scenario demonstrates, in one sentence
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    faults: tuple[Step, ...]
+    expect: Callable[[LabConfig], Expect]
+    hold_s: float = 8.0
+    target_shard: int = 1
+
+
+@dataclass
+class Verdict:
+    status: str
+    checks: list[dict] = field(default_factory=list)  # {"check", "ok", "detail"}
+    findings: list[str] = field(default_factory=list)
+
+    def check(self, name: str, ok: bool, detail: str) -> None:
+        self.checks.append({"check": name, "ok": bool(ok), "detail": detail})
+
+
+def load_all(directory: Path = SCENARIO_DIR) -> dict[str, Scenario]:
+    """Every ``SCENARIO`` in ``directory``, by name, in file order."""
+    found = {}
+    for path in sorted(directory.glob("*.py")):
+        if path.name.startswith("_"):
+            continue
+        spec = importlib.util.spec_from_file_location(f"lab_scenarios.{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        scenario = module.SCENARIO
+        found[scenario.name] = scenario
+    return found
+
+
+def select(available: dict[str, Scenario], patterns: list[str]) -> list[Scenario]:
+    """Scenarios whose name contains any of ``patterns`` (all when none); unknown -> error."""
+    if not patterns:
+        return list(available.values())
+    chosen = [s for name, s in available.items() if any(p in name for p in patterns)]
+    if not chosen:
+        raise ValueError(f"no scenario matches {', '.join(patterns)}; "
+                         f"known: {', '.join(available)}")
+    return chosen
+
+
+def judge(expect: Expect, m: ShardMeasures, convergence: dict | None) -> Verdict:
+    v = Verdict("pass")
+    if expect.failover is True:
+        v.check("fails over", m.failover_s is not None,
+                f"+switch-master after {m.failover_s} s" if m.failover_s is not None
+                else "no +switch-master")
+        if expect.failover_within_s is not None and m.failover_s is not None:
+            v.check(f"fails over within {expect.failover_within_s:g} s",
+                    m.failover_s <= expect.failover_within_s, f"{m.failover_s} s")
+    elif expect.failover is False:
+        v.check("does not fail over", m.failover_s is None,
+                "no +switch-master" if m.failover_s is None
+                else f"+switch-master after {m.failover_s} s")
+
+    if expect.max_lost_writes is not None:
+        if m.lost is None:
+            v.check("acknowledged writes kept", False, "no read-back: loss unknown")
+        elif expect.lost_writes_are_finding and m.lost > expect.max_lost_writes:
+            v.findings.append(f"{m.lost} acknowledged writes lost")
+        else:
+            v.check(f"at most {expect.max_lost_writes} acknowledged writes lost",
+                    m.lost <= expect.max_lost_writes, f"{m.lost} lost")
+
+    split = max(m.split_brain_roles_s, m.split_brain_haproxy_s)
+    if expect.split_brain_expected:
+        v.check("split brain measured", split > 0,
+                f"{m.split_brain_roles_s} s two masters, "
+                f"{m.split_brain_haproxy_s} s two UP in HAProxy")
+        if split > 0:
+            v.findings.append(f"split brain: {m.split_brain_roles_s} s with two masters, "
+                              f"{m.split_brain_haproxy_s} s with two UP in HAProxy")
+
+    if expect.writes_during_fault is False and m.outage_s:
+        v.findings.append(f"shard {m.shard} unavailable for writes for {m.outage_s} s")
+
+    settled = bool(convergence and convergence.get("settled"))
+    v.check("converges after heal", settled,
+            f"settled in {convergence['seconds']} s" if settled
+            else f"not settled: {(convergence or {}).get('problems', ['never checked'])[:3]}")
+    if convergence and not convergence.get("datasets_equal", True):
+        v.check("replicas' datasets equal", False, str(convergence.get("datasets")))
+
+    if any(not c["ok"] for c in v.checks):
+        v.status = "fail"
+    elif v.findings and (expect.finding or expect.lost_writes_are_finding):
+        v.status = "finding"
+        if expect.finding:
+            v.findings.insert(0, expect.finding)
+    return v

@@ -1,0 +1,161 @@
+"""Checkers on hand-made histories: each measurement, and the hard cases."""
+
+import json
+
+import pytest
+
+from lab.chaos import checkers, history
+from lab.chaos.history import History
+
+NAMES = {1: "shard1", 2: "shard2"}
+
+
+def write(t0, t1, key, outcome="ok", shard=1, error=None):
+    return {"type": "op", "t": t1, "op": "write", "shard": shard, "port": 5000, "key": key,
+            "start": t0, "end": t1, "outcome": outcome, "error": error}
+
+
+def read(t0, t1, key, found, shard=1, outcome="ok"):
+    return {"type": "op", "t": t1, "op": "read", "shard": shard, "port": 5001, "key": key,
+            "start": t0, "end": t1, "outcome": outcome, "error": None, "found": found}
+
+
+def fault(t, phase, id_="f1", name="stop-master"):
+    return {"type": "fault", "t": t, "phase": phase, "id": id_, "fault": name, "target": {}}
+
+
+def switch(t, shard="shard1", new="10.0.0.2 6380"):
+    return {"type": "sentinel", "t": t, "sentinel": "s1", "channel": "+switch-master",
+            "data": f"{shard} 10.0.0.1 6379 {new}"}
+
+
+def role(t, instance, r, shard=1):
+    return {"type": "role", "t": t, "instance": instance, "shard": shard, "role": r,
+            "master": None}
+
+
+def haproxy(t, ups, name="redis1", backend="shard1_master"):
+    return {"type": "haproxy", "t": t, "haproxy": name, "backend": backend, "up": ups}
+
+
+def readback(present, shard=1):
+    return {"type": "readback", "t": 100.0, "shard": shard, "master": "x", "present": present}
+
+
+def measure(events, shard=1):
+    return checkers.measure(sorted(events, key=lambda e: e["t"]), [1, 2], NAMES)[shard]
+
+
+def test_empty_history_measures_nothing():
+    m = measure([])
+    assert (m.outage_s, m.failover_s, m.lost, m.indeterminate) == (None, None, None, None)
+    assert m.split_brain_roles_s == m.split_brain_haproxy_s == 0
+    assert checkers.fault_windows([]) == []
+    assert checkers.convergence([]) is None
+
+
+def test_a_clean_failover():
+    events = [
+        write(0.0, 0.1, "a"), write(1.0, 1.1, "b"),
+        fault(2.0, "inject"),
+        write(2.2, 2.7, "c", "unknown", error="timeout"),
+        write(3.0, 3.5, "d", "fail", error="connection-refused"),
+        switch(4.5),
+        write(5.0, 5.2, "e"),
+        fault(8.0, "heal"),
+        write(9.0, 9.1, "f"),
+        readback(["a", "b", "e", "f"]),
+    ]
+    m = measure(events)
+    assert m.failover_s == 2.5
+    assert m.failover_write_s == 3.2  # first ok write started after the switch ended at 5.2
+    assert m.new_master == "10.0.0.2:6380"
+    assert m.outage_s == pytest.approx(4.1)  # 1.1 -> 5.2
+    assert m.outage_open is False
+    assert (m.lost, m.indeterminate) == (0, 0)
+    assert m.writes == {"ok": 4, "unknown": 1, "fail": 1}
+    assert m.errors == {"timeout": 1, "connection-refused": 1}
+
+
+def test_lost_and_indeterminate_writes_are_read_back_not_guessed():
+    events = [write(0, 1, "a"), write(1, 2, "b"), write(2, 3, "c", "unknown"),
+              write(3, 4, "d", "fail"), readback(["a", "c"])]
+    m = measure(events)
+    assert (m.lost, m.lost_keys, m.indeterminate) == (1, ["b"], 1)
+
+
+def test_only_the_shards_own_writes_count():
+    events = [write(0, 1, "a", shard=2), readback([], shard=1), readback(["a"], shard=2)]
+    assert measure(events, 1).lost == 0
+    assert measure(events, 2).lost == 0
+
+
+def test_a_fault_that_never_healed_lasts_to_the_end():
+    events = [write(0, 0.1, "a"), fault(1.0, "inject"), write(5, 5.1, "b", "fail")]
+    (window,) = checkers.fault_windows(events)
+    assert (window.start, window.end, window.healed) == (1.0, 5.1, False)
+    m = measure(events)
+    assert m.outage_s == pytest.approx(5.0)  # from the last success to the end: still open
+    assert m.outage_open is True
+    assert m.failover_s is None
+
+
+def test_gaps_outside_fault_windows_are_not_outages():
+    events = [write(0, 1, "a"), write(5, 6, "b"), fault(7, "inject"), write(7.5, 7.6, "c"),
+              fault(8, "heal"), write(8.1, 8.2, "d")]
+    assert measure(events).outage_s == pytest.approx(1.6)  # 6 -> 7.6, not the 1 -> 6 gap
+
+
+def test_split_brain_from_roles_and_haproxy():
+    events = [
+        role(0, "i1", "master"), role(0, "i2", "slave"),
+        role(5, "i2", "master"),  # promoted while i1 still says master
+        role(7, "i1", None),  # unreachable: not counted as master
+        role(8, "i1", "master"),  # back, still master
+        role(11, "i1", "slave"),
+        haproxy(5, ["a"]), haproxy(8.5, ["a", "b"]), haproxy(9, ["a", "b"], name="redis2"),
+        haproxy(10.5, ["b"]), haproxy(12, ["b"], name="redis2"),
+        role(20, "i3", "slave"),
+    ]
+    m = measure(events)
+    assert m.split_brain_roles_s == pytest.approx(2 + 3)
+    assert m.split_brain_haproxy_s == pytest.approx(12 - 8.5)
+
+
+def test_split_brain_still_open_at_the_end():
+    events = [role(0, "i1", "master"), role(2, "i2", "master"), role(4, "i3", "slave")]
+    assert measure(events).split_brain_roles_s == pytest.approx(2)
+
+
+def test_stale_reads_need_an_acknowledgement_before_the_read():
+    events = [write(0, 1, "a"), read(2, 2.1, "a", found=False), read(0.5, 0.6, "a", False),
+              read(3, 3.1, "a", True), write(4, 5, "b", "unknown"), read(6, 6.1, "b", False)]
+    assert measure(events).stale_reads == 1
+
+
+def test_failover_only_counts_switches_of_this_shard_after_the_fault():
+    events = [switch(0.5), fault(1, "inject"), switch(2, shard="shard2"), switch(3)]
+    assert measure(events).failover_s == 2
+    assert measure(events, 2).failover_s == 1
+
+
+def test_clocks_from_several_hosts_are_sorted_before_judging(tmp_path):
+    """Observations arrive from many threads (and, for remote facts, other clocks):
+    the history file is not in time order; the reader sorts it."""
+    path = tmp_path / "h.jsonl"
+    with History(path) as h:
+        h.record("op", t=5.2, **{k: v for k, v in write(5.0, 5.2, "e").items()
+                                 if k not in ("type", "t")})
+        h.record("fault", t=2.0, phase="inject", id="f1", fault="stop-master", target={})
+        h.record("sentinel", t=4.5, sentinel="s1", channel="+switch-master",
+                 data="shard1 10.0.0.1 6379 10.0.0.2 6380")
+        h.record("op", t=0.1, **{k: v for k, v in write(0.0, 0.1, "a").items()
+                                 if k not in ("type", "t")})
+    with path.open("a") as f:
+        f.write('{"type": "op", "t": 9.9, "torn')  # a run killed mid-write
+    events = history.read(path)
+    assert [e["t"] for e in events] == [0.1, 2.0, 4.5, 5.2]
+    m = checkers.measure(events, [1], {1: "shard1"})[1]
+    assert m.failover_s == 2.5
+    assert m.outage_s == pytest.approx(5.1)
+    json.dumps(m.as_dict())  # results.json can hold it
