@@ -74,6 +74,12 @@ def status(session: nox.Session) -> None:
 
 
 @nox.session
+def chaos(session: nox.Session) -> None:
+    """Run the chaos campaign against the running lab (`-- --help` for the options)."""
+    _lab(session, "chaos", *session.posargs)
+
+
+@nox.session
 def tests(session: nox.Session) -> None:
     """Run the test suite (unit tests, then end-to-end tests against a real lab)."""
     python = _lab_python(session)

@@ -36,6 +36,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-k", dest="patterns", action="append", default=[], metavar="NAME",
                    help="run the scenarios whose name contains NAME (repeatable)")
     p.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    p.add_argument("--profile", choices=["ci", "workshop", "thorough"],
+                   help="Hypothesis profile (default: ci; with -k, only when given)")
+    p.add_argument("--seed", type=int, help="Hypothesis seed (default: random, printed)")
+    p.add_argument("--replay", metavar="ID", help="replay a saved failing sequence")
+    p.add_argument("--no-hypothesis", action="store_true",
+                   help="run the scenarios only")
     return parser
 
 
@@ -79,4 +85,10 @@ def _chaos(args: argparse.Namespace) -> int:
         for name, scenario in scenarios.load_all().items():
             print(f"{name:<30} {scenario.description.split(': ', 1)[-1]}")
         return 0
-    return campaign.run(Lab.load(args.config, prefer_applied=True), args.patterns)
+    lab = Lab.load(args.config, prefer_applied=True)
+    if args.replay:
+        return campaign.replay(lab, args.replay)
+    profile = args.profile or ("ci" if not args.patterns else None)
+    if args.no_hypothesis:
+        profile = None
+    return campaign.run(lab, args.patterns, profile=profile, seed=args.seed)

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from lab.chaos import scenarios as scenario_module
+from lab.chaos import stateful
 from lab.chaos.runner import ChaosSession, run_scenario
 from lab.context import Lab
 from lab.errors import LabError
@@ -80,10 +81,10 @@ class Results:
         return 0
 
 
-def run(lab: Lab, patterns: list[str], log: Log = print,
-        stateful: Callable[[ChaosSession, Results], None] | None = None) -> int:
-    if not lab.paths.applied_config.exists():
-        raise LabError(f"lab {lab.config.name} is not up; run `nox -s lab_up` first")
+def run(lab: Lab, patterns: list[str], log: Log = print, profile: str | None = "ci",
+        seed: int | None = None) -> int:
+    """Run the chosen scenarios, then (with a profile) the Hypothesis state machine."""
+    _require_up(lab)
     try:
         chosen = scenario_module.select(scenario_module.load_all(), patterns)
     except ValueError as exc:
@@ -105,8 +106,9 @@ def run(lab: Lab, patterns: list[str], log: Log = print,
                              "error": f"{type(exc).__name__}: {exc}",
                              "traceback": traceback.format_exc()})
                 log(f"chaos: {scenario.name}: ERROR {type(exc).__name__}: {exc}")
-        if stateful:
-            stateful(session, results)
+        if profile:
+            results.data["hypothesis"] = stateful.run(session, profile, seed)
+            results.write()
         results.data["complete"] = True
     except KeyboardInterrupt:
         results.data["interrupted"] = True
@@ -120,6 +122,29 @@ def run(lab: Lab, patterns: list[str], log: Log = print,
             results.write()
             _summary(results, log)
     return results.exit_code()
+
+
+def replay(lab: Lab, failure_id: str, log: Log = print) -> int:
+    """Replay a saved failing sequence; exit 1 when it reproduces, 0 when it does not."""
+    _require_up(lab)
+    if stateful.find_failure(failure_id) is None:
+        raise LabError(f"no saved failure {failure_id!r} under reports/*/failures/; "
+                       "the id is printed when Hypothesis finds one")
+    run_id, run_dir = new_run_dir("replay")
+    results = Results(run_dir, run_id, lab)
+    session = ChaosSession(lab, run_dir, run_id, log)
+    try:
+        results.data["hypothesis"] = stateful.replay(session, failure_id)
+        results.data["complete"] = True
+    finally:
+        session.close()
+        results.write()
+    return 1 if results.data["hypothesis"]["status"] == "fail" else 0
+
+
+def _require_up(lab: Lab) -> None:
+    if not lab.paths.applied_config.exists():
+        raise LabError(f"lab {lab.config.name} is not up; run `nox -s lab_up` first")
 
 
 def _raise_interrupt(signum, frame):
