@@ -42,6 +42,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--replay", metavar="ID", help="replay a saved failing sequence")
     p.add_argument("--no-hypothesis", action="store_true",
                    help="run the scenarios only")
+    p.add_argument("--no-scenarios", action="store_true",
+                   help="run the Hypothesis state machine only")
+    p.add_argument("--heal", action="store_true",
+                   help="remove every fault leftover (tagged rules, paused/stopped containers)")
     return parser
 
 
@@ -86,9 +90,14 @@ def _chaos(args: argparse.Namespace) -> int:
             print(f"{name:<30} {scenario.description.split(': ', 1)[-1]}")
         return 0
     lab = Lab.load(args.config, prefer_applied=True)
+    if args.heal:
+        return campaign.heal(lab)
     if args.replay:
         return campaign.replay(lab, args.replay)
     profile = args.profile or ("ci" if not args.patterns else None)
     if args.no_hypothesis:
         profile = None
-    return campaign.run(lab, args.patterns, profile=profile, seed=args.seed)
+    if args.no_scenarios and not profile:
+        raise LabError("--no-scenarios with --no-hypothesis leaves nothing to run")
+    return campaign.run(lab, args.patterns, profile=profile, seed=args.seed,
+                        scenarios=not args.no_scenarios)

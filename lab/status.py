@@ -1,12 +1,14 @@
 """``status``: one screen that says whether the lab is healthy, and if not, why.
 
-Three tables (instances, Sentinels, HAProxy backends) followed by the settle verdict
-from :mod:`lab.settle`, so ``status`` and ``lab_up`` never disagree about "settled".
+Three tables (instances, Sentinels, HAProxy backends), what chaos faults left behind on
+the machines (tagged iptables rules, paused or stopped containers), and the settle
+verdict from :mod:`lab.settle`, so ``status`` and ``lab_up`` never disagree.
 """
 
 from __future__ import annotations
 
 from lab import probe, settle
+from lab.chaos import nemesis
 from lab.context import Lab
 from lab.errors import LabError
 from lab.probe import Snapshot
@@ -18,8 +20,8 @@ def table(rows: list[list[str]], headers: list[str]) -> str:
     return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, rows)])
 
 
-def render(lab: Lab, snapshot: Snapshot) -> tuple[str, list[str]]:
-    """The status text and the list of settle problems (empty = settled)."""
+def render(lab: Lab, snapshot: Snapshot, leftovers: list[str]) -> tuple[str, list[str]]:
+    """The status text and the list of problems (empty = settled and no fault left)."""
     instance_rows = []
     for v in snapshot.instances:
         i = v.instance
@@ -55,6 +57,9 @@ def render(lab: Lab, snapshot: Snapshot) -> tuple[str, list[str]]:
 
     found = settle.problems(snapshot, lab.config, lab.topology)
     verdict = "SETTLED" if not found else "NOT SETTLED:\n" + "\n".join(f"  - {p}" for p in found)
+    faults = "Fault leftovers: none" if not leftovers else \
+        "Fault leftovers (run `nox -s chaos -- --heal`):\n" + \
+        "\n".join(f"  - {x}" for x in leftovers)
     text = "\n\n".join([
         f"lab {lab.config.name}: {lab.config.layout} layout, "
         f"{len(lab.config.servers)} servers, provider {lab.config.machines.provider}",
@@ -64,15 +69,22 @@ def render(lab: Lab, snapshot: Snapshot) -> tuple[str, list[str]]:
                                               "sentinels", "quorum"]),
         "HAProxy backends (UP servers)\n" + table(haproxy_rows, ["haproxy", "port", "backend",
                                                                   "up"]),
+        faults,
         verdict,
     ])
-    return text, found
+    return text, found + leftovers
 
 
 def run(lab: Lab, log=print) -> bool:
     if not lab.paths.applied_config.exists():
         raise LabError(f"lab {lab.config.name} is not up; bring it up with `nox -s lab_up`")
     snapshot = probe.take(lab.config, lab.topology, lab.secrets.redis_password)
-    text, found = render(lab, snapshot)
+    machines = lab.connect_all()
+    try:
+        left = nemesis.leftovers(machines)
+    finally:
+        for machine in machines:
+            machine.close()
+    text, found = render(lab, snapshot, left)
     log(lab.secrets.redact(text))
     return not found

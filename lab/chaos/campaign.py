@@ -18,8 +18,8 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
+from lab.chaos import nemesis, stateful
 from lab.chaos import scenarios as scenario_module
-from lab.chaos import stateful
 from lab.chaos.runner import ChaosSession, run_scenario
 from lab.context import Lab
 from lab.errors import LabError
@@ -82,11 +82,12 @@ class Results:
 
 
 def run(lab: Lab, patterns: list[str], log: Log = print, profile: str | None = "ci",
-        seed: int | None = None) -> int:
+        seed: int | None = None, scenarios: bool = True) -> int:
     """Run the chosen scenarios, then (with a profile) the Hypothesis state machine."""
     _require_up(lab)
     try:
-        chosen = scenario_module.select(scenario_module.load_all(), patterns)
+        chosen = scenario_module.select(scenario_module.load_all(), patterns) \
+            if scenarios else []
     except ValueError as exc:
         raise LabError(str(exc)) from None
     run_id, run_dir = new_run_dir()
@@ -140,6 +141,20 @@ def replay(lab: Lab, failure_id: str, log: Log = print) -> int:
         session.close()
         results.write()
     return 1 if results.data["hypothesis"]["status"] == "fail" else 0
+
+
+def heal(lab: Lab, log: Log = print) -> int:
+    """Remove every fault leftover from the machines, e.g. after a killed controller."""
+    _require_up(lab)
+    machines = lab.connect_all()
+    try:
+        nemesis.heal_everything(machines)
+        left = nemesis.leftovers(machines)
+    finally:
+        for machine in machines:
+            machine.close()
+    log("chaos: healed: no fault leftovers" if not left else f"chaos: still left: {left}")
+    return 0 if not left else 1
 
 
 def _require_up(lab: Lab) -> None:

@@ -26,8 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lab import probe
-from lab.render import COMPOSE_PROJECT
 from lab.remote import Machine
+from lab.render import COMPOSE_PROJECT
 from lab.topology import RedisInstance, SentinelInstance, Topology
 
 TAG = "redis-ha-lab"

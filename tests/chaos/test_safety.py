@@ -1,0 +1,82 @@
+"""Faults never outlive the run: Ctrl-C heals, status sees leftovers, --heal clears them."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+from lab.paths import PROJECT_ROOT
+from tests.labs import run_lab
+
+
+def test_ctrl_c_in_the_middle_of_a_fault_leaves_the_lab_healed(chaos_lab):
+    before = set((PROJECT_ROOT / "reports").glob("*-chaos"))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lab", "--config", str(chaos_lab.config_path), "chaos",
+         "-k", "stop-master", "--no-hypothesis"],
+        cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    history_file = None
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and history_file is None:
+        for run_dir in set((PROJECT_ROOT / "reports").glob("*-chaos")) - before:
+            candidate = run_dir / "stop-master.jsonl"
+            if candidate.exists() and '"phase": "inject"' in candidate.read_text():
+                history_file = candidate
+        time.sleep(0.2)
+    assert history_file is not None, "the fault was never injected"
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 130, output
+    assert "interrupted: healing the lab" in output
+    results = json.loads((history_file.parent / "results.json").read_text())
+    assert results["complete"] is False and results.get("interrupted") is True
+    assert any('"phase": "heal"' in line for line in history_file.read_text().splitlines())
+
+    status = run_lab("status", config=chaos_lab.config_path)
+    settle_deadline = time.monotonic() + 60
+    while status.returncode != 0 and time.monotonic() < settle_deadline:
+        time.sleep(2)  # the old master rejoins as a replica: give it its seconds
+        status = run_lab("status", config=chaos_lab.config_path)
+    assert status.returncode == 0, status.stdout
+    assert "Fault leftovers: none" in status.stdout
+
+
+def test_status_reports_leftovers_and_heal_removes_them(chaos_lab):
+    lab = chaos_lab.lab
+    machines = lab.connect_all()
+    try:
+        from lab.chaos.nemesis import Nemesis
+
+        nemesis = Nemesis(lab.topology, machines, chaos_lab.password, lab.config.machines.network)
+        nemesis.inject("kill-haproxy", server="redis2")
+        nemesis.inject("packet-loss", server="redis3", percent=1)
+    finally:
+        for machine in machines:
+            machine.close()
+    status = run_lab("status", config=chaos_lab.config_path)
+    assert status.returncode == 1
+    assert "redis2: 1 stopped lab container(s)" in status.stdout
+    assert "redis3: 3 tagged iptables rule(s)" in status.stdout  # 2 jumps + the rule
+    healed = run_lab("chaos", "--heal", config=chaos_lab.config_path)
+    assert healed.returncode == 0, healed.stdout
+    assert "no fault leftovers" in healed.stdout
+    status = run_lab("status", config=chaos_lab.config_path)
+    for _ in range(30):
+        if status.returncode == 0:
+            break
+        time.sleep(1)
+        status = run_lab("status", config=chaos_lab.config_path)
+    assert status.returncode == 0, status.stdout
+
+
+def test_chaos_on_a_lab_that_is_not_up_and_unknown_scenarios(tmp_path, chaos_lab):
+    from tests.labs import write_config
+
+    other = write_config(tmp_path, name="rhl-never-up", subnet=61)
+    result = run_lab("chaos", config=other)
+    assert result.returncode == 2
+    assert "lab rhl-never-up is not up" in result.stderr
+    unknown = run_lab("chaos", "-k", "no-such-fault", config=chaos_lab.config_path)
+    assert unknown.returncode == 2
+    assert "no scenario matches no-such-fault" in unknown.stderr

@@ -1,0 +1,94 @@
+"""The CI campaign: real faults on a real lab, and numbers that make sense."""
+
+import pytest
+
+from lab.chaos import checkers, history
+from lab.chaos.campaign import REPORTS
+from lab.probe import client
+from tests.chaos.conftest import results_of, scenario
+from tests.labs import run_lab
+
+CI_SCENARIOS = ["crash-master", "pause-master", "partition-sentinels",
+                "isolate-master-with-clients", "kill-sentinels-majority"]
+
+
+@pytest.fixture(scope="module")
+def campaign(chaos_lab):
+    args = [arg for name in CI_SCENARIOS for arg in ("-k", name)]
+    result = run_lab("chaos", *args, "--no-hypothesis", config=chaos_lab.config_path)
+    return result, results_of(result.stdout)
+
+
+def test_every_ci_scenario_ran_and_met_its_expectations(campaign):
+    result, results = campaign
+    assert results["complete"] is True
+    verdicts = {s["scenario"]: s["status"] for s in results["scenarios"]}
+    assert set(verdicts) == set(CI_SCENARIOS)
+    failed = {s["scenario"]: [c for c in s.get("checks", []) if not c["ok"]] or s.get("error")
+              for s in results["scenarios"] if s["status"] not in ("pass", "finding")}
+    assert not failed, failed
+    assert result.returncode == 0
+
+
+def measures(results, name):
+    s = scenario(results, name)
+    return s["measures"][str(s["target_shard"])]
+
+
+def test_kill_sentinels_majority_prevents_failover(campaign):
+    _, results = campaign
+    m = measures(results, "kill-sentinels-majority")
+    assert m["failover_s"] is None
+    assert m["outage_s"] and m["outage_s"] > 5  # the shard was down while its master was
+
+
+def test_pause_master_measures_split_brain(campaign, chaos_lab):
+    _, results = campaign
+    m = measures(results, "pause-master")
+    down_after = chaos_lab.lab.config.sentinel.down_after_ms / 1000
+    assert m["failover_s"] is not None and m["failover_s"] <= down_after + 3
+    assert max(m["split_brain_roles_s"], m["split_brain_haproxy_s"]) > 0
+
+
+def test_partition_sentinels_fails_over_an_unreachable_but_live_master(campaign):
+    _, results = campaign
+    m = measures(results, "partition-sentinels")
+    assert m["failover_s"] is not None
+    assert m["split_brain_roles_s"] > 0  # the old master stayed master behind the partition
+
+
+def test_histories_hold_every_kind_of_event(campaign):
+    _, results = campaign
+    run_dir = REPORTS / results["run_id"]
+    for s in results["scenarios"]:
+        events = history.read(run_dir / s["history"])
+        kinds = {e["type"] for e in events}
+        assert {"meta", "op", "fault", "role", "haproxy", "readback", "convergence"} <= kinds
+        assert any(e["type"] == "sentinel" for e in events)
+
+
+def test_lost_write_count_matches_an_independent_read_back(chaos_lab):
+    """Run the lost-writes scenario, then check every acknowledged value ourselves."""
+    result = run_lab("chaos", "-k", "isolate-master-with-clients", "--no-hypothesis",
+                     config=chaos_lab.config_path)
+    results = results_of(result.stdout)
+    s = scenario(results, "isolate-master-with-clients")
+    run_dir = REPORTS / results["run_id"]
+    events = history.read(run_dir / s["history"])
+    acked = [e for e in events if e["type"] == "op" and e["op"] == "write"
+             and e["outcome"] == "ok"]
+    assert acked, "the workload acknowledged nothing"
+    topo, password = chaos_lab.lab.topology, chaos_lab.password
+    missing_by_shard = {}
+    for shard in topo.shards:
+        keys = [e["key"] for e in acked if e["shard"] == shard.number]
+        masters = [i for i in shard.instances
+                   if client(*i.address, password=password).info("replication")["role"]
+                   == "master"]
+        assert len(masters) == 1
+        with client(*masters[0].address, password=password) as r:
+            values = r.mget(keys) if keys else []
+        missing_by_shard[shard.number] = sum(1 for v in values if v is None)
+    measured = checkers.measure(events, [1, 2, 3], {n: f"shard{n}" for n in (1, 2, 3)})
+    assert {n: m.lost for n, m in measured.items()} == missing_by_shard
+    assert {int(k): v["lost"] for k, v in s["measures"].items()} == missing_by_shard
