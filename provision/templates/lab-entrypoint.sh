@@ -22,9 +22,13 @@ case $kind in
     *) echo "lab-entrypoint: unknown kind '$kind' (expected redis or sentinel)" >&2; exit 64 ;;
 esac
 
-# Like the article's su-exec step: drop root when a redis user exists.
-if [ "$(id -u)" = 0 ] && id redis >/dev/null 2>&1; then
-    chown -R redis:redis /data
-    exec setpriv --reuid=redis --regid=redis --init-groups "$@"
+# Like the article's su-exec step, drop root, but to a uid of its own: the uid equal to
+# the port. The chaos nemesis cuts one process off from another with
+# `iptables -m owner --uid-owner PORT`, which needs every process on a server to have
+# its own uid (in the article layout a shard's master, replicas and Sentinels share one).
+if [ "$(id -u)" = 0 ]; then
+    uid=$(awk '$1 == "port" { print $2; exit }' "$conf")
+    chown -R "$uid:$uid" /data
+    exec setpriv --reuid="$uid" --regid="$uid" --clear-groups "$@"
 fi
 exec "$@"
