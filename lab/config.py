@@ -66,7 +66,7 @@ class SentinelSettings:
 class HAProxySettings:
     first_port: int = 5000
     stats_port: int = 8404
-    check_interval_ms: int = 1000
+    check_interval_ms: int = 500
 
 
 @dataclass(frozen=True)

@@ -103,27 +103,29 @@ def render(config: LabConfig, topology: Topology, password: str, images: Images)
     for server in topology.servers:
         instances = topology.instances_on(server)
         sentinels = topology.sentinels_on(server)
-        files = [
-            BundleFile("docker-compose.yml", env.get_template("docker-compose.yml.j2").render(
-                common, server=server, instances=instances, sentinels=sentinels)),
-            BundleFile("image/Dockerfile", dockerfile),
-            BundleFile("image/lab-entrypoint.sh", entrypoint, 0o755),
-            BundleFile("conf/haproxy.cfg", haproxy_cfg),
-        ]
+        configs = {"haproxy": haproxy_cfg}
         for instance in instances:
             shard = topology.shard(instance.shard)
             master = shard.initial_master if instance.initial_role == "replica" else None
-            files.append(BundleFile(
-                f"conf/{instance.service}.conf",
-                env.get_template("redis.conf.j2").render(common, instance=instance, master=master),
-            ))
+            configs[instance.service] = env.get_template("redis.conf.j2").render(
+                common, instance=instance, master=master)
         for sentinel in sentinels:
-            files.append(BundleFile(
-                f"conf/{sentinel.service}.conf",
-                env.get_template("sentinel.conf.j2").render(
-                    common, sentinel=sentinel, settings=config.sentinel,
-                    shards=[topology.shard(n) for n in sentinel.shards]),
-            ))
+            configs[sentinel.service] = env.get_template("sentinel.conf.j2").render(
+                common, sentinel=sentinel, settings=config.sentinel,
+                shards=[topology.shard(n) for n in sentinel.shards])
+        # Compose does not look inside bind-mounted files: a label with each service's
+        # config digest makes it recreate exactly the services whose config changed.
+        digests = {service: _short_hash(text) for service, text in configs.items()}
+        compose = env.get_template("docker-compose.yml.j2").render(
+            common, server=server, instances=instances, sentinels=sentinels, digests=digests)
+        files = [
+            BundleFile("docker-compose.yml", compose),
+            BundleFile("image/Dockerfile", dockerfile),
+            BundleFile("image/lab-entrypoint.sh", entrypoint, 0o755),
+            BundleFile("conf/haproxy.cfg", haproxy_cfg),
+            *(BundleFile(f"conf/{service}.conf", text)
+              for service, text in configs.items() if service != "haproxy"),
+        ]
         bundles.append(Bundle(server, tuple(files)))
     return bundles
 

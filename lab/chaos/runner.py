@@ -60,27 +60,30 @@ class ChaosSession:
                     timeout_s=timeout_s, log=self.log)
         return time.monotonic() - started
 
-    def settle_after_heal(self, h: History) -> dict:
-        """Wait for convergence, check the datasets, and record it all in the history."""
+    def wait_converged(self) -> dict:
+        """Wait (within the bound) until settled after a heal; how long, and what is not."""
         started = time.monotonic()
-        problems: list[str] = []
         try:
             snapshot = settle.wait(self.lab.config, self.lab.topology,
                                    self.lab.secrets.redis_password,
                                    timeout_s=CONVERGENCE_BOUND_S, log=lambda _: None)
-            settled = True
         except NotSettledError as exc:
-            settled, snapshot = False, None
-            problems = str(exc).splitlines()[1:]
-        seconds = round(time.monotonic() - started, 2)
-        datasets = self._datasets() if settled else {}
+            return {"settled": False, "seconds": round(time.monotonic() - started, 2),
+                    "problems": str(exc).splitlines()[1:], "masters": {}}
+        return {"settled": True, "seconds": round(time.monotonic() - started, 2),
+                "problems": [], "masters": {str(v.instance.shard): v.instance.label
+                                            for v in snapshot.instances if v.role == "master"}}
+
+    def compare_datasets(self) -> dict:
+        """Once the workload has stopped and replicas caught up: equal datasets per shard?"""
+        try:
+            settle.wait(self.lab.config, self.lab.topology, self.lab.secrets.redis_password,
+                        timeout_s=15, log=lambda _: None)
+        except NotSettledError:
+            return {"datasets": {}, "datasets_equal": False}
+        datasets = self._datasets()
         equal = all(len(set(counts.values())) == 1 for counts in datasets.values())
-        masters = {}
-        if snapshot:
-            masters = {str(v.instance.shard): v.instance.label
-                       for v in snapshot.instances if v.role == "master"}
-        return h.record("convergence", settled=settled, seconds=seconds, problems=problems,
-                        masters=masters, datasets=datasets, datasets_equal=equal)
+        return {"datasets": datasets, "datasets_equal": equal}
 
     def _datasets(self) -> dict[str, dict[str, int]]:
         """Per shard, each instance's count of this run's keys (equal when converged)."""
@@ -157,11 +160,14 @@ def run_scenario(session: ChaosSession, scenario: Scenario,
             if applied:
                 log(f"chaos: {scenario.name}: healed")
         try:
-            convergence = session.settle_after_heal(h)
+            convergence = session.wait_converged()
             time.sleep(1.0)  # writes through the converged lab, for the outage's end
         finally:
             workload.stop()
             observers.stop()
+        if convergence["settled"]:
+            convergence.update(session.compare_datasets())
+        h.record("convergence", **convergence)
         session.read_back(h)
 
     events = history.read(path)

@@ -96,3 +96,19 @@ def test_the_password_stays_in_configs_only():
         for f in bundle.files:
             if PASSWORD in f.content:
                 assert f.path.startswith("conf/"), f"{f.path} leaks the password"
+
+
+def test_a_config_change_relabels_exactly_the_services_it_touches():
+    def labels(bundle):
+        compose = files(bundle)["docker-compose.yml"]
+        return dict(re.findall(r"^  ([\w-]+):\n(?:    .*\n)*?      redis-ha-lab\.config: "
+                               r"\"(\w+)\"", compose, re.M))
+
+    before = labels(bundles()[0])
+    assert set(before) == {"redis-6379", "redis-6380", "redis-6381", "sentinel-26379",
+                           "sentinel-26380", "sentinel-26381", "haproxy"}
+    after = labels(bundles(haproxy={"check_interval_ms": 250})[0])
+    assert {s for s in before if before[s] != after[s]} == {"haproxy"}
+    after = labels(bundles(sentinel={"down_after_ms": 1000})[0])
+    assert {s for s in before if before[s] != after[s]} == {
+        "sentinel-26379", "sentinel-26380", "sentinel-26381"}
