@@ -1,7 +1,7 @@
-"""``nox -s bench``: how long the lab's lifecycle takes, written to ``reports/bench.json``.
+"""``nox -s bench``: the lab's lifecycle and its chaos numbers, into ``reports/bench.json``.
 
 Measured on a lab of its own (``rhl-bench`` on 192.168.59.0/24), so a user's lab is left
-alone. Each repetition runs, in order:
+alone. ``--what lifecycle`` (part of the default ``all``) repeats, in order:
 
 * cold ``lab_up``: every lab image deleted first, so debootstrap runs again;
 * idempotent re-run of ``lab_up`` on the healthy lab;
@@ -9,9 +9,15 @@ alone. Each repetition runs, in order:
 * warm ``lab_up``: images cached, machines destroyed;
 * ``lab_down``.
 
-The JSON keeps every run with its per-step breakdown (preflight, images, render,
-machines, provision, settle), the medians, and the issue's targets beside them. Targets
-are reported, not asserted: these machines are noisy.
+``--what chaos`` brings the bench lab up with down-after 1000 ms and no restart policy
+(a crashed master stays down, as in DESIGN's native measurement) and measures:
+
+* ``crash-master`` repeated: fault -> ``+switch-master`` and fault -> writes resumed
+  through HAProxy, against DESIGN's floor (writes resumed after 1.9 s on loopback);
+* the time to reset to settled after a fault (what Hypothesis pays between examples).
+
+The JSON keeps every run with its per-step breakdown, the medians, and the targets
+beside them. Targets are reported, not asserted: these machines are noisy.
 """
 
 from __future__ import annotations
@@ -32,6 +38,13 @@ from lab.errors import LabError
 from lab.paths import PROJECT_ROOT
 
 TARGETS_S = {"cold_up": 240, "warm_up": 60, "rerun_up": 15, "down": 15}
+FLOOR_WRITES_RESUMED_S = 1.9  # DESIGN 4: native processes, down-after 1000 ms
+CHAOS_SETTINGS = """
+[redis]
+restart = "no"
+[sentinel]
+down_after_ms = 1000
+"""
 BENCH_LAB = """\
 [lab]
 name = "rhl-bench"
@@ -54,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--repeat", type=int, default=3, help="repetitions (default 3)")
     parser.add_argument("--skip-cold", action="store_true",
                         help="keep the cached images: measure warm, re-run and down only")
+    parser.add_argument("--what", choices=["all", "lifecycle", "chaos"], default="all")
     parser.add_argument("--output", type=Path, default=PROJECT_ROOT / "reports" / "bench.json")
     return parser
 
@@ -63,22 +77,87 @@ def main(argv: list[str] | None = None) -> int:
     if args.repeat < 1:
         print("bench: --repeat must be at least 1", file=sys.stderr)
         return 2
+    report = json.loads(args.output.read_text()) if args.output.exists() else {}
     with tempfile.TemporaryDirectory() as tmp:
         config_path = Path(tmp) / "lab.toml"
-        config_path.write_text(BENCH_LAB)
         try:
-            runs = _measure(Lab.load(config_path), config_path, args.repeat, args.skip_cold)
+            if args.what in ("all", "lifecycle"):
+                config_path.write_text(BENCH_LAB)
+                runs = _measure(Lab.load(config_path), config_path, args.repeat,
+                                args.skip_cold)
+                report["lifecycle"] = _summarize(runs)
+                _print(report["lifecycle"])
+            if args.what in ("all", "chaos"):
+                config_path.write_text(BENCH_LAB + CHAOS_SETTINGS)
+                report["chaos"] = _measure_chaos(Lab.load(config_path), config_path,
+                                                 args.repeat)
+                _print_chaos(report["chaos"])
         except LabError as exc:
             print(f"bench: error: {exc}", file=sys.stderr)
             return exc.exit_code
         finally:
             down.run(Lab.load(config_path, prefer_applied=True), log=_quiet)
-    report = _summarize(runs)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2) + "\n")
-    _print(report)
     print(f"bench: wrote {args.output}")
     return 0
+
+
+def _measure_chaos(lab: Lab, config_path: Path, repeat: int) -> dict:
+    from lab.chaos import nemesis
+    from lab.chaos.campaign import new_run_dir
+    from lab.chaos.runner import ChaosSession, run_scenario
+    from lab.chaos.scenarios import load_all
+
+    print("bench: chaos lab up (down-after 1000 ms, no restart policy)")
+    _up(lab, config_path)
+    run_id, run_dir = new_run_dir("bench")
+    session = ChaosSession(lab, run_dir, run_id, log=_quiet)
+    crash = load_all()["crash-master"]
+    failover, resumed, resets = [], [], []
+    try:
+        for i in range(1, repeat + 1):
+            print(f"bench {i}/{repeat}: crash-master")
+            result = run_scenario(session, crash)
+            m = result["measures"][str(crash.target_shard)]
+            failover.append(m["failover_s"])
+            resumed.append(m["failover_write_s"])
+            print(f"bench {i}/{repeat}: reset to settled after a paused master")
+            fault = session.nemesis.inject("pause-master", shard=2)
+            time.sleep(3)
+            session.nemesis.heal(fault)
+            resets.append(round(session.reset(), 2))
+    finally:
+        nemesis.heal_everything(session.machines)
+        session.close()
+    valid = [r for r in resumed if r is not None]
+    median_resumed = statistics.median(valid) if valid else None
+    return {
+        "settings": {"down_after_ms": 1000, "restart": "no"},
+        "crash_master": {
+            "failover_s": failover, "writes_resumed_s": resumed,
+            "median_failover_s": _median(failover), "median_writes_resumed_s": median_resumed,
+            "floor_writes_resumed_s": FLOOR_WRITES_RESUMED_S,
+            "gap_to_floor_s": None if median_resumed is None
+            else round(median_resumed - FLOOR_WRITES_RESUMED_S, 2),
+            "target_gap_s": 1.0,
+        },
+        "reset_s": {"runs": resets, "median": _median(resets), "target": 10.0},
+        "run": run_id,
+    }
+
+
+def _median(values: list) -> float | None:
+    values = [v for v in values if v is not None]
+    return round(statistics.median(values), 2) if values else None
+
+
+def _print_chaos(chaos: dict) -> None:
+    c = chaos["crash_master"]
+    print(f"crash-master (down-after 1000 ms): failover median {c['median_failover_s']} s, "
+          f"writes resumed median {c['median_writes_resumed_s']} s, floor "
+          f"{c['floor_writes_resumed_s']} s, gap {c['gap_to_floor_s']} s (target <= 1 s)")
+    print(f"reset to settled: median {chaos['reset_s']['median']} s (target < 10 s)")
 
 
 def _measure(lab: Lab, config_path: Path, repeat: int, skip_cold: bool) -> dict[str, list]:

@@ -1,7 +1,9 @@
 """Measurements over a history: pure functions, one definition each (DESIGN section 5).
 
 ``outage``        per shard, the longest gap between two successful writes through its
-                  master port that overlaps a fault window
+                  master port that overlaps a fault window; also per HAProxy the clients
+                  used (``outage_by_haproxy``), since a partition can hide a shard from
+                  some clients only
 ``failover``      fault start -> first ``+switch-master``; fault start -> first successful
                   write through HAProxy that started after that switch
 ``lost``          acknowledged writes absent from the shard's final master after heal and
@@ -40,6 +42,7 @@ class ShardMeasures:
     reads: dict[str, int] = field(default_factory=dict)
     outage_s: float | None = None
     outage_open: bool = False  # no successful write after the fault, to the end
+    outage_by_haproxy: dict[str, float] = field(default_factory=dict)  # as clients saw it
     failover_s: float | None = None
     failover_write_s: float | None = None
     new_master: str | None = None
@@ -89,6 +92,10 @@ def measure(
         m.reads = dict(Counter(o["outcome"] for o in reads))
         m.errors = dict(Counter(o.get("error") or "unknown" for o in mine if o["outcome"] != "ok"))
         m.outage_s, m.outage_open = outage(writes, windows, _span(events))
+        for host in sorted({o["host"] for o in writes}):
+            seconds, _ = outage([o for o in writes if o["host"] == host], windows, _span(events))
+            if seconds is not None:
+                m.outage_by_haproxy[host] = seconds
         if first_fault is not None:
             switch = first_switch(events, monitor_names[shard], first_fault)
             if switch:

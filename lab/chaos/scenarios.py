@@ -126,8 +126,11 @@ def judge(expect: Expect, m: ShardMeasures, convergence: dict | None) -> Verdict
             v.findings.append(f"split brain: {m.split_brain_roles_s} s with two masters, "
                               f"{m.split_brain_haproxy_s} s with two UP in HAProxy")
 
-    if expect.writes_during_fault is False and m.outage_s:
-        v.findings.append(f"shard {m.shard} unavailable for writes for {m.outage_s} s")
+    worst = max([m.outage_s or 0, *m.outage_by_haproxy.values()])
+    if expect.writes_during_fault is False and worst:
+        by = ", ".join(f"{h}: {s} s" for h, s in sorted(m.outage_by_haproxy.items()))
+        v.findings.append(f"shard {m.shard} unavailable for writes for up to {worst} s "
+                          f"(through each HAProxy: {by})")
 
     settled = bool(convergence and convergence.get("settled"))
     v.check("converges after heal", settled,

@@ -10,9 +10,9 @@ from lab.chaos.history import History
 NAMES = {1: "shard1", 2: "shard2"}
 
 
-def write(t0, t1, key, outcome="ok", shard=1, error=None):
-    return {"type": "op", "t": t1, "op": "write", "shard": shard, "port": 5000, "key": key,
-            "start": t0, "end": t1, "outcome": outcome, "error": error}
+def write(t0, t1, key, outcome="ok", shard=1, error=None, host="h"):
+    return {"type": "op", "t": t1, "op": "write", "shard": shard, "port": 5000, "host": host,
+            "key": key, "start": t0, "end": t1, "outcome": outcome, "error": error}
 
 
 def read(t0, t1, key, found, shard=1, outcome="ok"):
@@ -159,3 +159,15 @@ def test_clocks_from_several_hosts_are_sorted_before_judging(tmp_path):
     assert m.failover_s == 2.5
     assert m.outage_s == pytest.approx(5.1)
     json.dumps(m.as_dict())  # results.json can hold it
+
+
+def test_outage_as_each_haproxys_clients_saw_it():
+    def via(host, t0, t1, outcome="ok"):
+        return dict(write(t0, t1, f"{host}{t0}", outcome), host=host)
+
+    events = [via("a", 0, 0.1), via("b", 0, 0.1), fault(1, "inject"),
+              via("a", 1.5, 1.6), via("a", 3, 3.1), via("b", 2, 2.1, "fail"),
+              fault(5, "heal"), via("a", 6, 6.1), via("b", 6, 6.2)]
+    m = measure(events)
+    assert m.outage_s == pytest.approx(3.0)  # 3.1 -> 6.1: some client wrote meanwhile
+    assert m.outage_by_haproxy == {"a": pytest.approx(3.0), "b": pytest.approx(6.1)}
