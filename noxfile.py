@@ -80,6 +80,12 @@ def chaos(session: nox.Session) -> None:
 
 
 @nox.session
+def load(session: nox.Session) -> None:
+    """Locust through HAProxy ports 5000-5005, headless (`-- --users N --run-time 1m`)."""
+    _lab(session, "load", *session.posargs)
+
+
+@nox.session
 def tests(session: nox.Session) -> None:
     """Run the test suite (unit tests, then end-to-end tests against a real lab)."""
     python = _lab_python(session)

@@ -16,6 +16,12 @@ alone. ``--what lifecycle`` (part of the default ``all``) repeats, in order:
   through HAProxy, against DESIGN's floor (writes resumed after 1.9 s on loopback);
 * the time to reset to settled after a fault (what Hypothesis pays between examples).
 
+``--what load``, side by side in one run through the same HAProxy port (5000):
+``redis-benchmark`` (50 clients, SET) and Locust users at saturation (SET only, 50 users,
+one process and two), plus redis-benchmark straight to the master for reference, and
+Locust's CPU per 1000 ops/s; then the default ``nox -s load`` and how much of a core
+Locust needed for it.
+
 The JSON keeps every run with its per-step breakdown, the medians, and the targets
 beside them. Targets are reported, not asserted: these machines are noisy.
 """
@@ -67,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--repeat", type=int, default=3, help="repetitions (default 3)")
     parser.add_argument("--skip-cold", action="store_true",
                         help="keep the cached images: measure warm, re-run and down only")
-    parser.add_argument("--what", choices=["all", "lifecycle", "chaos"], default="all")
+    parser.add_argument("--what", choices=["all", "lifecycle", "chaos", "load"], default="all")
     parser.add_argument("--output", type=Path, default=PROJECT_ROOT / "reports" / "bench.json")
     return parser
 
@@ -87,6 +93,10 @@ def main(argv: list[str] | None = None) -> int:
                                 args.skip_cold)
                 report["lifecycle"] = _summarize(runs)
                 _print(report["lifecycle"])
+            if args.what in ("all", "load"):
+                config_path.write_text(BENCH_LAB)
+                report["load"] = _measure_load(Lab.load(config_path), config_path)
+                _print_load(report["load"])
             if args.what in ("all", "chaos"):
                 config_path.write_text(BENCH_LAB + CHAOS_SETTINGS)
                 report["chaos"] = _measure_chaos(Lab.load(config_path), config_path,
@@ -145,6 +155,78 @@ def _measure_chaos(lab: Lab, config_path: Path, repeat: int) -> dict:
         "reset_s": {"runs": resets, "median": _median(resets), "target": 10.0},
         "run": run_id,
     }
+
+
+def _measure_load(lab: Lab, config_path: Path) -> dict:
+    from lab.chaos.campaign import new_run_dir
+    from lab.load import LoadOptions, LoadProcess, summary
+
+    print("bench: load lab up")
+    _up(lab, config_path)
+    address = lab.config.servers[0].address
+    port = lab.config.haproxy.first_port
+    master = lab.topology.shard(1).initial_master.port
+    run_id, run_dir = new_run_dir("bench-load")
+    result: dict = {"run": run_id, "port": port}
+    for label, target in (("redis_benchmark_haproxy", port), ("redis_benchmark_direct", master)):
+        print(f"bench: redis-benchmark -c 50 SET -> {address}:{target}")
+        result[label] = _redis_benchmark(address, target, lab.secrets.redis_password)
+
+    for processes in (1, 2):
+        print(f"bench: Locust at saturation, 50 users, {processes} process(es), SET -> :{port}")
+        options = LoadOptions(users=50, spawn_rate=50, run_time="20s", processes=processes,
+                              read_ratio=0.0, shards=1, rate=0)
+        locust = LoadProcess(lab, options, run_dir / f"saturation-{processes}p")
+        locust.start()
+        locust.wait(timeout=120)
+        ops = sum(float(r["Requests/s"]) for r in summary(locust.out_dir))
+        cpu = locust.cpu_seconds()
+        result[f"locust_{processes}p"] = {
+            "ops_per_s": round(ops), "cpu_s": cpu, "duration_s": 20,
+            "cpu_cores_per_1000_ops_s": round(cpu / 20 / (ops / 1000), 3) if ops else None,
+        }
+    best = max(result["locust_1p"]["ops_per_s"], result["locust_2p"]["ops_per_s"])
+    rb = result["redis_benchmark_haproxy"]["ops_per_s"]
+    result["ratio_locust_to_redis_benchmark"] = round(best / rb, 3) if rb else None
+    result["target_ratio"] = 0.25
+
+    print("bench: default nox -s load (20 users, 1 process, 30 s)")
+    locust = LoadProcess(lab, LoadOptions(), run_dir / "default")
+    locust.start()
+    locust.wait(timeout=120)
+    ops = sum(float(r["Requests/s"]) for r in summary(locust.out_dir))
+    cpu = locust.cpu_seconds()
+    result["default_load"] = {"ops_per_s": round(ops), "cpu_s": cpu, "duration_s": 30,
+                              "locust_cores_used": round(cpu / 30, 2)}
+    down.run(lab, log=_quiet)
+    return result
+
+
+def _redis_benchmark(host: str, port: int, password: str) -> dict:
+    import re
+    import subprocess
+
+    out = subprocess.run(
+        ["redis-benchmark", "-h", host, "-p", str(port), "-a", password, "-c", "50",
+         "-n", "200000", "-t", "set", "-q"],
+        capture_output=True, text=True, timeout=300,
+    ).stdout.replace("\r", "\n")
+    match = re.findall(r"SET: ([\d.]+) requests per second", out)
+    return {"ops_per_s": round(float(match[-1])) if match else None}
+
+
+def _print_load(load: dict) -> None:
+    print(f"redis-benchmark SET through :{load['port']}: "
+          f"{load['redis_benchmark_haproxy']['ops_per_s']}/s "
+          f"(direct {load['redis_benchmark_direct']['ops_per_s']}/s)")
+    for p in (1, 2):
+        lp = load[f"locust_{p}p"]
+        print(f"Locust {p} process(es): {lp['ops_per_s']}/s, "
+              f"{lp['cpu_cores_per_1000_ops_s']} cores per 1000 ops/s")
+    print(f"ratio Locust / redis-benchmark: {load['ratio_locust_to_redis_benchmark']} "
+          f"(target >= {load['target_ratio']})")
+    d = load["default_load"]
+    print(f"default load: {d['ops_per_s']}/s using {d['locust_cores_used']} cores of Locust")
 
 
 def _median(values: list) -> float | None:

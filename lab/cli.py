@@ -32,6 +32,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="also delete the lab's cached images (the next lab_up is cold)")
     verbs.add_parser("status", help="print every instance, Sentinel and HAProxy backend")
     verbs.add_parser("check-config", help="validate lab.toml and print the topology")
+    p = verbs.add_parser("load", help="Locust through HAProxy ports, headless, into reports/")
+    _load_arguments(p)
     p = verbs.add_parser("chaos", help="run chaos scenarios against the running lab")
     p.add_argument("-k", dest="patterns", action="append", default=[], metavar="NAME",
                    help="run the scenarios whose name contains NAME (repeatable)")
@@ -44,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="run the scenarios only")
     p.add_argument("--no-scenarios", action="store_true",
                    help="run the Hypothesis state machine only")
+    p.add_argument("--with-load", action="store_true",
+                   help="run Locust through HAProxy for each scenario's whole duration")
+    p.add_argument("--load-users", type=int, default=10, help="Locust users with --with-load")
     p.add_argument("--heal", action="store_true",
                    help="remove every fault leftover (tagged rules, paused/stopped containers)")
     return parser
@@ -72,6 +77,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0 if status.run(Lab.load(args.config, prefer_applied=True)) else 1
     if args.verb == "chaos":
         return _chaos(args)
+    if args.verb == "load":
+        from lab import load
+
+        return load.run(Lab.load(args.config, prefer_applied=True), _load_options(args))
     if args.verb == "check-config":
         lab = Lab.load(args.config)
         for shard in lab.topology.shards:
@@ -80,6 +89,33 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(f"sentinels: {', '.join(s.label for s in lab.topology.sentinels)}")
         return 0
     raise AssertionError(args.verb)
+
+
+def _load_arguments(p: argparse.ArgumentParser) -> None:
+    from lab.load import LoadOptions
+
+    d = LoadOptions()
+    p.add_argument("--users", type=int, default=d.users, help=f"Locust users ({d.users})")
+    p.add_argument("--spawn-rate", type=float, default=d.spawn_rate,
+                   help=f"users started per second ({d.spawn_rate:g})")
+    p.add_argument("--run-time", default=d.run_time, help=f"e.g. 30s, 5m ({d.run_time})")
+    p.add_argument("--processes", type=int, default=d.processes,
+                   help="Locust processes on this machine (its --processes)")
+    p.add_argument("--read-ratio", type=float, default=d.read_ratio,
+                   help=f"share of reads through replica ports ({d.read_ratio})")
+    p.add_argument("--key-space", type=int, default=d.key_space)
+    p.add_argument("--value-size", type=int, default=d.value_size, help="bytes per value")
+    p.add_argument("--pipeline", type=int, default=d.pipeline, help="commands per round trip")
+    p.add_argument("--rate", type=float, default=d.rate,
+                   help=f"calls per second per user, 0 = unpaced ({d.rate:g})")
+
+
+def _load_options(args: argparse.Namespace):
+    from lab.load import LoadOptions
+
+    return LoadOptions(args.users, args.spawn_rate, args.run_time, args.processes,
+                       args.read_ratio, args.key_space, args.value_size, args.pipeline,
+                       rate=args.rate)
 
 
 def _chaos(args: argparse.Namespace) -> int:
@@ -99,5 +135,11 @@ def _chaos(args: argparse.Namespace) -> int:
         profile = None
     if args.no_scenarios and not profile:
         raise LabError("--no-scenarios with --no-hypothesis leaves nothing to run")
+    load = None
+    if args.with_load:
+        from lab.load import LoadOptions
+
+        load = LoadOptions(users=args.load_users, spawn_rate=float(args.load_users))
+        load.validate()
     return campaign.run(lab, args.patterns, profile=profile, seed=args.seed,
-                        scenarios=not args.no_scenarios)
+                        scenarios=not args.no_scenarios, load=load)

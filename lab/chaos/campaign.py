@@ -23,6 +23,7 @@ from lab.chaos import scenarios as scenario_module
 from lab.chaos.runner import ChaosSession, run_scenario
 from lab.context import Lab
 from lab.errors import LabError
+from lab.load import LoadOptions
 from lab.paths import PROJECT_ROOT
 
 REPORTS = PROJECT_ROOT / "reports"
@@ -82,9 +83,9 @@ class Results:
 
 
 def run(lab: Lab, patterns: list[str], log: Log = print, profile: str | None = "ci",
-        seed: int | None = None, scenarios: bool = True) -> int:
+        seed: int | None = None, scenarios: bool = True, load: LoadOptions | None = None) -> int:
     """Run the chosen scenarios, then (with a profile) the Hypothesis state machine."""
-    _require_up(lab)
+    require_up(lab)
     try:
         chosen = scenario_module.select(scenario_module.load_all(), patterns) \
             if scenarios else []
@@ -94,7 +95,7 @@ def run(lab: Lab, patterns: list[str], log: Log = print, profile: str | None = "
     log(f"chaos: run {run_id}: {len(chosen)} scenario(s) on the {lab.config.layout} layout")
     results = Results(run_dir, run_id, lab)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-    session = ChaosSession(lab, run_dir, run_id, log)
+    session = ChaosSession(lab, run_dir, run_id, log, load)
     try:
         for scenario in chosen:
             try:
@@ -127,7 +128,7 @@ def run(lab: Lab, patterns: list[str], log: Log = print, profile: str | None = "
 
 def replay(lab: Lab, failure_id: str, log: Log = print) -> int:
     """Replay a saved failing sequence; exit 1 when it reproduces, 0 when it does not."""
-    _require_up(lab)
+    require_up(lab)
     if stateful.find_failure(failure_id) is None:
         raise LabError(f"no saved failure {failure_id!r} under reports/*/failures/; "
                        "the id is printed when Hypothesis finds one")
@@ -145,7 +146,7 @@ def replay(lab: Lab, failure_id: str, log: Log = print) -> int:
 
 def heal(lab: Lab, log: Log = print) -> int:
     """Remove every fault leftover from the machines, e.g. after a killed controller."""
-    _require_up(lab)
+    require_up(lab)
     machines = lab.connect_all()
     try:
         nemesis.heal_everything(machines)
@@ -157,7 +158,7 @@ def heal(lab: Lab, log: Log = print) -> int:
     return 0 if not left else 1
 
 
-def _require_up(lab: Lab) -> None:
+def require_up(lab: Lab) -> None:
     if not lab.paths.applied_config.exists():
         raise LabError(f"lab {lab.config.name} is not up; run `nox -s lab_up` first")
 

@@ -1,7 +1,8 @@
 """Run one scenario against the running lab, and judge its history.
 
 1. heal every leftover, wait until settled (chaos never starts on an unsettled lab);
-2. start the observers and the workload, let the workload run a moment;
+2. start the observers and the workload (and Locust, with ``--with-load``), let the
+   workload run a moment;
 3. inject the scenario's faults, hold them;
 4. heal them (in reverse, on every exit path: exceptions, Ctrl-C, timeouts), then the
    safety-net heal of everything tagged;
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import redis
@@ -27,6 +29,7 @@ from lab.chaos.scenarios import Scenario, Verdict, judge
 from lab.chaos.workload import Workload, WorkloadSettings
 from lab.context import Lab
 from lab.errors import NotSettledError
+from lab.load import LoadOptions, LoadProcess, summary, write_faults
 
 WARMUP_S = 2.0
 CONVERGENCE_BOUND_S = 60.0
@@ -36,8 +39,10 @@ Log = Callable[[str], None]
 class ChaosSession:
     """The lab plus open SSH connections, shared by every scenario of a run."""
 
-    def __init__(self, lab: Lab, run_dir: Path, run_id: str, log: Log = print) -> None:
+    def __init__(self, lab: Lab, run_dir: Path, run_id: str, log: Log = print,
+                 load: LoadOptions | None = None) -> None:
         self.lab = lab
+        self.load = load  # Locust for each scenario's whole duration, when set
         self.run_dir = run_dir
         self.run_id = run_id
         self.log = log
@@ -53,12 +58,34 @@ class ChaosSession:
                 machine.close()
 
     def reset(self, timeout_s: float = CONVERGENCE_BOUND_S) -> float:
-        """Heal everything and wait until settled; return the seconds it took."""
+        """Heal everything and wait until settled; return the seconds it took.
+
+        Between scenarios and examples (never while measuring convergence) a returning
+        old master is demoted at once, as Sentinel would do after about ten seconds.
+        """
         started = time.monotonic()
         nemesis.heal_everything(self.machines)
+        self._demote_stale_masters()
         settle.wait(self.lab.config, self.lab.topology, self.lab.secrets.redis_password,
                     timeout_s=timeout_s, log=self.log)
         return time.monotonic() - started
+
+    def _demote_stale_masters(self) -> None:
+        password = self.lab.secrets.redis_password
+        for shard in self.lab.topology.shards:
+            try:
+                named = self.nemesis.master_of(shard.number)
+            except RuntimeError:
+                continue
+            for instance in shard.instances:
+                if instance == named:
+                    continue
+                try:
+                    with probe.client(*instance.address, password=password, timeout=1) as r:
+                        if r.info("replication").get("role") == "master":
+                            r.execute_command("REPLICAOF", *named.address)
+                except redis.RedisError:
+                    continue  # unreachable: settle will say so
 
     def wait_converged(self) -> dict:
         """Wait (within the bound) until settled after a heal; how long, and what is not."""
@@ -134,6 +161,7 @@ def run_scenario(session: ChaosSession, scenario: Scenario,
                  layout=lab.config.layout, run_id=session.run_id,
                  settings={"sentinel": vars(lab.config.sentinel), "redis": vars(lab.config.redis)},
                  shards={s.number: s.monitor_name for s in lab.topology.shards})
+        locust = _start_load(session, scenario)
         observers = Observers(lab.config, lab.topology, lab.secrets.redis_password, h)
         workload = Workload(lab.topology, lab.secrets.redis_password, h,
                             f"{session.run_id}:{scenario.name}", workload_settings)
@@ -165,12 +193,16 @@ def run_scenario(session: ChaosSession, scenario: Scenario,
         finally:
             workload.stop()
             observers.stop()
+            if locust:
+                locust.stop()
         if convergence["settled"]:
             convergence.update(session.compare_datasets())
         h.record("convergence", **convergence)
         session.read_back(h)
 
     events = history.read(path)
+    if locust:
+        write_faults(locust.out_dir, locust.started, events)
     names = {s.number: s.monitor_name for s in lab.topology.shards}
     measures = checkers.measure(events, list(names), names)
     target = measures[scenario.target_shard]
@@ -192,7 +224,22 @@ def run_scenario(session: ChaosSession, scenario: Scenario,
                                                         "datasets_equal")},
         "reset_s": round(reset_s, 2),
         "history": path.name,
+        "load": None if not locust else {
+            "dir": locust.out_dir.name, "report": f"{locust.out_dir.name}/locust.html",
+            "summary": summary(locust.out_dir)},
     }
+
+
+def _start_load(session: ChaosSession, scenario: Scenario) -> LoadProcess | None:
+    """Locust for the scenario's whole duration, bounded by a run time it never reaches."""
+    if not session.load:
+        return None
+    bound = int(WARMUP_S + scenario.hold_s + CONVERGENCE_BOUND_S + 60)
+    options = replace(session.load, run_time=f"{bound}s")
+    locust = LoadProcess(session.lab, options, session.run_dir / f"{scenario.name}-load")
+    locust.start()
+    time.sleep(2)  # users spawned before the fault
+    return locust
 
 
 def _headline(m: checkers.ShardMeasures) -> str:

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+import yaml
 
 from lab import config, render, topology
 
@@ -30,7 +31,7 @@ def test_each_server_gets_a_full_stack(layout):
         assert len(sentinels) == (3 if layout == "article" else 1)
         compose = files(bundle)["docker-compose.yml"]
         assert compose.count("network_mode: host") == 2  # the redis anchor + haproxy
-        assert compose.count("restart: always") == 2
+        assert compose.count('restart: "always"') == 2
         assert len(re.findall(r"^  (redis|sentinel)-\d+:$", compose, re.M)) == 3 + len(sentinels)
 
 
@@ -81,7 +82,7 @@ def test_settings_reach_the_configs():
                                 "restart": "unless-stopped"})[0])
     assert "appendonly yes" in conf["conf/redis-6379.conf"]
     assert "min-replicas-to-write 1" in conf["conf/redis-6379.conf"]
-    assert "restart: unless-stopped" in conf["docker-compose.yml"]
+    assert 'restart: "unless-stopped"' in conf["docker-compose.yml"]
     assert 'save ""' in files(bundles()[0])["conf/redis-6379.conf"]
 
 
@@ -112,3 +113,14 @@ def test_a_config_change_relabels_exactly_the_services_it_touches():
     after = labels(bundles(sentinel={"down_after_ms": 1000})[0])
     assert {s for s in before if before[s] != after[s]} == {
         "sentinel-26379", "sentinel-26380", "sentinel-26381"}
+
+
+@pytest.mark.parametrize("policy", ["always", "unless-stopped", "on-failure", "no"])
+def test_compose_file_is_valid_yaml_for_every_restart_policy(policy):
+    """`restart: no` unquoted is YAML's false, which compose rejects."""
+    compose = yaml.safe_load(files(bundles(redis={"restart": policy})[0])["docker-compose.yml"])
+    services = compose["services"]
+    assert len(services) == 7
+    for name, service in services.items():
+        assert service["restart"] == policy, name
+        assert service["network_mode"] == "host", name

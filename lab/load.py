@@ -1,0 +1,199 @@
+"""``nox -s load``: Locust through HAProxy ports 5000-5005, headless, into reports/.
+
+Locust runs as a child process with ``loadtests/locustfile.py``; the lab's addresses and
+ports come from the lab, the password only through the environment. Output, in the run
+folder: Locust's HTML report (``locust.html``) and CSVs with full history
+(``locust_stats.csv``, ``locust_stats_history.csv``, ``locust_failures.csv``, ...).
+
+:class:`LoadProcess` is also what a chaos scenario uses to run load for its whole
+duration (``nox -s chaos -- --with-load``): started before the faults, stopped after the
+lab converged; the fault times are written beside Locust's CSVs (``faults.json``) so the
+report can mark them on Locust's charts, which Locust itself cannot.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import resource
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from lab.context import Lab
+from lab.errors import LabError
+from lab.paths import PROJECT_ROOT
+
+LOCUSTFILE = PROJECT_ROOT / "loadtests" / "locustfile.py"
+_RUN_TIME = re.compile(r"^(?=\d)(\d+h)?(\d+m)?(\d+s?)?$")
+MAX_RUN_TIME_S = 3600
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """What the user can choose; defaults are sized for a 2-core machine."""
+
+    users: int = 20
+    spawn_rate: float = 10.0
+    run_time: str = "30s"
+    processes: int = 1
+    read_ratio: float = 0.5
+    key_space: int = 10_000
+    value_size: int = 64
+    pipeline: int = 1
+    shards: int | None = None  # send to the first N shards only (None: all); 1 = port 5000
+    rate: float = 50.0  # calls per second per user; 0 = as fast as possible (saturation)
+
+    def validate(self) -> None:
+        problems = []
+        if self.users < 1:
+            problems.append(f"--users {self.users}: must be at least 1")
+        if self.spawn_rate <= 0:
+            problems.append(f"--spawn-rate {self.spawn_rate}: must be positive")
+        if not _RUN_TIME.match(self.run_time) or not 0 < run_seconds(self.run_time) <= \
+                MAX_RUN_TIME_S:
+            problems.append(f"--run-time {self.run_time!r}: use e.g. 30s, 5m or 1h "
+                            f"(at most {MAX_RUN_TIME_S} s)")
+        if not 1 <= self.processes <= 16:
+            problems.append(f"--processes {self.processes}: must be 1..16")
+        if not 0 <= self.read_ratio <= 1:
+            problems.append(f"--read-ratio {self.read_ratio}: must be 0..1")
+        if self.rate < 0:
+            problems.append(f"--rate {self.rate}: must be 0 (unpaced) or more")
+        if self.key_space < 1 or self.value_size < 1 or not 1 <= self.pipeline <= 1000:
+            problems.append("--key-space, --value-size must be positive, --pipeline 1..1000")
+        if problems:
+            raise LabError("; ".join(problems))
+
+
+def run_seconds(text: str) -> int:
+    units = {"h": 3600, "m": 60, "s": 1}
+    total = 0
+    for number, unit in re.findall(r"(\d+)([hms]?)", text):
+        total += int(number) * units[unit or "s"]
+    return total
+
+
+class LoadProcess:
+    """A headless Locust child process writing into ``out_dir``."""
+
+    def __init__(self, lab: Lab, options: LoadOptions, out_dir: Path) -> None:
+        options.validate()
+        self.lab = lab
+        self.options = options
+        self.out_dir = out_dir
+        self.process: subprocess.Popen | None = None
+        self.started = 0.0
+        self._cpu_before = 0.0
+
+    def command(self) -> list[str]:
+        o, lab = self.options, self.lab
+        cmd = [
+            sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
+            "-u", str(o.users), "-r", str(o.spawn_rate), "-t", o.run_time,
+            "--stop-timeout", "5", "--exit-code-on-error", "0", "--only-summary",
+            "--csv", str(self.out_dir / "locust"), "--csv-full-history",
+            "--html", str(self.out_dir / "locust.html"),
+            "--lab-hosts", ",".join(s.address for s in lab.config.servers),
+            "--lab-first-port", str(lab.config.haproxy.first_port),
+            "--lab-shards", str(o.shards or len(lab.topology.shards)),
+            "--lab-read-ratio", str(o.read_ratio), "--lab-key-space", str(o.key_space),
+            "--lab-value-size", str(o.value_size), "--lab-pipeline", str(o.pipeline),
+            "--lab-rate", str(o.rate),
+        ]
+        if o.processes > 1:
+            cmd += ["--processes", str(o.processes)]
+        return cmd
+
+    def start(self) -> None:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ, LAB_REDIS_PASSWORD=self.lab.secrets.redis_password)
+        self._cpu_before = _children_cpu()
+        self.started = time.time()
+        log = (self.out_dir / "locust.log").open("w")
+        self.process = subprocess.Popen(self.command(), env=env, cwd=self.out_dir,
+                                        stdout=log, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+
+    def wait(self, timeout: float) -> int:
+        assert self.process is not None
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            return self.process.returncode
+
+    def stop(self) -> None:
+        """Ask Locust to quit. SIGINT, not SIGTERM: only on SIGINT does Locust write its
+        HTML report on the way out (and it forwards SIGINT to its --processes workers)."""
+        if self.process and self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGINT)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU the Locust processes used (valid once they exited)."""
+        return round(_children_cpu() - self._cpu_before, 2)
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def summary(out_dir: Path) -> list[dict]:
+    """Locust's aggregated rows, one per request name (``SET :5000``, ...)."""
+    path = out_dir / "locust_stats.csv"
+    if not path.exists():
+        return []
+    with path.open() as f:
+        return [row for row in csv.DictReader(f) if row["Name"] != "Aggregated"]
+
+
+def write_faults(out_dir: Path, started: float, events: list[dict]) -> None:
+    """Fault windows beside Locust's stats history, on its clock (epoch seconds)."""
+    (out_dir / "faults.json").write_text(json.dumps({
+        "locust_started": started,
+        "faults": [{k: e.get(k) for k in ("t", "phase", "fault", "id", "target")}
+                   for e in events if e["type"] == "fault"],
+    }, indent=2) + "\n")
+
+
+def run(lab: Lab, options: LoadOptions, log=print) -> int:
+    """``nox -s load``: one headless run; 0 when every port served requests."""
+    from lab.chaos.campaign import new_run_dir, require_up
+
+    options.validate()
+    require_up(lab)
+    run_id, run_dir = new_run_dir("load")
+    load = LoadProcess(lab, options, run_dir)
+    log(f"load: {options.users} users, {options.processes} process(es), {options.run_time} "
+        f"through HAProxy on {', '.join(s.address for s in lab.config.servers)}")
+    load.start()
+    code = load.wait(timeout=run_seconds(options.run_time) + 60)
+    rows = summary(run_dir)
+    cpu = load.cpu_seconds()
+    log(f"{'name':<14} {'requests':>9} {'failures':>9} {'req/s':>9} {'median ms':>10} "
+        f"{'p99 ms':>8}")
+    for row in rows:
+        log(f"{row['Name']:<14} {row['Request Count']:>9} {row['Failure Count']:>9} "
+            f"{float(row['Requests/s']):>9.1f} {row['Median Response Time']:>10} "
+            f"{row['99%']:>8}")
+    total = sum(float(r["Requests/s"]) for r in rows)
+    log(f"load: {total:.0f} req/s in all; Locust used {cpu:.1f} s of CPU "
+        f"(exit {code}); report: {run_dir / 'locust.html'}")
+    ports = {r["Name"].rsplit(":", 1)[-1] for r in rows if int(r["Request Count"]) > 0}
+    first = lab.config.haproxy.first_port
+    expected = {str(first + i) for i in range(2 * len(lab.topology.shards))}
+    if code != 0 or not expected <= ports:
+        log(f"load: ports without traffic: {sorted(expected - ports)}")
+        return 1
+    return 0

@@ -1,0 +1,132 @@
+"""Locust users for redis-ha-lab: a sharding Redis client behind HAProxy.
+
+Every user shards keys like the article's clients (crc32(key) mod shards): writes go to
+the shard's master port (5000/5002/5004), reads to its replica port (5001/5003/5005),
+through one server's HAProxy (users are spread over the servers round robin). Each call
+fires Locust's request event named ``<OP> :<port>``, so Locust's tables and charts split
+by shard and role, and every failure is classified (connection closed, timeout,
+READONLY, NOREPLICAS, LOADING, MASTERDOWN, ...). redis-py retries are off: every
+failure counts.
+
+Run it through ``nox -s load`` (which passes the lab's addresses and keeps the password
+in the environment, out of command lines and reports); the options below are Locust's
+own ``--lab-*`` arguments.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import random
+import time
+import zlib
+
+import redis
+from locust import User, constant, constant_throughput, events, task
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+_user_numbers = itertools.count()
+
+
+@events.init_command_line_parser.add_listener
+def _lab_arguments(parser) -> None:
+    group = parser.add_argument_group("redis-ha-lab")
+    group.add_argument("--lab-hosts", default="192.168.56.11,192.168.56.12,192.168.56.13",
+                       help="HAProxy addresses, comma separated")
+    group.add_argument("--lab-first-port", type=int, default=5000)
+    group.add_argument("--lab-shards", type=int, default=3)
+    group.add_argument("--lab-read-ratio", type=float, default=0.5,
+                       help="share of reads (through replica ports)")
+    group.add_argument("--lab-key-space", type=int, default=10_000)
+    group.add_argument("--lab-value-size", type=int, default=64, help="bytes per value")
+    group.add_argument("--lab-pipeline", type=int, default=1,
+                       help="commands sent per round trip")
+    group.add_argument("--lab-timeout", type=float, default=1.0, help="seconds per call")
+    group.add_argument("--lab-rate", type=float, default=50.0,
+                       help="calls per second per user (0: as fast as possible)")
+
+
+class LabFailure(Exception):
+    """A failed call, named by its class so Locust groups failures by cause."""
+
+
+def classify(exc: BaseException) -> str:
+    if isinstance(exc, redis.ResponseError):
+        word = str(exc).split(" ", 1)[0]
+        return word if word.isupper() else "ERR"
+    if isinstance(exc, redis.TimeoutError):
+        return "timeout"
+    if isinstance(exc, redis.ConnectionError):
+        text = str(exc).lower()
+        if "refused" in text:
+            return "connection refused"
+        if "closed" in text or "reset" in text or "broken pipe" in text:
+            return "connection closed"
+        return "connection error"
+    return type(exc).__name__
+
+
+class ShardedRedisUser(User):
+    """One client: SET to the key's shard master, GET from the key's shard replicas."""
+
+    def wait_time(self) -> float:
+        return self._pace(self)
+
+    def on_start(self) -> None:
+        options = self.environment.parsed_options
+        self._pace = constant_throughput(options.lab_rate) if options.lab_rate > 0 \
+            else constant(0)
+        hosts = [h for h in options.lab_hosts.split(",") if h]
+        self.host_address = hosts[next(_user_numbers) % len(hosts)]
+        self.options = options
+        self.password = os.environ.get("LAB_REDIS_PASSWORD") or None
+        self.value = "x" * options.lab_value_size
+        self.clients: dict[int, redis.Redis] = {}
+        self.rng = random.Random()
+
+    def on_stop(self) -> None:
+        for client in self.clients.values():
+            client.close()
+
+    def _client(self, port: int) -> redis.Redis:
+        client = self.clients.get(port)
+        if client is None:
+            timeout = self.options.lab_timeout
+            client = self.clients[port] = redis.Redis(
+                host=self.host_address, port=port, password=self.password,
+                socket_timeout=timeout, socket_connect_timeout=timeout,
+                retry=Retry(NoBackoff(), 0), single_connection_client=True,
+            )
+        return client
+
+    @task
+    def operate(self) -> None:
+        o = self.options
+        keys = [f"lab:{self.rng.randrange(o.lab_key_space)}" for _ in range(o.lab_pipeline)]
+        shard = zlib.crc32(keys[0].encode()) % o.lab_shards
+        # A pipeline stays on one shard: its keys all go where the first one goes.
+        read = self.rng.random() < o.lab_read_ratio
+        port = o.lab_first_port + 2 * shard + (1 if read else 0)
+        op = "GET" if read else "SET"
+        name = f"{op} :{port}" if o.lab_pipeline == 1 else f"{op} x{o.lab_pipeline} :{port}"
+        client = self._client(port)
+        started = time.perf_counter()
+        exception = None
+        try:
+            if o.lab_pipeline == 1:
+                client.get(keys[0]) if read else client.set(keys[0], self.value)
+            else:
+                with client.pipeline(transaction=False) as pipe:
+                    for key in keys:
+                        pipe.get(key) if read else pipe.set(key, self.value)
+                    pipe.execute()
+        except redis.RedisError as exc:
+            exception = LabFailure(classify(exc))
+            client.connection.disconnect()
+        self.environment.events.request.fire(
+            request_type="redis", name=name,
+            response_time=(time.perf_counter() - started) * 1000,
+            response_length=0 if read else o.lab_value_size * o.lab_pipeline,
+            exception=exception, context={"port": port, "shard": shard + 1},
+        )
