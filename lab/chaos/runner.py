@@ -155,7 +155,6 @@ def run_scenario(session: ChaosSession, scenario: Scenario,
     log(f"chaos: {scenario.name}: resetting to settled")
     reset_s = session.reset()
     applied: list[Applied] = []
-    skipped = ""
     with History(path) as h:
         h.record("meta", scenario=scenario.name, description=scenario.description,
                  layout=lab.config.layout, run_id=session.run_id,
@@ -168,26 +167,7 @@ def run_scenario(session: ChaosSession, scenario: Scenario,
         observers.start()
         workload.start()
         try:
-            time.sleep(WARMUP_S)
-            for step in scenario.faults:
-                fault = session.nemesis.inject(step.fault, **step.params)
-                applied.append(fault)
-                h.record("fault", phase="inject", id=fault.id, fault=fault.kind,
-                         target=fault.target)
-                log(f"chaos: {scenario.name}: injected {fault.kind} {fault.target}")
-            time.sleep(scenario.hold_s)
-        except FaultSkipped as exc:
-            skipped = str(exc)
-            h.record("fault", phase="skipped", fault=scenario.faults[len(applied)].fault,
-                     reason=skipped)
-        finally:
-            for fault in reversed(applied):
-                session.nemesis.heal(fault)
-                h.record("fault", phase="heal", id=fault.id, fault=fault.kind)
-            nemesis.heal_everything(session.machines)
-            if applied:
-                log(f"chaos: {scenario.name}: healed")
-        try:
+            skipped = _inject_and_hold(session, scenario, h, applied)
             convergence = session.wait_converged()
             time.sleep(1.0)  # writes through the converged lab, for the outage's end
         finally:
@@ -228,6 +208,34 @@ def run_scenario(session: ChaosSession, scenario: Scenario,
             "dir": locust.out_dir.name, "report": f"{locust.out_dir.name}/locust.html",
             "summary": summary(locust.out_dir)},
     }
+
+
+def _inject_and_hold(session: ChaosSession, scenario: Scenario, h: History,
+                     applied: list[Applied]) -> str:
+    """Inject the faults in order, hold, heal in reverse on every exit path.
+
+    Returns the reason when a fault cannot run here (the scenario is then skipped)."""
+    log = session.log
+    try:
+        time.sleep(WARMUP_S)
+        for step in scenario.faults:
+            fault = session.nemesis.inject(step.fault, **step.params)
+            applied.append(fault)
+            h.record("fault", phase="inject", id=fault.id, fault=fault.kind, target=fault.target)
+            log(f"chaos: {scenario.name}: injected {fault.kind} {fault.target}")
+        time.sleep(scenario.hold_s)
+        return ""
+    except FaultSkipped as exc:
+        h.record("fault", phase="skipped", fault=scenario.faults[len(applied)].fault,
+                 reason=str(exc))
+        return str(exc)
+    finally:
+        for fault in reversed(applied):
+            session.nemesis.heal(fault)
+            h.record("fault", phase="heal", id=fault.id, fault=fault.kind)
+        nemesis.heal_everything(session.machines)
+        if applied:
+            log(f"chaos: {scenario.name}: healed")
 
 
 def _start_load(session: ChaosSession, scenario: Scenario) -> LoadProcess | None:
