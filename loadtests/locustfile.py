@@ -4,9 +4,9 @@ Every user shards keys like the article's clients (crc32(key) mod shards): write
 the shard's master port (5000/5002/5004), reads to its replica port (5001/5003/5005),
 through one server's HAProxy (users are spread over the servers round robin). Each call
 fires Locust's request event named ``<OP> :<port>``, so Locust's tables and charts split
-by shard and role, and every failure is classified (connection closed, timeout,
-READONLY, NOREPLICAS, LOADING, MASTERDOWN, ...). redis-py retries are off: every
-failure counts.
+by shard and role, and every failure is classified (connection-closed, timeout,
+READONLY, NOREPLICAS, LOADING, MASTERDOWN, ...: :mod:`lab.failures`, the same names the
+chaos workload records). redis-py retries are off: every failure counts.
 
 Run it through ``nox -s load`` (which passes the lab's addresses and keeps the password
 in the environment, out of command lines and reports); the options below are Locust's
@@ -25,6 +25,8 @@ import redis
 from locust import User, constant, constant_throughput, events, task
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+
+from lab.failures import classify
 
 _user_numbers = itertools.count()
 
@@ -49,22 +51,6 @@ def _lab_arguments(parser) -> None:
 
 class LabFailure(Exception):
     """A failed call, named by its class so Locust groups failures by cause."""
-
-
-def classify(exc: BaseException) -> str:
-    if isinstance(exc, redis.ResponseError):
-        word = str(exc).split(" ", 1)[0]
-        return word if word.isupper() else "ERR"
-    if isinstance(exc, redis.TimeoutError):
-        return "timeout"
-    if isinstance(exc, redis.ConnectionError):
-        text = str(exc).lower()
-        if "refused" in text:
-            return "connection refused"
-        if "closed" in text or "reset" in text or "broken pipe" in text:
-            return "connection closed"
-        return "connection error"
-    return type(exc).__name__
 
 
 class ShardedRedisUser(User):

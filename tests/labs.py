@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +51,18 @@ class RunningLab:
     @property
     def password(self) -> str:
         return self.lab.secrets.redis_password
+
+
+@contextmanager
+def running(config: Path):
+    """A lab brought up from ``config`` for the ``with`` body, then torn down."""
+    up = run_lab("up", config=config)
+    try:
+        assert up.returncode == 0, f"lab_up failed:\n{up.stdout}\n{up.stderr}"
+        yield RunningLab(config, Lab.load(config), up.stdout)
+    finally:
+        down = run_lab("down", config=config)
+        assert down.returncode == 0, down.stderr
 
 
 def docker_lines(*args: str) -> list[str]:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import redis
 
 from lab.chaos.history import History
+from lab.failures import classify
 from lab.probe import client
 from lab.topology import Shard, Topology
 
@@ -36,23 +37,6 @@ OP_TIMEOUT_S = 0.5
 def shard_of(key: str, shards: int) -> int:
     """1-based shard number of ``key``: the client-side sharding the article implies."""
     return zlib.crc32(key.encode()) % shards + 1
-
-
-def classify(exc: BaseException) -> str:
-    """A short error class for the history and the report."""
-    if isinstance(exc, redis.ResponseError):
-        word = str(exc).split(" ", 1)[0]
-        return word if word.isupper() else "ERR"
-    if isinstance(exc, redis.TimeoutError):
-        return "timeout"
-    if isinstance(exc, redis.ConnectionError):
-        text = str(exc).lower()
-        if "refused" in text:
-            return "connection-refused"
-        if "closed" in text or "reset" in text or "broken pipe" in text:
-            return "connection-closed"
-        return "connection-error"
-    return type(exc).__name__
 
 
 @dataclass

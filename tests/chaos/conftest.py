@@ -6,22 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from lab.context import Lab
-from tests.labs import RunningLab, run_lab, write_config
+from tests.labs import running, write_config
 
 SUBNET = 60
 
 
 @pytest.fixture(scope="package")
 def chaos_lab(tmp_path_factory):
+    """The lab the chaos and load tests attack (article layout, default settings)."""
     config = write_config(tmp_path_factory.mktemp("chaos"), name="rhl-chaos", subnet=SUBNET)
-    up = run_lab("up", config=config)
-    try:
-        assert up.returncode == 0, f"lab_up failed:\n{up.stdout}\n{up.stderr}"
-        yield RunningLab(config, Lab.load(config), up.stdout)
-    finally:
-        down = run_lab("down", config=config)
-        assert down.returncode == 0, down.stderr
+    with running(config) as lab:
+        yield lab
 
 
 def results_of(output: str) -> dict:
