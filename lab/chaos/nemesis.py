@@ -20,6 +20,8 @@ and removes a netem qdisc.
 
 from __future__ import annotations
 
+import subprocess
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -53,11 +55,16 @@ class Nemesis:
     """Injects and heals faults on the lab's machines."""
 
     def __init__(self, topology: Topology, machines: list[Machine], password: str,
-                 network: str) -> None:
+                 network: str, machine_containers: dict[str, str] | None = None,
+                 reconnect: Callable[[str], Machine] | None = None) -> None:
         self.topology = topology
         self.machines = {m.server.name: m for m in machines}
         self.password = password
         self.network = network
+        # Server name -> the host container that *is* the machine (docker provider only).
+        self.machine_containers = machine_containers or {}
+        # A fresh connection to a server whose SSH address may have changed (a restart).
+        self.reconnect = reconnect
 
     # -- finding targets -------------------------------------------------------------------
 
@@ -250,6 +257,36 @@ def restart_server(n: Nemesis, server: str = "redis1") -> Applied:
     return Applied("restart-server", {"server": server},
                    [(server, f"docker ps -aq --filter {_LABEL} --filter status=exited "
                              "| xargs -r docker start")])
+
+
+@fault("restart-machine")
+def restart_machine(n: Nemesis, server: str = "redis1") -> Applied:
+    """Restart the machine itself (docker provider: its container, from the host)."""
+    container = n.machine_containers.get(server)
+    if not container:
+        raise FaultSkipped("restarting a whole machine is implemented for the docker "
+                           "provider only (VMs: use restart-server)")
+    n.machines[server].close()  # its SSH session dies with it
+    subprocess.run(["docker", "restart", "-t", "2", container], check=True,
+                   capture_output=True, timeout=120)
+    if n.reconnect:  # the machine may come back on another bridge address
+        n.machines[server] = n.reconnect(server)
+    _wait_for_engine(n.machines[server])
+    return Applied("restart-machine", {"server": server, "container": container},
+                   [(server, f"docker ps -aq --filter {_LABEL} --filter status=exited "
+                             "| xargs -r docker start")])
+
+
+def _wait_for_engine(machine: Machine, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if machine.ok("docker info >/dev/null 2>&1"):
+                return
+        except Exception:  # noqa: BLE001 - sshd may not be up yet
+            machine.close()
+        time.sleep(1)
+    raise RuntimeError(f"{machine.server.name}: no Docker engine {timeout_s:.0f} s after restart")
 
 
 @fault("packet-loss")

@@ -30,6 +30,7 @@ from lab.chaos.workload import Workload, WorkloadSettings
 from lab.context import Lab
 from lab.errors import NotSettledError
 from lab.load import LoadOptions, LoadProcess, summary, write_faults
+from lab.remote import Machine, connect
 
 WARMUP_S = 2.0
 CONVERGENCE_BOUND_S = 60.0
@@ -46,9 +47,18 @@ class ChaosSession:
         self.run_dir = run_dir
         self.run_id = run_id
         self.log = log
-        self.machines = lab.connect_all()
-        self.nemesis = Nemesis(lab.topology, self.machines, lab.secrets.redis_password,
-                               lab.config.machines.network)
+        vagrant = lab.machines()
+        machine_containers = {s.name: f"{lab.config.name}-{s.name}" for s in lab.config.servers} \
+            if lab.config.machines.provider == "docker" else {}
+        self.nemesis = Nemesis(
+            lab.topology, lab.connect_all(vagrant), lab.secrets.redis_password,
+            lab.config.machines.network, machine_containers,
+            reconnect=lambda name: connect(lab.topology.server(name), vagrant.ssh_config(name)))
+
+    @property
+    def machines(self) -> list[Machine]:
+        """The current SSH connections (a restarted machine gets a new one)."""
+        return list(self.nemesis.machines.values())
 
     def close(self) -> None:
         try:

@@ -61,7 +61,6 @@ class Workload:
         self._threads: list[threading.Thread] = []
         self._ops = 0
         self._lock = threading.Lock()
-        self.paused = threading.Event()  # set: clients idle (between Hypothesis steps)
 
     def start(self) -> None:
         for process in range(self.settings.processes):
@@ -82,12 +81,9 @@ class Workload:
         rng = random.Random(f"{self.run_id}:{process}")
         seq = 0
         while not self._stop.is_set():
-            if self.paused.is_set():
-                time.sleep(0.05)
-                continue
             with self._lock:
                 if self._ops >= self.settings.max_ops:
-                    return
+                    break
                 self._ops += 1
             read = rng.random() < self.settings.read_ratio
             shard_number = rng.choice(list(written)) if read else None

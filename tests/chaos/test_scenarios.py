@@ -9,7 +9,7 @@ from tests.chaos.conftest import results_of, scenario
 from tests.labs import run_lab
 
 CI_SCENARIOS = ["crash-master", "pause-master", "partition-sentinels",
-                "isolate-master-with-clients", "kill-sentinels-majority"]
+                "isolate-master-with-clients", "kill-sentinels-majority", "restart-machine"]
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ def test_every_scenario_loads_and_names_known_faults():
     assert {"crash-master", "stop-master", "pause-master", "partition-sentinels",
             "isolate-server", "isolate-master-with-clients", "kill-sentinels-minority",
             "kill-sentinels-majority", "kill-haproxy", "restart-server", "packet-loss",
-            "latency"} <= set(found)
+            "latency", "restart-machine"} <= set(found)
     for layout in ("article", "spread"):
         cfg = config.from_dict({"lab": {"layout": layout}})
         for scenario in found.values():
