@@ -15,7 +15,9 @@ Event types:
 ``role``        an instance's role changed: ``instance``, ``shard``, ``role`` (or None when
                 unreachable), ``master``
 ``haproxy``     a backend's UP servers changed: ``haproxy``, ``backend``, ``up``
-``fault``       ``phase`` inject/heal/skipped, ``fault``, ``target``, ``detail``
+``fault``       ``phase`` inject/heal/skipped, ``id``, ``fault``, ``target``; an inject's ``t``
+                is when its destructive command was issued (``injected_by``: when the
+                injection returned), a heal's when healing began
 ``readback``    after heal and settle: per shard, the final master and the workload keys
                 present there
 ``convergence`` after heal: ``settled`` bool, ``seconds``, ``problems``, per shard the

@@ -49,6 +49,9 @@ class Applied:
     target: dict
     undo: list[tuple[str, str]] = field(default_factory=list)  # (server name, command)
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    # When the destructive command was issued: the fault's start in the history (target
+    # lookups before it do not count, a slow command after it does).
+    at: float = field(default_factory=time.time)
 
 
 class Nemesis:
@@ -118,14 +121,15 @@ class Nemesis:
     def _container_fault(self, kind: str, instance, action: str, undo: str) -> Applied:
         server = instance.server.name
         cid = self.container(server, instance.service)
+        at = time.time()
         self.machines[server].run(action.format(cid=cid))
         return Applied(kind, {"instance": instance.label, "server": server,
                               "service": instance.service},
-                       [(server, undo.format(cid=cid))])
+                       [(server, undo.format(cid=cid))], at=at)
 
     def _rules(self, kind: str, target: dict, rules: list[tuple[str, str, str]]) -> Applied:
         """Add ``(server, chain, rule spec)`` rules; undo deletes each one."""
-        applied = Applied(kind, target)
+        applied = Applied(kind, target)  # its time: now, just before the rules go in
         by_server: dict[str, list[str]] = {}
         for server, chain, spec in rules:
             full = f"{spec} -m comment --comment {TAG}"
@@ -233,10 +237,9 @@ def kill_sentinels(n: Nemesis, shard: int = 1, count: str = "majority") -> Appli
     sentinels = n.topology.sentinels_of(n.topology.shard(shard))
     k = len(sentinels) // 2 + 1 if count == "majority" else (len(sentinels) - 1) // 2
     chosen: list[SentinelInstance] = list(sentinels[-k:]) if k else []
+    cids = [(s.server.name, n.container(s.server.name, s.service)) for s in chosen]
     applied = Applied("kill-sentinels", {"count": count, "sentinels": [s.label for s in chosen]})
-    for sentinel in chosen:
-        server = sentinel.server.name
-        cid = n.container(server, sentinel.service)
+    for server, cid in cids:
         n.machines[server].run(f"docker stop -t 1 {cid}")
         applied.undo.append((server, f"docker start {cid}"))
     return applied
@@ -246,17 +249,19 @@ def kill_sentinels(n: Nemesis, shard: int = 1, count: str = "majority") -> Appli
 def kill_haproxy(n: Nemesis, server: str = "redis1") -> Applied:
     """Stop one server's HAProxy: clients using it lose every port at once."""
     cid = n.container(server, "haproxy")
+    at = time.time()
     n.machines[server].run(f"docker stop -t 1 {cid}")
-    return Applied("kill-haproxy", {"server": server}, [(server, f"docker start {cid}")])
+    return Applied("kill-haproxy", {"server": server}, [(server, f"docker start {cid}")], at=at)
 
 
 @fault("restart-server")
 def restart_server(n: Nemesis, server: str = "redis1") -> Applied:
     """Restart every lab container of a machine at once (a reboot, as compose sees it)."""
+    at = time.time()
     n.machines[server].run(f"docker ps -q --filter {_LABEL} | xargs -r docker restart -t 1")
     return Applied("restart-server", {"server": server},
                    [(server, f"docker ps -aq --filter {_LABEL} --filter status=exited "
-                             "| xargs -r docker start")])
+                             "| xargs -r docker start")], at=at)
 
 
 @fault("restart-machine")
@@ -267,6 +272,7 @@ def restart_machine(n: Nemesis, server: str = "redis1") -> Applied:
         raise FaultSkipped("restarting a whole machine is implemented for the docker "
                            "provider only (VMs: use restart-server)")
     n.machines[server].close()  # its SSH session dies with it
+    at = time.time()
     subprocess.run(["docker", "restart", "-t", "2", container], check=True,
                    capture_output=True, timeout=120)
     if n.reconnect:  # the machine may come back on another bridge address
@@ -274,7 +280,7 @@ def restart_machine(n: Nemesis, server: str = "redis1") -> Applied:
     _wait_for_engine(n.machines[server])
     return Applied("restart-machine", {"server": server, "container": container},
                    [(server, f"docker ps -aq --filter {_LABEL} --filter status=exited "
-                             "| xargs -r docker start")])
+                             "| xargs -r docker start")], at=at)
 
 
 def _wait_for_engine(machine: Machine, timeout_s: float = 60) -> None:
@@ -306,10 +312,11 @@ def latency(n: Nemesis, server: str = "redis1", ms: int = 200) -> Applied:
     iface = machine.run(f"ip -o addr show to {address} | awk '{{print $2}}'").strip()
     if not iface:
         raise FaultSkipped(f"no interface carries {address} on {server}")
+    at = time.time()
     if not machine.ok(f"tc qdisc add dev {iface} root netem delay {ms}ms"):
         raise FaultSkipped("kernel lacks netem (tc qdisc ... netem failed)")
     return Applied("latency", {"server": server, "ms": ms, "interface": iface},
-                   [(server, f"tc qdisc del dev {iface} root")])
+                   [(server, f"tc qdisc del dev {iface} root")], at=at)
 
 
 _ENSURE_CHAINS = " && ".join(

@@ -231,7 +231,8 @@ def _inject_and_hold(session: ChaosSession, scenario: Scenario, h: History,
         for step in scenario.faults:
             fault = session.nemesis.inject(step.fault, **step.params)
             applied.append(fault)
-            h.record("fault", phase="inject", id=fault.id, fault=fault.kind, target=fault.target)
+            h.record("fault", t=fault.at, phase="inject", id=fault.id, fault=fault.kind,
+                     target=fault.target, injected_by=time.time())
             log(f"chaos: {scenario.name}: injected {fault.kind} {fault.target}")
         time.sleep(scenario.hold_s)
         return ""
@@ -241,8 +242,9 @@ def _inject_and_hold(session: ChaosSession, scenario: Scenario, h: History,
         return str(exc)
     finally:
         for fault in reversed(applied):
+            healing = time.time()  # the heal starts now; the fault window ends here
             session.nemesis.heal(fault)
-            h.record("fault", phase="heal", id=fault.id, fault=fault.kind)
+            h.record("fault", t=healing, phase="heal", id=fault.id, fault=fault.kind)
         nemesis.heal_everything(session.machines)
         if applied:
             log(f"chaos: {scenario.name}: healed")
