@@ -46,6 +46,7 @@ class ShardMeasures:
     failover_s: float | None = None
     failover_write_s: float | None = None
     new_master: str | None = None
+    split_votes: int = 0  # Sentinel elections that found no leader (-failover-abort-not-elected)
     lost: int | None = None  # None: no read-back, unknown
     lost_keys: list[str] = field(default_factory=list)
     indeterminate: int | None = None
@@ -105,6 +106,7 @@ def measure(
                          if o["outcome"] == "ok" and o["start"] >= switch[0]]
                 if after:
                     m.failover_write_s = round(min(after) - first_fault, 3)
+            m.split_votes = split_votes(events, monitor_names[shard], first_fault)
         m.lost, m.lost_keys, m.indeterminate = lost_writes(events, shard, writes)
         m.split_brain_roles_s = round(split_brain_roles(events, shard), 3)
         m.split_brain_haproxy_s = round(split_brain_haproxy(events, f"shard{shard}_master"), 3)
@@ -137,6 +139,13 @@ def first_switch(events: list[dict], monitor: str, since: float) -> tuple[float,
             if len(parts) == 5 and parts[0] == monitor:
                 return e["t"], f"{parts[3]}:{parts[4]}"
     return None
+
+
+def split_votes(events: list[dict], monitor: str, since: float) -> int:
+    """Elections for ``monitor`` that ended without a leader: each costs a retry."""
+    return sum(1 for e in events
+               if e["type"] == "sentinel" and e["channel"] == "-failover-abort-not-elected"
+               and e["t"] >= since and str(e["data"]).split()[1:2] == [monitor])
 
 
 def lost_writes(events: list[dict], shard: int, writes: list[dict]

@@ -199,7 +199,8 @@ def run_scenario(session: ChaosSession, scenario: Scenario,
     if skipped:
         verdict = Verdict("skipped", findings=[f"skipped: {skipped}"])
     else:
-        verdict = judge(scenario.expect(lab.config), target, convergence)
+        verdict = judge(scenario.expect(lab.config), target, convergence,
+                        election_retry_s=lab.config.sentinel.failover_timeout_ms / 1000)
     log(f"chaos: {scenario.name}: {verdict.status.upper()}  " + _headline(target))
     return {
         "scenario": scenario.name,

@@ -171,3 +171,13 @@ def test_outage_as_each_haproxys_clients_saw_it():
     m = measure(events)
     assert m.outage_s == pytest.approx(3.0)  # 3.1 -> 6.1: some client wrote meanwhile
     assert m.outage_by_haproxy == {"a": pytest.approx(3.0), "b": pytest.approx(6.1)}
+
+
+def test_split_votes_are_counted_per_shard_after_the_fault():
+    def abort(t, shard="shard1"):
+        return {"type": "sentinel", "t": t, "sentinel": "s2",
+                "channel": "-failover-abort-not-elected", "data": f"master {shard} 10.0.0.1 6379"}
+
+    events = [abort(0.5), fault(1, "inject"), abort(3), abort(4, "shard2"), switch(12)]
+    assert measure(events).split_votes == 1
+    assert measure(events, 2).split_votes == 1

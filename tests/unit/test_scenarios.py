@@ -102,3 +102,17 @@ def test_partition_rules_are_owner_rules_on_the_sources_server(layout):
         assert chain == "OUTPUT"
         assert spec == (f"-p tcp -m owner --uid-owner {sentinel.port} -d 192.168.56.11 "
                         "--dport 6379 -j DROP")
+
+
+def test_an_observed_split_vote_allows_one_election_retry_and_is_reported():
+    expect = Expect(failover=True, failover_within_s=5, max_lost_writes=0)
+    slow = measures(failover_s=13.4)
+    assert judge(expect, slow, SETTLED, election_retry_s=10).status == "fail"  # no evidence
+    slow.split_votes = 1
+    verdict = judge(expect, slow, SETTLED, election_retry_s=10)
+    assert verdict.status == "finding"
+    assert verdict.findings == ["Sentinel's election split 1 time(s) and was retried: "
+                                "failover took 13.4 s"]
+    assert {"check": "fails over within 15 s", "ok": True, "detail": "13.4 s"} in verdict.checks
+    assert judge(expect, measures(failover_s=16, split_votes=1), SETTLED,
+                 election_retry_s=10).status == "fail"
