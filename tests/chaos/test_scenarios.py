@@ -67,7 +67,10 @@ def test_histories_hold_every_kind_of_event(campaign):
         events = history.read(run_dir / s["history"])
         kinds = {e["type"] for e in events}
         assert {"meta", "op", "fault", "role", "haproxy", "readback", "convergence"} <= kinds
-        assert any(e["type"] == "sentinel" for e in events)
+        if s["scenario"] != "restart-machine":
+            # (restart-machine takes all of shard 1's Sentinels down with the machine in
+            # the article layout: none is left running to publish anything)
+            assert any(e["type"] == "sentinel" for e in events), s["scenario"]
 
 
 def test_lost_write_count_matches_an_independent_read_back(chaos_lab):
