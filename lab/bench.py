@@ -32,7 +32,9 @@ import argparse
 import json
 import os
 import platform
+import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -203,9 +205,6 @@ def _measure_load(lab: Lab, config_path: Path) -> dict:
 
 
 def _redis_benchmark(host: str, port: int, password: str) -> dict:
-    import re
-    import subprocess
-
     out = subprocess.run(
         ["redis-benchmark", "-h", host, "-p", str(port), "-a", password, "-c", "50",
          "-n", "200000", "-t", "set", "-q"],

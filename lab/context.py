@@ -10,6 +10,7 @@ import shutil
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from lab import config as config_module
@@ -54,8 +55,13 @@ class Lab:
     def forget_applied(self) -> None:
         self.paths.applied_config.unlink(missing_ok=True)
 
-    def recipes(self) -> tuple[images.Recipe, images.Recipe]:
+    @cached_property
+    def _recipes(self) -> tuple[images.Recipe, images.Recipe]:
         return images.recipes(self.config.images.mirror, self.config.images.suite)
+
+    def recipes(self) -> tuple[images.Recipe, images.Recipe]:
+        """(base, machine) image recipes; the host's apt sources are read once per lab."""
+        return self._recipes
 
     def image_names(self) -> render.Images:
         if self.config.images.source == "registry":

@@ -96,29 +96,38 @@ def problems(snapshot: Snapshot, config: LabConfig, topology: Topology) -> list[
     return found
 
 
-def wait(config: LabConfig, topology: Topology, password: str, *,
-         timeout_s: float | None = None, log: Callable[[str], None] = print,
-         interval_s: float = 1.0) -> Snapshot:
-    """Poll until settled; raise :class:`NotSettledError` naming what is not."""
-    timeout_s = config.settle_timeout_s if timeout_s is None else timeout_s
+def poll(config: LabConfig, topology: Topology, password: str, *, timeout_s: float,
+         log: Callable[[str], None] = print, interval_s: float = 1.0
+         ) -> tuple[Snapshot, list[str]]:
+    """Snapshots until one is settled or ``timeout_s`` passed: (last snapshot, problems)."""
     deadline = time.monotonic() + timeout_s
     last_report = 0.0
     while True:
         snapshot = probe.take(config, topology, password)
         found = problems(snapshot, config, topology)
-        if not found:
-            return snapshot
         now = time.monotonic()
-        if now > deadline:
-            listed = "\n".join(f"  - {p}" for p in found[:20])
-            more = f"\n  ... and {len(found) - 20} more" if len(found) > 20 else ""
-            raise NotSettledError(
-                f"the lab did not settle within {timeout_s:.0f} s; not settled:\n{listed}{more}"
-            )
+        if not found or now > deadline:
+            return snapshot, found
         if now - last_report >= 10:
             log(f"  waiting to settle: {len(found)} open point(s), e.g. {found[0]}")
             last_report = now
         time.sleep(interval_s)
+
+
+def wait(config: LabConfig, topology: Topology, password: str, *,
+         timeout_s: float | None = None, log: Callable[[str], None] = print,
+         interval_s: float = 1.0) -> Snapshot:
+    """Poll until settled; raise :class:`NotSettledError` naming what is not."""
+    timeout_s = config.settle_timeout_s if timeout_s is None else timeout_s
+    snapshot, found = poll(config, topology, password, timeout_s=timeout_s, log=log,
+                           interval_s=interval_s)
+    if found:
+        listed = "\n".join(f"  - {p}" for p in found[:20])
+        more = f"\n  ... and {len(found) - 20} more" if len(found) > 20 else ""
+        raise NotSettledError(
+            f"the lab did not settle within {timeout_s:.0f} s; not settled:\n{listed}{more}"
+        )
+    return snapshot
 
 
 def _fmt(address: tuple[str, int] | None) -> str:

@@ -8,15 +8,13 @@ counts as settled when one of a few snapshots, a second apart, is.
 
 from __future__ import annotations
 
-import time
-
-from lab import probe, settle
+from lab import settle
 from lab.chaos import nemesis
 from lab.context import Lab
 from lab.errors import LabError
 from lab.probe import Snapshot
 
-STATUS_ATTEMPTS = 4  # snapshots, 1 s apart
+STATUS_WINDOW_S = 3  # snapshots a second apart within this window
 
 
 def table(rows: list[list[str]], headers: list[str]) -> str:
@@ -85,12 +83,8 @@ def run(lab: Lab, log=print) -> bool:
         raise LabError(f"lab {lab.config.name} is not up; bring it up with `nox -s lab_up`")
     # A single snapshot can catch a replica between two of its master's replication
     # pings (a few bytes behind): a settled lab is settled in one of a few snapshots.
-    for attempt in range(STATUS_ATTEMPTS):
-        snapshot = probe.take(lab.config, lab.topology, lab.secrets.redis_password)
-        if not settle.problems(snapshot, lab.config, lab.topology):
-            break
-        if attempt < STATUS_ATTEMPTS - 1:
-            time.sleep(1)
+    snapshot, _ = settle.poll(lab.config, lab.topology, lab.secrets.redis_password,
+                              timeout_s=STATUS_WINDOW_S, log=lambda _: None)
     machines = lab.connect_all()
     try:
         left = nemesis.leftovers(machines)

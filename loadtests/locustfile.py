@@ -23,10 +23,9 @@ import zlib
 
 import redis
 from locust import User, constant, constant_throughput, events, task
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from lab.failures import classify
+from lab.probe import client as lab_client
 
 _user_numbers = itertools.count()
 
@@ -78,12 +77,9 @@ class ShardedRedisUser(User):
     def _client(self, port: int) -> redis.Redis:
         client = self.clients.get(port)
         if client is None:
-            timeout = self.options.lab_timeout
-            client = self.clients[port] = redis.Redis(
-                host=self.host_address, port=port, password=self.password,
-                socket_timeout=timeout, socket_connect_timeout=timeout,
-                retry=Retry(NoBackoff(), 0), single_connection_client=True,
-            )
+            client = self.clients[port] = lab_client(
+                self.host_address, port, self.password, timeout=self.options.lab_timeout,
+                single_connection=True)
         return client
 
     @task

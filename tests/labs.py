@@ -84,12 +84,6 @@ def host_footprint() -> dict[str, list[str]]:
     }
 
 
-def lab_containers(name: str) -> list[str]:
-    """Machine containers of lab ``name`` on the host, running or not."""
-    return [x for x in docker_lines("ps", "-aq", "--filter", f"label=redis-ha-lab.lab={name}")
-            if x]
-
-
 def machine_list_written(name: str) -> bool:
     """Whether ``lab_up`` got as far as telling Vagrant about machines."""
     return LabPaths.for_lab(name).machines_json.exists()

@@ -5,7 +5,8 @@ import subprocess
 
 import pytest
 
-from tests.labs import host_footprint, lab_containers, machine_list_written, run_lab, write_config
+from lab.host import lab_containers
+from tests.labs import host_footprint, machine_list_written, run_lab, write_config
 
 NAME = "rhl-lifecycle"
 SUBNET = 58
