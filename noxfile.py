@@ -2,6 +2,7 @@
 
     nox -s lab_up chaos     # three servers up, chaos campaign run, report written
     nox -s status           # what is running, and is it settled?
+    nox -s report           # rebuild the HTML reports from the raw data
     nox -s lab_down         # remove everything the lab created
     nox -s tests            # unit tests + an end-to-end lab test
     nox -s lint bench
@@ -83,6 +84,12 @@ def chaos(session: nox.Session) -> None:
 def load(session: nox.Session) -> None:
     """Locust through HAProxy ports 5000-5005, headless (`-- --users N --run-time 1m`)."""
     _lab(session, "load", *session.posargs)
+
+
+@nox.session
+def report(session: nox.Session) -> None:
+    """(Re)build the HTML reports from raw data (`-- RUN_ID ...`, `-- --check`)."""
+    _lab(session, "report", *session.posargs)
 
 
 @nox.session

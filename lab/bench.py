@@ -43,7 +43,7 @@ from pathlib import Path
 from lab import down, up
 from lab.context import Lab
 from lab.errors import LabError
-from lab.paths import PROJECT_ROOT
+from lab.paths import REPORTS
 
 TARGETS_S = {"cold_up": 240, "warm_up": 60, "rerun_up": 15, "down": 15}
 FLOOR_WRITES_RESUMED_S = 1.9  # DESIGN 4: native processes, down-after 1000 ms
@@ -76,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--skip-cold", action="store_true",
                         help="keep the cached images: measure warm, re-run and down only")
     parser.add_argument("--what", choices=["all", "lifecycle", "chaos", "load"], default="all")
-    parser.add_argument("--output", type=Path, default=PROJECT_ROOT / "reports" / "bench.json")
+    parser.add_argument("--output", type=Path, default=REPORTS / "bench.json")
     return parser
 
 

@@ -34,6 +34,13 @@ def _parser() -> argparse.ArgumentParser:
     verbs.add_parser("check-config", help="validate lab.toml and print the topology")
     p = verbs.add_parser("load", help="Locust through HAProxy ports, headless, into reports/")
     _load_arguments(p)
+    p = verbs.add_parser("report", help="(re)build the HTML reports from the runs' raw data")
+    p.add_argument("runs", nargs="*", metavar="RUN_ID",
+                   help="the runs to rebuild (default: every run under reports/)")
+    p.add_argument("--check", action="store_true",
+                   help="open each page in headless Chromium: fail on console errors or "
+                        "missing parts; keep a screenshot.png in each run folder")
+    p.add_argument("--reports", type=Path, default=None, help=argparse.SUPPRESS)
     p = verbs.add_parser("chaos", help="run chaos scenarios against the running lab")
     p.add_argument("-k", dest="patterns", action="append", default=[], metavar="NAME",
                    help="run the scenarios whose name contains NAME (repeatable)")
@@ -81,6 +88,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         from lab import load
 
         return load.run(Lab.load(args.config, prefer_applied=True), _load_options(args))
+    if args.verb == "report":
+        from lab.paths import REPORTS
+        from lab.report import command
+
+        return command.run(args.reports or REPORTS, args.runs, args.check)
     if args.verb == "check-config":
         lab = Lab.load(args.config)
         for shard in lab.topology.shards:

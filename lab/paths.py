@@ -21,6 +21,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = PROJECT_ROOT / "provision" / "templates"
 MACHINE_IMAGE_DIR = PROJECT_ROOT / "provision" / "machine-image"
 VAGRANTFILE_DIR = PROJECT_ROOT
+REPORTS = PROJECT_ROOT / "reports"  # every run's output: generated, never committed
 
 
 def state_root() -> Path:

@@ -113,6 +113,21 @@ class Topology:
                 return server
         raise KeyError(name)
 
+    def as_dict(self) -> dict:
+        """Plain data for results.json: what a report draws without the lab at hand."""
+        return {
+            "layout": self.layout,
+            "servers": [{"name": s.name, "address": s.address} for s in self.servers],
+            "shards": [{"number": shard.number, "master_port": shard.master_port,
+                        "replica_port": shard.replica_port,
+                        "instances": [{"label": i.label, "server": i.server.name,
+                                       "port": i.port, "initial_role": i.initial_role}
+                                      for i in shard.instances]}
+                       for shard in self.shards],
+            "sentinels": [{"label": s.label, "server": s.server.name, "port": s.port,
+                           "shards": list(s.shards)} for s in self.sentinels],
+        }
+
 
 def build(config: LabConfig) -> Topology:
     """Place every instance and Sentinel of ``config`` on its server."""

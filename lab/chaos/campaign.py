@@ -24,9 +24,8 @@ from lab.chaos.runner import ChaosSession, run_scenario
 from lab.context import Lab
 from lab.errors import LabError
 from lab.load import LoadOptions
-from lab.paths import PROJECT_ROOT
+from lab.paths import REPORTS
 
-REPORTS = PROJECT_ROOT / "reports"
 Log = Callable[[str], None]
 
 
@@ -56,6 +55,7 @@ class Results:
                 "redis": vars(lab.config.redis),
                 "haproxy": vars(lab.config.haproxy),
                 "images": lab.config.images.source,
+                "topology": lab.topology.as_dict(),
             },
             "scenarios": [],
             "hypothesis": None,
@@ -94,9 +94,13 @@ def run(lab: Lab, patterns: list[str], log: Log = print, profile: str | None = "
     run_id, run_dir = new_run_dir()
     log(f"chaos: run {run_id}: {len(chosen)} scenario(s) on the {lab.config.layout} layout")
     results = Results(run_dir, run_id, lab)
+    results.data["options"] = {"scenarios": [s.name for s in chosen], "profile": profile,
+                               "seed": seed, "with_load": bool(load)}
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     session = ChaosSession(lab, run_dir, run_id, log, load)
     try:
+        results.data["lab"]["versions"] = session.versions()
+        results.write()
         for scenario in chosen:
             try:
                 results.add(run_scenario(session, scenario))
@@ -123,6 +127,7 @@ def run(lab: Lab, patterns: list[str], log: Log = print, profile: str | None = "
             signal.signal(signal.SIGTERM, previous)
             results.write()
             _summary(results, log)
+            write_report(run_dir, log)
     return results.exit_code()
 
 
@@ -136,11 +141,13 @@ def replay(lab: Lab, failure_id: str, log: Log = print) -> int:
     results = Results(run_dir, run_id, lab)
     session = ChaosSession(lab, run_dir, run_id, log)
     try:
+        results.data["lab"]["versions"] = session.versions()
         results.data["hypothesis"] = stateful.replay(session, failure_id)
         results.data["complete"] = True
     finally:
         session.close()
         results.write()
+        write_report(run_dir, log)
     return 1 if results.data["hypothesis"]["status"] == "fail" else 0
 
 
@@ -156,6 +163,21 @@ def heal(lab: Lab, log: Log = print) -> int:
             machine.close()
     log("chaos: healed: no fault leftovers" if not left else f"chaos: still left: {left}")
     return 0 if not left else 1
+
+
+def write_report(run_dir: Path, log: Log) -> Path | None:
+    """The run's HTML page and the index; a failure here never loses the raw data."""
+    from lab import report  # plotly is imported only when a report is written
+
+    try:
+        page = report.build_run(run_dir)
+        report.build_index(run_dir.parent)
+    except Exception as exc:  # noqa: BLE001 - results.json and the histories are kept
+        log(f"report: not written ({type(exc).__name__}: {exc}); "
+            f"rebuild it with `nox -s report -- {run_dir.name}`")
+        return None
+    log(f"report: {page}")
+    return page
 
 
 def require_up(lab: Lab) -> None:

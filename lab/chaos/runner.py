@@ -20,7 +20,7 @@ from pathlib import Path
 
 import redis
 
-from lab import probe, settle
+from lab import probe, settle, versions
 from lab.chaos import checkers, history, nemesis
 from lab.chaos.history import History
 from lab.chaos.nemesis import Applied, FaultSkipped, Nemesis
@@ -59,6 +59,11 @@ class ChaosSession:
     def machines(self) -> list[Machine]:
         """The current SSH connections (a restarted machine gets a new one)."""
         return list(self.nemesis.machines.values())
+
+    def versions(self) -> dict[str, str]:
+        """Redis, HAProxy, Docker, compose and OS versions, as the machines report them."""
+        return versions.collect(self.lab.topology, self.nemesis.machines,
+                                self.lab.secrets.redis_password, self.nemesis.container)
 
     def close(self) -> None:
         try:

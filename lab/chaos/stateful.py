@@ -44,7 +44,7 @@ from lab import probe, settle
 from lab.chaos.nemesis import Applied
 from lab.chaos.runner import ChaosSession
 from lab.errors import NotSettledError
-from lab.paths import PROJECT_ROOT
+from lab.paths import REPORTS
 
 # Faults Hypothesis may combine: each is healed by its own undo, in reverse.
 FAULT_KINDS = ("stop-master", "pause-master", "partition-sentinels", "kill-haproxy",
@@ -219,7 +219,7 @@ def save_failure(run_dir: Path, failure_id: str, steps: list[dict], error: str, 
 
 
 def find_failure(failure_id: str) -> Path | None:
-    found = sorted((PROJECT_ROOT / "reports").glob(f"*/failures/{failure_id}.json"))
+    found = sorted(REPORTS.glob(f"*/failures/{failure_id}.json"))
     return found[-1] if found else None
 
 

@@ -3,7 +3,7 @@ shrunk to the minimal fault sequence, saved, and replayed by id."""
 
 import os
 
-from tests.chaos.conftest import results_of
+from tests.chaos.conftest import report_of, results_of
 from tests.labs import run_lab
 
 
@@ -27,6 +27,10 @@ def test_a_broken_invariant_is_found_shrunk_and_replayed(chaos_lab):
     assert [step["rule"] for step in failure["steps"]] == ["inject", "heal"]
     assert failure["steps"][0] == {"rule": "inject", "kind": "stop-master", "shard": 1}
     assert f"nox -s chaos -- --replay {failure['id']}" in found.stdout
+    page = report_of(found.stdout).read_text()
+    assert "Minimal failing sequence" in page
+    assert "inject(kind=stop-master, shard=1)" in page
+    assert f"nox -s chaos -- --replay {failure['id']}" in page
 
     replay = run_lab("chaos", "--replay", failure["id"], config=chaos_lab.config_path, env=env)
     assert replay.returncode == 1, replay.stdout

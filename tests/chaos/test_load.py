@@ -5,7 +5,7 @@ import json
 import re
 from pathlib import Path
 
-from tests.chaos.conftest import results_of, scenario
+from tests.chaos.conftest import report_of, results_of, scenario
 from tests.labs import run_lab, write_config
 
 PORTS = {f"{op} :{port}" for op, port in (("SET", 5000), ("GET", 5001), ("SET", 5002),
@@ -76,3 +76,7 @@ def test_a_crashed_master_shows_as_a_failure_spike_on_its_port_only(chaos_lab):
     for name in PORTS - {"SET :5000", "GET :5001"}:
         assert failures(name), f"no history for {name}"
         assert max(failures(name)) == 0, f"{name} failed although its shard was not touched"
+    # The run's report links Locust's own report and charts its series under the timeline.
+    page = report_of(result.stdout).read_text()
+    assert f'href="{crash["load"]["report"]}"' in page
+    assert "Locust GET :5001" in page and "Locust SET :5000 failures" in page

@@ -6,32 +6,45 @@ import subprocess
 import sys
 import time
 
-from lab.paths import PROJECT_ROOT
+from lab.paths import PROJECT_ROOT, REPORTS
+from lab.report import command
+from tests.chaos.conftest import report_of
 from tests.labs import run_lab
 
 
 def test_ctrl_c_in_the_middle_of_a_fault_leaves_the_lab_healed(chaos_lab):
-    before = set((PROJECT_ROOT / "reports").glob("*-chaos"))
+    """Interrupted half-way (the second scenario's fault is in): healed, and the report
+    shows the finished scenario, marked incomplete."""
+    before = set(REPORTS.glob("*-chaos"))
     process = subprocess.Popen(
         [sys.executable, "-m", "lab", "--config", str(chaos_lab.config_path), "chaos",
-         "-k", "stop-master", "--no-hypothesis"],
+         "-k", "kill-haproxy", "-k", "stop-master", "--no-hypothesis"],
         cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     history_file = None
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline and history_file is None:
-        for run_dir in set((PROJECT_ROOT / "reports").glob("*-chaos")) - before:
+        for run_dir in set(REPORTS.glob("*-chaos")) - before:
             candidate = run_dir / "stop-master.jsonl"
             if candidate.exists() and '"phase": "inject"' in candidate.read_text():
                 history_file = candidate
         time.sleep(0.2)
-    assert history_file is not None, "the fault was never injected"
+    assert history_file is not None, "the second scenario's fault was never injected"
     process.send_signal(signal.SIGINT)
     output, _ = process.communicate(timeout=120)
     assert process.returncode == 130, output
     assert "interrupted: healing the lab" in output
     results = json.loads((history_file.parent / "results.json").read_text())
     assert results["complete"] is False and results.get("interrupted") is True
+    assert [s["scenario"] for s in results["scenarios"]] == ["kill-haproxy"]
     assert any('"phase": "heal"' in line for line in history_file.read_text().splitlines())
+
+    page = report_of(output)
+    assert page.parent == history_file.parent
+    problems, check = command.verify(page)
+    assert problems == []
+    assert check.answers["incomplete_banner"] is True
+    assert check.answers["verdict_rows"] == 1
+    assert 'href="stop-master.jsonl"' in page.read_text()  # the scenario cut short
 
     status = run_lab("status", config=chaos_lab.config_path)
     settle_deadline = time.monotonic() + 60

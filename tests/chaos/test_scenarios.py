@@ -1,22 +1,10 @@
 """The CI campaign: real faults on a real lab, and numbers that make sense."""
 
-import pytest
-
 from lab.chaos import checkers, history
-from lab.chaos.campaign import REPORTS
+from lab.paths import REPORTS
 from lab.probe import client
-from tests.chaos.conftest import results_of, scenario
+from tests.chaos.conftest import CI_SCENARIOS, results_of, scenario
 from tests.labs import run_lab
-
-CI_SCENARIOS = ["crash-master", "pause-master", "partition-sentinels",
-                "isolate-master-with-clients", "kill-sentinels-majority", "restart-machine"]
-
-
-@pytest.fixture(scope="module")
-def campaign(chaos_lab):
-    args = [arg for name in CI_SCENARIOS for arg in ("-k", name)]
-    result = run_lab("chaos", *args, "--no-hypothesis", config=chaos_lab.config_path)
-    return result, results_of(result.stdout)
 
 
 def test_every_ci_scenario_ran_and_met_its_expectations(campaign):

@@ -58,3 +58,13 @@ def test_more_servers_and_one_replica():
     assert len(topo.shards) == 5
     per_server = Counter(i.server.name for i in topo.instances)
     assert set(per_server.values()) == {2}
+
+
+@pytest.mark.parametrize("layout, sentinels", [("article", 9), ("spread", 3)])
+def test_as_dict_holds_what_a_report_draws(layout, sentinels):
+    data = build(layout).as_dict()
+    assert [s["number"] for s in data["shards"]] == [1, 2, 3]
+    assert sum(len(s["instances"]) for s in data["shards"]) == 9
+    assert [i["initial_role"] for s in data["shards"] for i in s["instances"]].count(
+        "master") == 3
+    assert len(data["sentinels"]) == sentinels and data["layout"] == layout

@@ -1,0 +1,93 @@
+"""``nox -s report``: rebuild pages from raw data, and optionally check them in Chromium."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from lab.errors import LabError
+from lab.report import browser, pages, rundata
+
+SCREENSHOT = "screenshot.png"
+
+# What a rendered run page must show, asked of the live DOM after Plotly has drawn.
+RUN_PAGE_QUESTIONS = {
+    "verdict_rows": "document.querySelectorAll('#verdicts tr.verdict-row').length",
+    "sections": "document.querySelectorAll('section.scenario').length",
+    "timelines": "document.querySelectorAll('section.scenario .js-plotly-plot').length",
+    "charted_sections": "document.querySelectorAll('section.scenario .timeline').length",
+    # Per drawn timeline: its fault windows (a shape per row, named "fault: KIND").
+    "fault_shapes": "[...document.querySelectorAll('.js-plotly-plot')].map("
+                    "g => (g.layout.shapes || []).filter("
+                    "s => (s.name || '').startsWith('fault')).length)",
+    "shaded_paths": "document.querySelectorAll('.js-plotly-plot .shapelayer path').length",
+    "incomplete_banner": "!!document.getElementById('incomplete')",
+}
+# Plotly has drawn every chart (it marks each drawn div .js-plotly-plot).
+RUN_PAGE_READY = ("document.readyState === 'complete' && "
+                  "document.querySelectorAll('.timeline').length === "
+                  "document.querySelectorAll('.timeline .js-plotly-plot').length")
+INDEX_QUESTIONS = {
+    "runs": "document.querySelectorAll('#runs tr.run-row').length",
+    "compared": "document.querySelectorAll('#compare-scenarios tr.compare-row').length",
+    "comparable": "JSON.parse(document.getElementById('comparable').textContent).runs.length",
+}
+
+
+def run(reports: Path, run_ids: list[str], check: bool, log: Callable[[str], None] = print
+        ) -> int:
+    if not reports.is_dir():
+        raise LabError(f"{reports} does not exist: no run has been recorded yet "
+                       "(`nox -s chaos` writes one)")
+    for run_id in run_ids:
+        if not rundata.has_results(reports / run_id):
+            known = sorted(p.name for p in reports.iterdir() if rundata.has_results(p))
+            raise LabError(f"no run {run_id!r} with {rundata.RESULTS} under {reports}/"
+                           f" (known: {', '.join(known[-5:]) or 'none'})")
+    if check and browser.find_chromium() is None:
+        raise LabError("--check needs chromium: `apt-get install chromium` "
+                       "(scripts/setup-host installs it)")
+    written = pages.build(reports, run_ids or None)
+    for path in written:
+        log(f"report: {path}")
+    if not check:
+        return 0
+    problems = []
+    for path in written:
+        problems += [f"{path}: {p}" for p in verify(path)[0]]
+    for problem in problems:
+        log(f"report: CHECK FAILED: {problem}")
+    if not problems:
+        log(f"report: {len(written)} page(s) opened in headless Chromium: no console errors")
+    return 1 if problems else 0
+
+
+def verify(page: Path) -> tuple[list[str], browser.PageCheck]:
+    """Open ``page`` in headless Chromium: what is wrong with it (empty: nothing), and
+    what the browser saw. A run page's screenshot is kept beside it."""
+    if page.parent.name and rundata.has_results(page.parent):
+        check = browser.check_page(page, RUN_PAGE_QUESTIONS, page.parent / SCREENSHOT,
+                                   ready=RUN_PAGE_READY)
+        problems = list(check.console_errors)
+        run = rundata.load(page.parent)
+        answers = check.answers
+        if answers["verdict_rows"] != len(run.scenarios):
+            problems.append(f"{answers['verdict_rows']} verdict rows for "
+                            f"{len(run.scenarios)} scenarios")
+        charted = sum(1 for s in run.scenarios if s.events)
+        if answers["timelines"] != charted:
+            problems.append(f"{answers['timelines']} timelines for {charted} histories")
+        faulted = sum(1 for s in run.scenarios
+                      if any(e["type"] == "fault" and e.get("phase") == "inject"
+                             for e in s.events))
+        shaded = sum(1 for n in answers["fault_shapes"] if n)
+        if shaded != faulted:
+            problems.append(f"{shaded} timelines shade a fault, {faulted} scenarios had one")
+        if answers["incomplete_banner"] == run.complete:
+            problems.append("the incomplete banner does not match results.json")
+        return problems, check
+    check = browser.check_page(page, INDEX_QUESTIONS)
+    problems = list(check.console_errors)
+    if check.answers["comparable"] >= 2 and not check.answers["compared"]:
+        problems.append("two comparable runs, but the comparison table is empty")
+    return problems, check

@@ -1,0 +1,158 @@
+"""Render the pages: ``reports/<run-id>/index.html`` per run, ``reports/index.html``.
+
+A run page is one self-contained file (Plotly's JavaScript is inlined, no network is
+ever needed) that can be attached to a go/no-go decision. The pages hold nothing that
+changes between builds (no build time, fixed element ids), so rebuilding from the raw
+data yields the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+import jinja2
+from plotly.offline import get_plotlyjs
+
+from lab.report import rundata, summary, timeline
+from lab.report.drawing import topology_svg
+
+PAGE = "index.html"
+_TEMPLATES = Path(__file__).with_name("templates")
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES),
+                             autoescape=True, undefined=jinja2.ChainableUndefined,
+                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters["fmt"] = summary.fmt
+    return env
+
+
+def build(reports: Path, run_ids: list[str] | None = None) -> list[Path]:
+    """(Re)build the pages of ``run_ids`` (default: every run with results), then the index."""
+    if run_ids is None:
+        run_ids = [p.name for p in sorted(reports.iterdir())
+                   if p.is_dir() and rundata.has_results(p)]
+    written = []
+    for run_id in run_ids:
+        run_dir = reports / run_id
+        if not rundata.has_results(run_dir):
+            raise FileNotFoundError(f"{run_dir} has no {rundata.RESULTS}")
+        written.append(build_run(run_dir))
+    written.append(build_index(reports))
+    return written
+
+
+def build_run(run_dir: Path) -> Path:
+    run = rundata.load(run_dir)
+    results = run.results
+    lab = results.get("lab") or {}
+    shards = _shards(results)
+    topology = lab.get("topology")
+    haproxy = lab.get("haproxy") or {}
+    ports = ""
+    if haproxy.get("first_port") and shards:
+        ports = f":{haproxy['first_port']}-{haproxy['first_port'] + 2 * len(shards) - 1}"
+    overall_class, overall_text = summary.overall(results)
+    page = _environment().get_template("run.html.j2").render(
+        run=run,
+        kind=rundata.kind_of(run.run_id),
+        results=results,
+        lab=lab,
+        overall_class=overall_class,
+        overall_text=overall_text,
+        counts=summary.verdict_counts(results),
+        duration_s=summary.duration_s(results),
+        topology=topology_svg(topology, ports) if topology else None,
+        measures=summary.HEADLINE_MEASURES,
+        rows=[_row(s.result) for s in run.scenarios],
+        sections=[_section(run, s, shards) for s in run.scenarios],
+        hypothesis=results.get("hypothesis"),
+        plotly_js=get_plotlyjs() if run.scenarios else "",
+    )
+    path = run_dir / PAGE
+    _write(path, page)
+    return path
+
+
+def build_index(reports: Path) -> Path:
+    runs = []
+    for run_dir in sorted((p for p in reports.iterdir() if p.is_dir()), reverse=True):
+        entry = {"id": run_dir.name, "kind": rundata.kind_of(run_dir.name),
+                 "page": None, "locust": None, "summary": None}
+        if rundata.has_results(run_dir):
+            entry["summary"] = summary.run_summary(run_dir.name, rundata.read_results(run_dir))
+            entry["page"] = f"{run_dir.name}/{PAGE}"
+        if (run_dir / "locust.html").is_file():
+            entry["locust"] = f"{run_dir.name}/locust.html"
+        if entry["summary"] or entry["locust"]:
+            runs.append(entry)
+    comparable = [r["summary"] for r in runs if r["summary"] and r["summary"]["scenarios"]]
+    page = _environment().get_template("index.html.j2").render(
+        runs=runs,
+        comparable_json=_script_json({
+            "runs": comparable,
+            "measures": [list(m) for m in summary.HEADLINE_MEASURES],
+        }),
+    )
+    path = reports / PAGE
+    _write(path, page)
+    return path
+
+
+def _shards(results: dict) -> list[int]:
+    topology = (results.get("lab") or {}).get("topology")
+    if topology:
+        return [s["number"] for s in topology["shards"]]
+    numbers = {int(k) for s in results.get("scenarios", []) for k in (s.get("measures") or {})}
+    return sorted(numbers) or [1]
+
+
+def _row(result: dict) -> dict:
+    numbers = summary.headline(result)
+    note = result.get("error") or "; ".join(result.get("findings") or [])
+    failed_checks = [c["check"] + (f": {c['detail']}" if c.get("detail") else "")
+                     for c in result.get("checks", []) if not c.get("ok")]
+    return {"name": result["scenario"], "status": result.get("status", "error"),
+            "numbers": numbers, "note": "; ".join(failed_checks + ([note] if note else []))}
+
+
+def _section(run: rundata.Run, scenario: rundata.ScenarioRun, shards: list[int]) -> dict:
+    result = scenario.result
+    chart = None
+    if scenario.events:
+        chart = timeline.figure(scenario, shards).to_html(
+            full_html=False, include_plotlyjs=False, div_id=f"timeline-{scenario.name}",
+            config={"displaylogo": False, "responsive": True})
+    load = result.get("load") or {}
+    links = []
+    history = result.get("history")
+    if history and (run.path / history).is_file():
+        links.append(("raw history (JSONL)", history))
+    if load.get("report") and (run.path / load["report"]).is_file():
+        links.append(("Locust report", load["report"]))
+    if load.get("dir") and (run.path / load["dir"] / rundata.LOCUST_HISTORY).is_file():
+        links.append(("Locust CSV history", f"{load['dir']}/{rundata.LOCUST_HISTORY}"))
+    per_shard = []
+    for number in shards:
+        m = (result.get("measures") or {}).get(str(number))
+        if m:
+            per_shard.append({"shard": number, "m": m,
+                              "split_brain": max(m.get("split_brain_roles_s") or 0,
+                                                 m.get("split_brain_haproxy_s") or 0)})
+    return {"name": scenario.name, "result": result, "chart": chart, "links": links,
+            "per_shard": per_shard, "target": result.get("target_shard", 1)}
+
+
+def _script_json(data) -> str:
+    """JSON safe inside a <script> element."""
+    return json.dumps(data, sort_keys=True).replace("</", "<\\/")
+
+
+def _write(path: Path, text: str) -> None:
+    tmp = path.with_suffix(".partial")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)

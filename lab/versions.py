@@ -1,0 +1,57 @@
+"""What the lab actually runs: Redis, HAProxy, Docker and the machines' OS, asked live.
+
+Recorded once per chaos run in ``results.json`` so a report (and a go/no-go decision)
+names the versions it was measured on. Informational: a question that fails is recorded
+as ``unknown (reason)`` and never stops the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from lab import probe
+from lab.remote import Machine
+from lab.topology import Topology
+
+
+def collect(topology: Topology, machines: dict[str, Machine], password: str,
+            container: Callable[[str, str], str]) -> dict[str, str]:
+    """Versions as one string each; differing answers across machines are all listed."""
+    redis_versions = _distinct(lambda i: _redis_version(i.address, password),
+                               topology.instances)
+    return {
+        "redis": redis_versions,
+        "haproxy": _distinct(lambda m: _first_line(m.run(
+            f"docker exec {container(m.server.name, 'haproxy')} haproxy -v")).split(" - ")[0],
+            machines.values()),
+        "docker": _distinct(lambda m: m.run(
+            "docker version --format '{{.Server.Version}}'").strip(), machines.values()),
+        "compose": _distinct(lambda m: _first_line(m.run(
+            "docker-compose version --short 2>/dev/null || docker compose version --short")),
+            machines.values()),
+        "machine_os": _distinct(lambda m: m.run(
+            ". /etc/os-release && echo \"$PRETTY_NAME\"", sudo=False).strip(),
+            machines.values()),
+    }
+
+
+def _redis_version(address: tuple[str, int], password: str) -> str:
+    with probe.client(*address, password=password, timeout=2) as r:
+        return str(r.info("server")["redis_version"])
+
+
+def _distinct(ask: Callable, items) -> str:
+    answers: list[str] = []
+    for item in items:
+        try:
+            answer = ask(item) or "unknown"
+        except Exception as exc:  # noqa: BLE001 - informational only
+            answer = f"unknown ({type(exc).__name__})"
+        if answer not in answers:
+            answers.append(answer)
+    return " / ".join(answers) or "unknown"
+
+
+def _first_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[0].strip() if lines else ""

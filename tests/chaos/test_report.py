@@ -1,0 +1,51 @@
+"""The CI campaign's HTML report: opened in headless Chromium, rebuilt from raw data alone,
+and free of the lab's password."""
+
+import shutil
+
+from lab.paths import REPORTS
+from lab.report import command
+from tests.chaos.conftest import CI_SCENARIOS, report_of
+from tests.labs import run_lab
+
+
+def test_the_report_opens_in_chromium_with_every_part(campaign):
+    result, results = campaign
+    page = report_of(result.stdout)
+    assert page == REPORTS / results["run_id"] / "index.html"
+    problems, check = command.verify(page)
+    assert problems == []
+    assert check.console_errors == [] and check.external_requests == []
+    assert check.answers["verdict_rows"] == len(CI_SCENARIOS)
+    assert check.answers["timelines"] == len(CI_SCENARIOS)
+    assert all(n > 0 for n in check.answers["fault_shapes"]), check.answers["fault_shapes"]
+    assert check.answers["incomplete_banner"] is False
+    screenshot = page.parent / command.SCREENSHOT
+    assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"  # kept in the run folder
+    html = page.read_text()
+    versions = results["lab"]["versions"]
+    assert versions["redis"] in html and versions["docker"] in html
+    assert "HAProxy version" in versions["haproxy"]
+
+
+def test_a_report_rebuilt_from_raw_data_alone_is_identical(campaign, tmp_path, chaos_lab):
+    result, results = campaign
+    original = report_of(result.stdout).read_bytes()
+    copy = tmp_path / "reports" / results["run_id"]
+    shutil.copytree(REPORTS / results["run_id"], copy)
+    (copy / "index.html").unlink()
+    (copy / command.SCREENSHOT).unlink(missing_ok=True)
+    rebuilt = run_lab("report", "--reports", str(copy.parent), results["run_id"],
+                      config=chaos_lab.config_path)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert (copy / "index.html").read_bytes() == original
+    assert (copy.parent / "index.html").is_file()
+
+
+def test_no_report_file_holds_the_lab_password(campaign, chaos_lab):
+    password = chaos_lab.password.encode()
+    assert len(password) >= 16
+    files = [p for p in REPORTS.rglob("*") if p.is_file()]
+    assert any(p.name == "index.html" for p in files)
+    leaking = [str(p) for p in files if password in p.read_bytes()]
+    assert leaking == []

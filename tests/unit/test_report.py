@@ -1,0 +1,232 @@
+"""Reports from hand-made runs: charts, tables, determinism, and a real headless Chromium."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lab.paths import PROJECT_ROOT
+from lab.report import build, build_index, build_run, command, rundata, summary, timeline
+from lab.report.drawing import topology_svg
+
+T0 = 1_800_000_000.0
+TOPOLOGY = {
+    "layout": "article",
+    "servers": [{"name": f"redis{i}", "address": f"192.168.70.{10 + i}"} for i in (1, 2, 3)],
+    "shards": [{"number": n, "master_port": 4998 + 2 * n, "replica_port": 4999 + 2 * n,
+                "instances": [{"label": f"redis{n}:{p}", "server": f"redis{n}", "port": p,
+                               "initial_role": "master" if p == 6379 else "replica"}
+                              for p in (6379, 6380, 6381)]} for n in (1, 2, 3)],
+    "sentinels": [{"label": f"redis{n}:{p}", "server": f"redis{n}", "port": p, "shards": [n]}
+                  for n in (1, 2, 3) for p in (26379, 26380, 26381)],
+}
+
+
+def history(fault: str = "stop-master", healed: bool = True) -> list[dict]:
+    """10 s of writes on three shards; shard 1 fails from 2 s to 4 s; a failover at 3.5 s."""
+    events = [{"type": "meta", "t": T0, "scenario": fault}]
+    for step in range(200):
+        t = T0 + step * 0.05
+        for shard in (1, 2, 3):
+            down = shard == 1 and 2.0 <= t - T0 < 4.0
+            events.append({"type": "op", "t": t + 0.001, "op": "write", "shard": shard,
+                           "port": 4998 + 2 * shard, "key": f"k{shard}:{step}", "start": t,
+                           "end": t + (0.5 if down else 0.001),
+                           "outcome": "fail" if down else "ok",
+                           "error": "timeout" if down else None})
+    events += [
+        {"type": "fault", "t": T0 + 2.0, "phase": "inject", "id": "f1", "fault": fault,
+         "target": {"instance": "redis1:6379"}},
+        {"type": "sentinel", "t": T0 + 3.0, "sentinel": "redis1:26380", "channel": "+odown",
+         "data": "master shard1 192.168.70.11 6379 #quorum 2/2"},
+        {"type": "sentinel", "t": T0 + 3.5, "sentinel": "redis1:26380",
+         "channel": "+switch-master", "data": "shard1 192.168.70.11 6379 192.168.70.11 6380"},
+        {"type": "haproxy", "t": T0 + 3.6, "haproxy": "redis1", "backend": "shard1_master",
+         "up": ["redis1_6380"]},
+        {"type": "role", "t": T0 + 3.6, "instance": "redis1:6380", "shard": 1,
+         "role": "master", "master": None},
+    ]
+    if healed:
+        events.append({"type": "fault", "t": T0 + 6.0, "phase": "heal", "id": "f1",
+                       "fault": fault})
+    return events
+
+
+def result(name: str, status: str = "finding", lost: int = 12) -> dict:
+    shard = {"shard": 1, "writes": {"ok": 160, "fail": 40}, "reads": {}, "outage_s": 2.0,
+             "outage_open": False, "failover_s": 1.5, "failover_write_s": 2.0,
+             "new_master": "redis1:6380", "lost": lost, "indeterminate": 0,
+             "split_brain_roles_s": 0.0, "split_brain_haproxy_s": 0.25, "stale_reads": 0,
+             "errors": {"timeout": 40}, "lost_keys": [], "split_votes": 0}
+    return {"scenario": name, "description": f"{name}: a hand-made scenario",
+            "status": status, "checks": [{"check": "fails over", "ok": status != "fail",
+                                          "detail": "+switch-master after 1.5 s"}],
+            "findings": [f"{lost} acknowledged writes lost"] if lost else [],
+            "target_shard": 1, "faults": [{"fault": name, "target": {"instance": "redis1:6379"}}],
+            "measures": {"1": shard}, "convergence": {"settled": True, "seconds": 3.2,
+                                                      "problems": [], "datasets_equal": True},
+            "history": f"{name}.jsonl", "load": None}
+
+
+def make_run(reports: Path, run_id: str, *, layout: str = "article", complete: bool = True,
+             scenarios=(("stop-master", "finding", 12), ("pause-master", "pass", 0)),
+             unfinished: str | None = None) -> Path:
+    run_dir = reports / run_id
+    run_dir.mkdir(parents=True)
+    for name, _, _ in scenarios:
+        (run_dir / f"{name}.jsonl").write_text(
+            "".join(json.dumps(e) + "\n" for e in history(name)))
+    if unfinished:
+        (run_dir / f"{unfinished}.jsonl").write_text(
+            "".join(json.dumps(e) + "\n" for e in history(unfinished, healed=False)[:50]))
+    results = {
+        "run_id": run_id, "started": "2026-11-25T10:00:00Z", "updated": "2026-11-25T10:02:00Z",
+        "complete": complete, "interrupted": not complete,
+        "lab": {"name": "rhl-unit", "layout": layout, "backend": "vagrant",
+                "provider": "docker", "servers": TOPOLOGY["servers"],
+                "sentinel": {"quorum": 2, "down_after_ms": 2000},
+                "redis": {"min_replicas_to_write": 0}, "haproxy": {"first_port": 5000},
+                "images": "offline", "topology": {**TOPOLOGY, "layout": layout},
+                "versions": {"redis": "7.0.15", "haproxy": "HAProxy version 2.6.12",
+                             "docker": "20.10.24"}},
+        "scenarios": [result(n, s, lost) for n, s, lost in scenarios],
+        "hypothesis": {"profile": "ci", "seed": 42, "status": "fail", "seconds": 60.0,
+                       "failure": {"id": "abc123", "error": "writes unavailable",
+                                   "steps": [{"rule": "inject", "kind": "stop-master",
+                                              "shard": 1}, {"rule": "heal"}],
+                                   "replay": "nox -s chaos -- --replay abc123"}},
+    }
+    (run_dir / "results.json").write_text(json.dumps(results, indent=2))
+    return run_dir
+
+
+def test_timeline_shades_the_fault_on_every_row_and_marks_the_switch():
+    scenario = rundata.ScenarioRun(result("stop-master"), history())
+    fig = timeline.figure(scenario, [1, 2, 3])
+    faults = [s for s in fig.layout.shapes if (s.name or "").startswith("fault")]
+    assert len(faults) == 4  # one per row: writes, latency, errors, events
+    assert {(s.x0, s.x1) for s in faults} == {(2.0, 6.0)}
+    texts = [a.text for a in fig.layout.annotations]
+    assert "fault: stop-master" in texts
+    assert "+switch-master shard1" in texts
+    writes = next(t for t in fig.data if t.name == "shard 1")
+    assert 0 in writes.y[9:15] and max(writes.y) == 20  # the outage, then 20 writes/s
+    errors = next(t for t in fig.data if t.name == "shard 1 errors")
+    assert sum(errors.y) == 40 and "timeout" in errors.hovertext[0]
+
+
+def test_a_fault_never_healed_is_shaded_to_the_end_and_says_so():
+    scenario = rundata.ScenarioRun(result("stop-master"), history(healed=False))
+    fig = timeline.figure(scenario, [1, 2, 3])
+    ends = {s.x1 for s in fig.layout.shapes if (s.name or "").startswith("fault")}
+    assert ends == {round(max(e["t"] for e in history(healed=False)) - T0, 3)}
+    assert "fault: stop-master (never healed)" in [a.text for a in fig.layout.annotations]
+
+
+def test_headline_uses_the_target_shard_and_the_worse_split_brain():
+    numbers = summary.headline(result("stop-master"))
+    assert numbers["failover_s"] == 1.5 and numbers["lost"] == 12
+    assert numbers["split_brain_s"] == 0.25 and numbers["errors"] == 40
+    assert summary.headline({"scenario": "x", "status": "error"})["lost"] is None
+
+
+def test_overall_verdict_orders_error_fail_incomplete_finding_pass():
+    def of(statuses, complete=True, hypothesis=None):
+        return summary.overall({"complete": complete, "hypothesis": hypothesis,
+                                "scenarios": [{"status": s} for s in statuses]})[0]
+
+    assert of(["pass", "error"]) == "error"
+    assert of(["pass", "fail"]) == "fail"
+    assert of(["pass"], hypothesis={"status": "fail"}) == "fail"
+    assert of(["pass"], complete=False) == "incomplete"
+    assert of(["pass", "finding", "skipped"]) == "finding"
+    assert of(["pass", "skipped"]) == "pass"
+
+
+def test_topology_drawing_shows_every_instance_sentinel_and_haproxy():
+    svg = topology_svg(TOPOLOGY, ":5000-5005")
+    assert svg.count("redis :") == 9 and svg.count("sentinel :") == 9
+    assert svg.count("HAProxy :5000-5005") == 3
+    assert "shard 2 master" in svg and "192.168.70.13" in svg
+
+
+def test_locust_history_is_read_per_request_name(tmp_path):
+    path = tmp_path / rundata.LOCUST_HISTORY
+    path.write_text(
+        "Timestamp,User Count,Type,Name,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%\n"
+        "1800000001,0,,Aggregated,0.0,0.0,N/A,N/A,N/A,N/A,N/A,N/A\n"
+        "1800000001,4,redis,SET :5000,10.5,0.0,1,1,1,1,1,2\n"
+        "1800000002,4,redis,SET :5000,3.0,7.0,1,1,1,1,1,N/A\n"
+        "1800000002,4,redis,GET :5001,9.0,0.0,1,1,1,1,1,1\n")
+    series = rundata.read_locust_history(path)
+    assert list(series) == ["GET :5001", "SET :5000"]
+    assert series["SET :5000"][1] == {"t": 1800000002.0, "rps": 3.0, "fps": 7.0, "p95_ms": None}
+
+
+def test_a_rebuild_is_byte_for_byte_the_same_page(tmp_path):
+    make_run(tmp_path, "20261125-100000-chaos")
+    first = build_run(tmp_path / "20261125-100000-chaos").read_bytes()
+    (tmp_path / "20261125-100000-chaos" / "index.html").unlink()
+    again = build_run(tmp_path / "20261125-100000-chaos").read_bytes()
+    assert first == again
+    assert b"Plotly" in first and b"<script src=" not in first  # inlined, never fetched
+
+
+def test_an_incomplete_run_is_marked_and_links_the_history_it_cut_short(tmp_path):
+    run_dir = make_run(tmp_path, "20261125-100000-chaos", complete=False,
+                       scenarios=(("stop-master", "finding", 12),), unfinished="pause-master")
+    page = build_run(run_dir).read_text()
+    assert 'id="incomplete"' in page and "INCOMPLETE" in page
+    assert 'href="pause-master.jsonl"' in page
+    assert page.count('class="verdict-row"') == 1
+
+
+def test_report_command_rejects_an_unknown_run_with_exit_2(tmp_path):
+    make_run(tmp_path, "20261125-100000-chaos")
+    result = subprocess.run([sys.executable, "-m", "lab", "report", "--reports", str(tmp_path),
+                             "20991231-000000-chaos"], cwd=PROJECT_ROOT, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "no run '20991231-000000-chaos'" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    reports = tmp_path_factory.mktemp("reports")
+    make_run(reports, "20261125-100000-chaos", layout="article")
+    make_run(reports, "20261125-110000-chaos", layout="spread",
+             scenarios=(("stop-master", "pass", 0), ("pause-master", "finding", 5)))
+    (reports / "20261125-120000-load").mkdir()
+    (reports / "20261125-120000-load" / "locust.html").write_text("<html></html>")
+    build(reports)
+    return reports
+
+
+def test_run_page_in_headless_chromium_has_no_console_errors(two_runs):
+    page = two_runs / "20261125-100000-chaos" / "index.html"
+    problems, check = command.verify(page)
+    assert problems == []
+    assert check.answers["verdict_rows"] == 2 and check.answers["timelines"] == 2
+    assert check.answers["fault_shapes"] == [4, 4] and check.answers["shaded_paths"] >= 8
+    assert check.screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert check.external_requests == []  # self-contained: nothing fetched over a network
+
+
+def test_index_compares_two_runs_in_headless_chromium(two_runs):
+    problems, check = command.verify(two_runs / "index.html")
+    assert problems == []
+    assert check.answers["runs"] == 3  # the two chaos runs and the load run
+    assert check.answers["compared"] == 2  # stop-master and pause-master side by side
+    index = (two_runs / "index.html").read_text()
+    assert "20261125-120000-load/locust.html" in index
+
+
+def test_build_index_lists_newest_first(two_runs):
+    page = build_index(two_runs).read_text()
+    assert page.index("20261125-120000-load") < page.index("20261125-110000-chaos") \
+        < page.index("20261125-100000-chaos")
