@@ -3,6 +3,7 @@
     nox -s lab_up chaos     # three servers up, chaos campaign run, report written
     nox -s status           # what is running, and is it settled?
     nox -s report           # rebuild the HTML reports from the raw data
+    nox -s heal             # remove fault leftovers after a crashed run
     nox -s lab_down         # remove everything the lab created
     nox -s tests            # unit tests + an end-to-end lab test
     nox -s lint bench
@@ -84,6 +85,12 @@ def chaos(session: nox.Session) -> None:
 def load(session: nox.Session) -> None:
     """Locust through HAProxy ports 5000-5005, headless (`-- --users N --run-time 1m`)."""
     _lab(session, "load", *session.posargs)
+
+
+@nox.session
+def heal(session: nox.Session) -> None:
+    """Remove every fault leftover (tagged iptables rules, paused or stopped containers)."""
+    _lab(session, "heal", *session.posargs)
 
 
 @nox.session

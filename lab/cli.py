@@ -26,7 +26,10 @@ def _parser() -> argparse.ArgumentParser:
         help="the lab's lab.toml (default: $LAB_CONFIG or ./lab.toml)",
     )
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
-    verbs.add_parser("up", help="bring the machines up, provision them, wait until settled")
+    p = verbs.add_parser("up", help="bring the machines up, provision them, wait until settled")
+    p.add_argument("--machines-only", action="store_true",
+                   help="stop once the machines run, unprovisioned (e.g. to rehearse an "
+                        "SSH inventory on them)")
     p = verbs.add_parser("down", help="remove the machines, their containers and networks")
     p.add_argument("--images", action="store_true",
                    help="also delete the lab's cached images (the next lab_up is cold)")
@@ -58,6 +61,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--load-users", type=int, default=10, help="Locust users with --with-load")
     p.add_argument("--heal", action="store_true",
                    help="remove every fault leftover (tagged rules, paused/stopped containers)")
+    p.add_argument("--plan", action="store_true",
+                   help="print which faults would touch which hosts, and stop (a dry run)")
+    p.add_argument("--i-accept-disruption", action="store_true",
+                   help="required for chaos on an SSH inventory (real hosts): without it "
+                        "the plan is printed and nothing runs")
+    verbs.add_parser("heal", help="remove every fault leftover from the machines, e.g. after "
+                                  "the controlling machine crashed mid-fault")
     return parser
 
 
@@ -75,8 +85,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.verb == "up":
-        up.run(Lab.load(args.config), args.config)
+        up.run(Lab.load(args.config), args.config, machines_only=args.machines_only)
         return 0
+    if args.verb == "heal":
+        from lab.chaos import campaign
+
+        return campaign.heal(Lab.load(args.config, prefer_applied=True))
     if args.verb == "down":
         down.run(Lab.load(args.config, prefer_applied=True), remove_images=args.images)
         return 0
@@ -120,6 +134,9 @@ def _load_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pipeline", type=int, default=d.pipeline, help="commands per round trip")
     p.add_argument("--rate", type=float, default=d.rate,
                    help=f"calls per second per user, 0 = unpaced ({d.rate:g})")
+    p.add_argument("--workers", default="", metavar="SERVER,...",
+                   help="run a Locust worker on each of these servers (the master runs "
+                        "here): for loads beyond this machine")
 
 
 def _load_options(args: argparse.Namespace):
@@ -127,7 +144,8 @@ def _load_options(args: argparse.Namespace):
 
     return LoadOptions(args.users, args.spawn_rate, args.run_time, args.processes,
                        args.read_ratio, args.key_space, args.value_size, args.pipeline,
-                       rate=args.rate)
+                       rate=args.rate,
+                       workers=tuple(w for w in args.workers.split(",") if w))
 
 
 def _chaos(args: argparse.Namespace) -> int:
@@ -141,7 +159,7 @@ def _chaos(args: argparse.Namespace) -> int:
     if args.heal:
         return campaign.heal(lab)
     if args.replay:
-        return campaign.replay(lab, args.replay)
+        return campaign.replay(lab, args.replay, accept_disruption=args.i_accept_disruption)
     profile = args.profile or ("ci" if not args.patterns else None)
     if args.no_hypothesis:
         profile = None
@@ -154,4 +172,5 @@ def _chaos(args: argparse.Namespace) -> int:
         load = LoadOptions(users=args.load_users, spawn_rate=float(args.load_users))
         load.validate()
     return campaign.run(lab, args.patterns, profile=profile, seed=args.seed,
-                        scenarios=not args.no_scenarios, load=load)
+                        scenarios=not args.no_scenarios, load=load,
+                        accept_disruption=args.i_accept_disruption, plan_only=args.plan)

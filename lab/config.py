@@ -22,11 +22,12 @@ from typing import Any
 from lab.errors import ConfigError
 
 LAYOUTS = ("article", "spread")
-BACKENDS = ("vagrant",)
+BACKENDS = ("vagrant", "ssh")
 PROVIDERS = ("docker", "virtualbox", "libvirt")
 PERSISTENCE = ("none", "rdb", "aof")
 RESTART_POLICIES = ("always", "unless-stopped", "on-failure", "no")
 IMAGE_SOURCES = ("offline", "registry")
+MODES = ("provision", "adopt")
 
 _TYPE_NAMES = {int: "an integer", str: "a string", bool: "true or false"}
 _HOSTNAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
@@ -34,10 +35,12 @@ _HOSTNAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 
 @dataclass(frozen=True)
 class Server:
-    """One machine of the lab."""
+    """One machine of the lab: ``address`` is what Redis, Sentinel and HAProxy use;
+    ``ssh_host`` where SSH reaches it when that differs (ssh backend only)."""
 
     name: str
     address: str
+    ssh_host: str = ""
 
 
 @dataclass(frozen=True)
@@ -83,12 +86,41 @@ class ImageSettings:
 @dataclass(frozen=True)
 class MachineSettings:
     backend: str = "vagrant"
+    # ssh backend: "provision" installs the lab's stack; "adopt" observes and attacks a
+    # deployment that is already there, described by [redis], [sentinel], [haproxy], [adopt].
+    mode: str = "provision"
     provider: str = "docker"
     network: str = "192.168.56.0/24"
     box: str = "centos/7"
     box_url: str = ""
     cpus: int = 1
     memory_mb: int = 1024
+
+
+@dataclass(frozen=True)
+class SshSettings:
+    """How the ssh backend reaches existing hosts (every server alike)."""
+
+    user: str = "root"
+    port: int = 22
+    key: str = ""  # a private key file; empty: the SSH agent
+    jump: str = ""  # a jump host, [user@]host[:port]
+    sudo: bool = True  # run as the user through `sudo -n` (False: the user is root)
+
+
+@dataclass(frozen=True)
+class AdoptSettings:
+    """What an adopted deployment needs beyond ports: its Sentinel monitor names (comma
+    separated, one per shard, in server order; default shard1, shard2, ...) and where its
+    Redis password comes from (an environment variable or a file on this machine)."""
+
+    monitor_names: str = ""
+    password_env: str = ""
+    password_file: str = ""
+
+    def monitors(self, shards: int) -> tuple[str, ...]:
+        names = tuple(n.strip() for n in self.monitor_names.split(",") if n.strip())
+        return names or tuple(f"shard{i}" for i in range(1, shards + 1))
 
 
 @dataclass(frozen=True)
@@ -104,7 +136,14 @@ class LabConfig:
     haproxy: HAProxySettings = field(default_factory=HAProxySettings)
     images: ImageSettings = field(default_factory=ImageSettings)
     machines: MachineSettings = field(default_factory=MachineSettings)
+    ssh: SshSettings = field(default_factory=SshSettings)
+    adopt: AdoptSettings = field(default_factory=AdoptSettings)
     source: str = "lab.toml"
+
+    @property
+    def adopted(self) -> bool:
+        """The deployment exists already: observe and attack it, never install or remove."""
+        return self.machines.mode == "adopt"
 
     @property
     def sentinels_per_shard(self) -> int:
@@ -128,6 +167,7 @@ _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("images", "source"): IMAGE_SOURCES,
     ("machines", "backend"): BACKENDS,
     ("machines", "provider"): PROVIDERS,
+    ("machines", "mode"): MODES,
 }
 _RANGES: dict[tuple[str, str], tuple[int, int]] = {
     ("lab", "settle_timeout_s"): (10, 3600),
@@ -146,6 +186,7 @@ _RANGES: dict[tuple[str, str], tuple[int, int]] = {
     ("haproxy", "check_interval_ms"): (100, 60_000),
     ("machines", "cpus"): (1, 64),
     ("machines", "memory_mb"): (256, 65536),
+    ("ssh", "port"): (1, 65535),
 }
 
 
@@ -166,7 +207,8 @@ def load(path: str | Path) -> LabConfig:
 def from_dict(raw: dict[str, Any], source: str = "lab.toml") -> LabConfig:
     """Build a :class:`LabConfig` from parsed TOML (also used by tests)."""
     reader = _Reader(source)
-    known = {"lab", "servers", "redis", "sentinel", "haproxy", "images", "machines"}
+    known = {"lab", "servers", "redis", "sentinel", "haproxy", "images", "machines", "ssh",
+             "adopt"}
     for key in raw:
         if key not in known:
             raise ConfigError(
@@ -183,12 +225,14 @@ def from_dict(raw: dict[str, Any], source: str = "lab.toml") -> LabConfig:
         name=lab["name"],
         layout=lab["layout"],
         settle_timeout_s=lab["settle_timeout_s"],
-        servers=_servers(raw.get("servers"), machines.network, source),
+        servers=_servers(raw.get("servers"), machines, source),
         redis=RedisSettings(**reader.section(raw, "redis", _defaults(RedisSettings))),
         sentinel=SentinelSettings(**reader.section(raw, "sentinel", _defaults(SentinelSettings))),
         haproxy=HAProxySettings(**reader.section(raw, "haproxy", _defaults(HAProxySettings))),
         images=ImageSettings(**reader.section(raw, "images", _defaults(ImageSettings))),
         machines=machines,
+        ssh=SshSettings(**reader.section(raw, "ssh", _defaults(SshSettings))),
+        adopt=AdoptSettings(**reader.section(raw, "adopt", _defaults(AdoptSettings))),
         source=source,
     )
     _check_consistency(config)
@@ -234,7 +278,8 @@ class _Reader:
         return value
 
 
-def _servers(raw: Any, network: str, source: str) -> tuple[Server, ...]:
+def _servers(raw: Any, machines: MachineSettings, source: str) -> tuple[Server, ...]:
+    network = machines.network
     try:
         net = ipaddress.ip_network(network)
     except ValueError:
@@ -247,12 +292,15 @@ def _servers(raw: Any, network: str, source: str) -> tuple[Server, ...]:
         if not isinstance(raw, list) or not raw:
             raise ConfigError(f"{source}: [[servers]] must be a list of tables with name, address")
         servers = []
+        allowed = {"name", "address"} | ({"ssh_host"} if machines.backend == "ssh" else set())
         for i, entry in enumerate(raw, start=1):
-            if not isinstance(entry, dict) or set(entry) != {"name", "address"}:
+            if not isinstance(entry, dict) or not {"name", "address"} <= set(entry) <= allowed:
                 raise ConfigError(
-                    f"{source}: [[servers]] entry {i} must have exactly 'name' and 'address'"
+                    f"{source}: [[servers]] entry {i} must have 'name' and 'address'"
+                    + (" (and may have 'ssh_host')" if machines.backend == "ssh" else "")
                 )
-            servers.append(Server(str(entry["name"]), str(entry["address"])))
+            servers.append(Server(str(entry["name"]), str(entry["address"]),
+                                  str(entry.get("ssh_host", ""))))
         servers = tuple(servers)
     if len(servers) < 3:
         raise ConfigError(
@@ -275,7 +323,7 @@ def _servers(raw: Any, network: str, source: str) -> tuple[Server, ...]:
                 f"{source}: [[servers]] {server.name} address {server.address} is not a host "
                 f"address of [machines] network {network}"
             )
-        if address == next(net.hosts()):
+        if machines.backend == "vagrant" and address == next(net.hosts()):
             raise ConfigError(
                 f"{source}: [[servers]] {server.name} address {server.address} is the "
                 f"network's first address, which the host uses as gateway; pick another"
@@ -292,6 +340,17 @@ def _servers(raw: Any, network: str, source: str) -> tuple[Server, ...]:
 def _check_consistency(config: LabConfig) -> None:
     """Rules that span several fields."""
     src = config.source
+    if config.adopted and config.machines.backend != "ssh":
+        raise ConfigError(f"{src}: [machines] mode = \"adopt\" needs backend = \"ssh\" "
+                          "(Vagrant machines are always provisioned by the lab)")
+    if config.adopted:
+        monitors = config.adopt.monitors(len(config.servers))
+        if len(monitors) != len(config.servers) or len(set(monitors)) != len(monitors):
+            raise ConfigError(f"{src}: [adopt] monitor_names lists {len(monitors)} distinct "
+                              f"names; give one per shard ({len(config.servers)})")
+        if bool(config.adopt.password_env) == bool(config.adopt.password_file):
+            raise ConfigError(f"{src}: [adopt] set exactly one of password_env or "
+                              "password_file: where the deployment's Redis password comes from")
     watchers = config.sentinels_per_shard
     if config.sentinel.quorum > watchers:
         raise ConfigError(

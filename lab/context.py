@@ -9,18 +9,18 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
 from lab import config as config_module
 from lab import images, render, topology
-from lab.config import LabConfig
+from lab.config import LabConfig, Server
 from lab.errors import ConfigError
-from lab.machines import VagrantMachines
+from lab.machines import SshInventory, VagrantMachines
 from lab.paths import LabPaths
 from lab.remote import Machine, connect
-from lab.secrets import LabSecrets, load_or_create
+from lab.secrets import LabSecrets, adopted_password, load_or_create
 from lab.topology import Topology
 
 
@@ -47,7 +47,10 @@ class Lab:
         paths = LabPaths.for_lab(config.name)
         if prefer_applied and paths.applied_config.exists():
             config = config_module.load(paths.applied_config)
-        return cls(config, topology.build(config), paths, load_or_create(paths))
+        secrets = load_or_create(paths)
+        if config.adopted:  # the deployment's own password, not one the lab made up
+            secrets = replace(secrets, redis_password=adopted_password(config))
+        return cls(config, topology.build(config), paths, secrets)
 
     def record_applied(self, config_path: Path) -> None:
         shutil.copyfile(config_path, self.paths.applied_config)
@@ -69,17 +72,46 @@ class Lab:
         base = self.recipes()[0].image
         return render.Images(base, base)
 
-    def machines(self, machine_image: str = "") -> VagrantMachines:
+    @property
+    def is_inventory(self) -> bool:
+        """True for the ssh backend: hosts that exist, which chaos must not touch unasked."""
+        return self.config.machines.backend == "ssh"
+
+    @property
+    def machines_are_containers(self) -> bool:
+        """Vagrant's docker provider: each machine is a container of this host's engine."""
+        return not self.is_inventory and self.config.machines.provider == "docker"
+
+    @property
+    def machines_label(self) -> str:
+        """How the report and the logs name the machines' backend."""
+        if self.is_inventory:
+            return f"ssh inventory ({self.config.ssh.user}@, port {self.config.ssh.port})"
+        return f"vagrant, provider {self.config.machines.provider}"
+
+    def machines(self, machine_image: str = "") -> VagrantMachines | SshInventory:
+        if self.is_inventory:
+            return SshInventory(self.config)
         return VagrantMachines(self.config, self.paths, self.secrets, machine_image)
+
+    def connect(self, server: Server, machines: VagrantMachines | SshInventory | None = None,
+                ssh_config_text: str | None = None) -> Machine:
+        """One SSH connection to ``server`` as its backend says."""
+        machines = machines or self.machines()
+        text = ssh_config_text or machines.ssh_config(server.name)
+        if isinstance(machines, SshInventory):
+            return connect(server, text, agent=machines.uses_agent, sudo=self.config.ssh.sudo)
+        return connect(server, text)
 
     def bundles(self) -> list[render.Bundle]:
         return render.render(self.config, self.topology, self.secrets.redis_password,
                              self.image_names())
 
-    def connect_all(self, machines: VagrantMachines | None = None) -> list[Machine]:
+    def connect_all(self, machines: VagrantMachines | SshInventory | None = None
+                    ) -> list[Machine]:
         """One SSH connection per server (``vagrant ssh-config`` read in parallel)."""
         machines = machines or self.machines()
         servers = self.config.servers
         with ThreadPoolExecutor(max_workers=len(servers)) as pool:
             configs = list(pool.map(lambda s: machines.ssh_config(s.name), servers))
-        return [connect(s, text) for s, text in zip(servers, configs, strict=True)]
+        return [self.connect(s, machines, text) for s, text in zip(servers, configs, strict=True)]

@@ -3,6 +3,9 @@
 Works after a failed or half-finished ``lab_up``, and when ``lab.toml`` has been broken
 since: it reads the config that ``lab_up`` applied. Keeps the secrets and the image cache
 (so the next ``lab_up`` is warm) unless asked to drop the images too.
+
+On an SSH inventory the hosts stay: what the lab put there goes (fault leftovers, the
+containers and volumes, the bundle, with ``--images`` the images).
 """
 
 from __future__ import annotations
@@ -10,8 +13,9 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
-from lab import host, images
+from lab import host, images, provision, render
 from lab.context import Lab
 from lab.errors import PreflightError
 
@@ -20,8 +24,15 @@ Log = Callable[[str], None]
 
 def run(lab: Lab, log: Log = print, *, remove_images: bool = False) -> float:
     started = time.monotonic()
-    docker_provider = lab.config.machines.provider == "docker"
-    if docker_provider and not _engine_answers():
+    docker_provider = lab.machines_are_containers
+    if lab.config.adopted:
+        log(f"lab_down: {lab.config.name} is adopted: healing fault leftovers, removing "
+            "nothing of the deployment")
+        _clear_inventory(lab, log, remove_images=False, remove_stack=False)
+    elif lab.is_inventory:
+        log(f"lab_down: removing the lab's stack from the hosts of {lab.config.name}")
+        _clear_inventory(lab, log, remove_images)
+    elif docker_provider and not _engine_answers():
         log("lab_down: no Docker engine answers, so no machine container can be running")
     else:
         log(f"lab_down: destroying the machines of {lab.config.name}")
@@ -37,6 +48,29 @@ def run(lab: Lab, log: Log = print, *, remove_images: bool = False) -> float:
     seconds = time.monotonic() - started
     log(f"lab_down: done in {seconds:.1f} s")
     return seconds
+
+
+def _clear_inventory(lab: Lab, log: Log, remove_images: bool, remove_stack: bool = True
+                     ) -> None:
+    from lab.chaos import nemesis  # the faults' own heal: one definition of "tagged"
+
+    lab_images: tuple[str, ...] = ()
+    if remove_images:
+        names = lab.image_names()
+        lab_images = tuple(sorted({names.redis_base, names.haproxy, render.node_image(names)}))
+    machines = lab.connect_all()
+
+    def clear(machine) -> None:
+        nemesis.heal_everything([machine])
+        done = provision.remove_stack(machine, lab_images) if remove_stack else "faults healed"
+        log(f"  {machine.server.name}: {done}")
+
+    try:
+        with ThreadPoolExecutor(max_workers=len(machines)) as pool:
+            list(pool.map(clear, machines))
+    finally:
+        for machine in machines:
+            machine.close()
 
 
 def _engine_answers() -> bool:

@@ -48,6 +48,7 @@ class LoadOptions:
     pipeline: int = 1
     shards: int | None = None  # send to the first N shards only (None: all); 1 = port 5000
     rate: float = 50.0  # calls per second per user; 0 = as fast as possible (saturation)
+    workers: tuple[str, ...] = ()  # servers that each run a Locust worker (master here)
 
     def validate(self) -> None:
         problems = []
@@ -67,6 +68,9 @@ class LoadOptions:
             problems.append(f"--rate {self.rate}: must be 0 (unpaced) or more")
         if self.key_space < 1 or self.value_size < 1 or not 1 <= self.pipeline <= 1000:
             problems.append("--key-space, --value-size must be positive, --pipeline 1..1000")
+        if self.workers and self.processes > 1:
+            problems.append("--workers and --processes exclude each other: one worker per "
+                            "named host, or processes on this machine")
         if problems:
             raise LabError("; ".join(problems))
 
@@ -91,14 +95,10 @@ class LoadProcess:
         self.started = 0.0
         self._cpu_before = 0.0
 
-    def command(self) -> list[str]:
+    def lab_arguments(self) -> list[str]:
+        """The locustfile's own options (workers get them too)."""
         o, lab = self.options, self.lab
-        cmd = [
-            sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
-            "-u", str(o.users), "-r", str(o.spawn_rate), "-t", o.run_time,
-            "--stop-timeout", "5", "--exit-code-on-error", "0", "--only-summary",
-            "--csv", str(self.out_dir / "locust"), "--csv-full-history",
-            "--html", str(self.out_dir / "locust.html"),
+        return [
             "--lab-hosts", ",".join(s.address for s in lab.config.servers),
             "--lab-first-port", str(lab.config.haproxy.first_port),
             "--lab-shards", str(o.shards or len(lab.topology.shards)),
@@ -106,17 +106,33 @@ class LoadProcess:
             "--lab-value-size", str(o.value_size), "--lab-pipeline", str(o.pipeline),
             "--lab-rate", str(o.rate),
         ]
+
+    def command(self, master_bind: str | None = None) -> list[str]:
+        o = self.options
+        cmd = [
+            sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
+            "-u", str(o.users), "-r", str(o.spawn_rate), "-t", o.run_time,
+            "--stop-timeout", "5", "--exit-code-on-error", "0", "--only-summary",
+            "--csv", str(self.out_dir / "locust"), "--csv-full-history",
+            "--html", str(self.out_dir / "locust.html"), *self.lab_arguments(),
+        ]
         if o.processes > 1:
             cmd += ["--processes", str(o.processes)]
+        if master_bind:
+            from lab.load_workers import MASTER_PORT
+
+            cmd += ["--master", "--expect-workers", str(len(o.workers)),
+                    "--expect-workers-max-wait", "120", "--master-bind-host", master_bind,
+                    "--master-bind-port", str(MASTER_PORT)]
         return cmd
 
-    def start(self) -> None:
+    def start(self, master_bind: str | None = None) -> None:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ, LAB_REDIS_PASSWORD=self.lab.secrets.redis_password)
         self._cpu_before = _children_cpu()
         self.started = time.time()
         log = (self.out_dir / "locust.log").open("w")
-        self.process = subprocess.Popen(self.command(), env=env, cwd=self.out_dir,
+        self.process = subprocess.Popen(self.command(master_bind), env=env, cwd=self.out_dir,
                                         stdout=log, stderr=subprocess.STDOUT,
                                         start_new_session=True)
 
@@ -167,18 +183,54 @@ def write_faults(out_dir: Path, started: float, events: list[dict]) -> None:
     }, indent=2) + "\n")
 
 
+def _distributed(lab: Lab, load: LoadProcess, run_dir: Path, log) -> int:
+    """The master here, a worker on each named server; workers stopped on every path."""
+    from lab import load_workers
+
+    servers = [lab.topology.server(name) for name in load.options.workers]
+    machines_backend = lab.machines()
+    machines = [lab.connect(s, machines_backend) for s in servers]
+    try:
+        data, digest = load_workers.payload(load_workers.wheelhouse(lab.paths, log))
+        for machine in machines:
+            if load_workers.install(machine, data, digest):
+                log(f"load: {machine.server.name}: Locust installed for a worker")
+        master = load_workers.controller_address(servers[0].address)
+        load.start(master_bind=master)
+        for machine in machines:
+            load_workers.start(machine, master, lab.secrets.redis_password,
+                               load.lab_arguments())
+        return load.wait(timeout=run_seconds(load.options.run_time) + 180)
+    finally:
+        load.stop()
+        for machine in machines:
+            try:
+                load_workers.stop(machine, run_dir)
+            finally:
+                machine.close()
+
+
 def run(lab: Lab, options: LoadOptions, log=print) -> int:
     """``nox -s load``: one headless run; 0 when every port served requests."""
     from lab.chaos.campaign import new_run_dir, require_up
 
     options.validate()
     require_up(lab)
+    unknown = [w for w in options.workers if w not in {s.name for s in lab.config.servers}]
+    if unknown:
+        raise LabError(f"--workers {','.join(unknown)}: not a server of lab "
+                       f"{lab.config.name} ({', '.join(s.name for s in lab.config.servers)})")
     run_id, run_dir = new_run_dir("load")
     load = LoadProcess(lab, options, run_dir)
-    log(f"load: {options.users} users, {options.processes} process(es), {options.run_time} "
+    where = f"workers on {', '.join(options.workers)}" if options.workers else \
+        f"{options.processes} process(es) here"
+    log(f"load: {options.users} users, {where}, {options.run_time} "
         f"through HAProxy on {', '.join(s.address for s in lab.config.servers)}")
-    load.start()
-    code = load.wait(timeout=run_seconds(options.run_time) + 60)
+    if options.workers:
+        code = _distributed(lab, load, run_dir, log)
+    else:
+        load.start()
+        code = load.wait(timeout=run_seconds(options.run_time) + 60)
     rows = summary(run_dir)
     cpu = load.cpu_seconds()
     log(f"{'name':<14} {'requests':>9} {'failures':>9} {'req/s':>9} {'median ms':>10} "

@@ -208,6 +208,24 @@ def compose_down(machine: Machine, compose: str) -> None:
     )
 
 
+def remove_stack(machine: Machine, images: tuple[str, ...] = ()) -> str:
+    """Everything provisioning put on an existing host: containers, volumes, the bundle,
+    and (when named) the images. The Docker engine stays: it may have been there before."""
+    try:
+        compose_down(machine, compose_command(machine))
+    except RemoteCommandError:
+        if machine.ok(f"test -e {REMOTE_ROOT}/docker-compose.yml"):
+            raise  # a stack is there and compose cannot remove it: say so
+    machine.run(f"rm -rf {REMOTE_ROOT}")
+    removed = "stack removed"
+    present = [i for i in images
+               if machine.ok(f"docker image inspect {shlex.quote(i)} >/dev/null 2>&1")]
+    if present:
+        machine.run("docker image rm " + " ".join(shlex.quote(i) for i in present))
+        removed += f", images {', '.join(present)} removed"
+    return removed
+
+
 def _running_services(machine: Machine) -> int:
     out = machine.run(
         f"docker ps --filter label=com.docker.compose.project={COMPOSE_PROJECT} "

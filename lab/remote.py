@@ -1,9 +1,9 @@
 """SSH access to the lab's machines, through Fabric.
 
-A backend hands out OpenSSH ``ssh_config`` text (``vagrant ssh-config``); it is parsed by
-paramiko and given to Fabric as-is, so host, port, user and key come from one place.
-Agents and the user's own keys are never consulted: the lab's machines trust only the
-lab's key (or Vagrant's, on VM providers).
+A backend hands out OpenSSH ``ssh_config`` text (``vagrant ssh-config``, or the ssh
+backend's inventory); it is parsed by paramiko and given to Fabric as-is, so host, port,
+user, key and jump host come from one place. The user's own keys are never looked for;
+the SSH agent is used only for an inventory that names no key.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ class Machine:
 
     server: Server
     connection: fabric.Connection
+    use_sudo: bool = True  # False when the SSH user is root already
 
     def run(self, command: str, *, sudo: bool = True, check: bool = True,
             timeout: float | None = 600) -> str:
@@ -43,7 +44,7 @@ class Machine:
     def _exec(self, command: str, sudo: bool, timeout: float | None):
         # ``sudo -n sh -c`` rather than Fabric's sudo(), which needs a password prompt
         # watcher and breaks with cd; the lab's users have NOPASSWD sudo.
-        if sudo:
+        if sudo and self.use_sudo:
             command = f"sudo -n sh -c {shlex.quote(command)}"
         return self.connection.run(command, hide=True, warn=True, timeout=timeout,
                                    in_stream=False)
@@ -55,7 +56,8 @@ class Machine:
         self.connection.close()
 
 
-def connect(server: Server, ssh_config_text: str, alias: str | None = None) -> Machine:
+def connect(server: Server, ssh_config_text: str, alias: str | None = None, *,
+            agent: bool = False, sudo: bool = True) -> Machine:
     """A :class:`Machine` for ``server`` using the ``Host`` entry ``alias`` of the config."""
     ssh_config = paramiko.SSHConfig.from_text(ssh_config_text)
     config = fabric.Config(ssh_config=ssh_config, overrides={"load_ssh_configs": False})
@@ -63,9 +65,9 @@ def connect(server: Server, ssh_config_text: str, alias: str | None = None) -> M
         alias or server.name,
         config=config,
         connect_timeout=15,
-        connect_kwargs={"look_for_keys": False, "allow_agent": False},
+        connect_kwargs={"look_for_keys": False, "allow_agent": agent},
     )
-    return Machine(server, connection)
+    return Machine(server, connection, use_sudo=sudo)
 
 
 def _short(command: str, limit: int = 120) -> str:

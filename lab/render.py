@@ -71,6 +71,11 @@ class Images:
     haproxy: str
 
 
+def node_image(images: Images) -> str:
+    """The image compose builds on each machine from ``redis_base`` (entrypoint, uids)."""
+    return f"{NODE_IMAGE}:{_short_hash(images.redis_base)}"
+
+
 def render(config: LabConfig, topology: Topology, password: str, images: Images) -> list[Bundle]:
     """One bundle per server, in server order."""
     env = jinja2.Environment(
@@ -88,7 +93,7 @@ def render(config: LabConfig, topology: Topology, password: str, images: Images)
         "redis": config.redis,
         "redis_base_image": images.redis_base,
         "haproxy_image": images.haproxy,
-        "node_image": f"{NODE_IMAGE}:{_short_hash(images.redis_base)}",
+        "node_image": node_image(images),
         "restart": config.redis.restart,
     }
     last_port = config.haproxy.first_port + 2 * len(topology.shards) - 1

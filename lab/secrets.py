@@ -7,6 +7,7 @@ committed and never printed. :func:`redact` masks them in anything written for p
 from __future__ import annotations
 
 import json
+import os
 import secrets as _random
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from lab.config import LabConfig
+from lab.errors import ConfigError
 from lab.paths import LabPaths
 
 
@@ -52,6 +55,26 @@ def load_or_create(paths: LabPaths) -> LabSecrets:
         paths.ssh_key.with_suffix(".pub").write_text(public.decode() + " redis-ha-lab\n")
     public_key = paths.ssh_key.with_suffix(".pub").read_text().strip()
     return LabSecrets(password, paths.ssh_key, public_key)
+
+
+def adopted_password(config: LabConfig) -> str:
+    """An adopted deployment's Redis password, from [adopt] password_env or password_file."""
+    adopt = config.adopt
+    if adopt.password_env:
+        value = os.environ.get(adopt.password_env, "")
+        if not value:
+            raise ConfigError(f"{config.source}: [adopt] password_env = {adopt.password_env!r}: "
+                              "that environment variable is not set")
+        return value
+    path = Path(adopt.password_file).expanduser()
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"{config.source}: [adopt] password_file = {str(path)!r}: "
+                          f"cannot read it ({exc.strerror})") from None
+    if not value:
+        raise ConfigError(f"{config.source}: [adopt] password_file = {str(path)!r} is empty")
+    return value
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -44,7 +44,8 @@ def render(lab: Lab, snapshot: Snapshot, leftovers: list[str]) -> tuple[str, lis
             continue
         for number, m in sorted(s.monitors.items()):
             master = f"{m.master_address[0]}:{m.master_address[1]}" if m.master_address else "?"
-            sentinel_rows.append([s.sentinel.label, f"shard{number}", master, str(m.replicas),
+            monitor = lab.topology.shard(number).monitor_name
+            sentinel_rows.append([s.sentinel.label, monitor, master, str(m.replicas),
                                   str(m.other_sentinels), m.ckquorum.split(" ")[0] or "?"])
 
     haproxy_rows = []
@@ -61,11 +62,11 @@ def render(lab: Lab, snapshot: Snapshot, leftovers: list[str]) -> tuple[str, lis
     found = settle.problems(snapshot, lab.config, lab.topology)
     verdict = "SETTLED" if not found else "NOT SETTLED:\n" + "\n".join(f"  - {p}" for p in found)
     faults = "Fault leftovers: none" if not leftovers else \
-        "Fault leftovers (run `nox -s chaos -- --heal`):\n" + \
+        "Fault leftovers (run `nox -s heal`):\n" + \
         "\n".join(f"  - {x}" for x in leftovers)
     text = "\n\n".join([
         f"lab {lab.config.name}: {lab.config.layout} layout, "
-        f"{len(lab.config.servers)} servers, provider {lab.config.machines.provider}",
+        f"{len(lab.config.servers)} servers, {lab.machines_label}",
         "Redis instances\n" + table(instance_rows, ["server", "port", "shard", "role",
                                                     "replicates", "link", "offset"]),
         "Sentinels\n" + table(sentinel_rows, ["sentinel", "monitor", "master", "replicas",

@@ -70,11 +70,13 @@ class Shard:
     instances: tuple[RedisInstance, ...]
     master_port: int  # HAProxy port that routes to the current master
     replica_port: int  # HAProxy port that balances over the replicas
+    # The name Sentinels monitor this shard's master under: shard<N> in the lab's own
+    # stack, whatever [adopt] monitor_names says for an adopted deployment.
+    monitor_name: str = ""
 
-    @property
-    def monitor_name(self) -> str:
-        """The name Sentinels monitor this shard's master under."""
-        return f"shard{self.number}"
+    def __post_init__(self) -> None:
+        if not self.monitor_name:
+            object.__setattr__(self, "monitor_name", f"shard{self.number}")
 
     @property
     def initial_master(self) -> RedisInstance:
@@ -135,13 +137,15 @@ def build(config: LabConfig) -> Topology:
     n = len(servers)
     base = config.redis.master_port
     shards = []
+    monitors = config.adopt.monitors(n) if config.adopted else ()
     for index, home in enumerate(servers):
         instances = [RedisInstance(index + 1, home, base, "master")]
         for k in range(config.redis.replicas_per_shard):
             host = home if config.layout == "article" else servers[(index + 1 + k) % n]
             instances.append(RedisInstance(index + 1, host, base + 1 + k, "replica"))
         port = config.haproxy.first_port + 2 * index
-        shards.append(Shard(index + 1, tuple(instances), port, port + 1))
+        shards.append(Shard(index + 1, tuple(instances), port, port + 1,
+                            monitors[index] if monitors else ""))
 
     sentinels = []
     for index, server in enumerate(servers):

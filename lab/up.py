@@ -6,12 +6,16 @@ Steps (each timed, for ``nox -s bench``):
    every check passed);
 2. images: the machine image and the offline base image, built once and cached;
 3. render: one bundle per server, written under the lab's state directory;
-4. machines: ``vagrant up`` each machine that is not running;
+4. machines: ``vagrant up`` each machine that is not running (ssh backend: check that
+   every host of the inventory answers);
 5. provision: over Fabric, all machines in parallel;
 6. settle: wait until the lab is settled (:mod:`lab.settle`).
 
 A second run on a healthy lab builds nothing, starts nothing, uploads nothing and says
 "nothing to change".
+
+An adopted deployment (ssh backend, ``mode = "adopt"``) skips images, render and
+provision: its hosts must answer, and it must be settled; nothing is installed.
 """
 
 from __future__ import annotations
@@ -43,22 +47,31 @@ class UpResult:
 
 def preflight(lab: Lab) -> None:
     """Everything that can be checked before creating anything."""
-    host.require_tool("vagrant")
-    if lab.config.machines.provider == "docker":
+    if lab.config.adopted:
+        return  # nothing is built or installed: only SSH and the deployment itself count
+    if not lab.is_inventory:
+        host.require_tool("vagrant")
+    if lab.machines_are_containers:
         host.require_docker_engine()
         host.check_address_range(lab.config.machines.network, lab.config.name)
-    if lab.config.images.source == "offline" or lab.config.machines.provider == "docker":
+    if lab.config.images.source == "offline":
+        host.require_docker_engine()  # the offline image is built and saved here
+    if lab.config.images.source == "offline" or lab.machines_are_containers:
         host.require_tool("debootstrap")
         lab.recipes()  # fails early when the host's mirror cannot be told
 
 
-def run(lab: Lab, config_path: Path, log: Log = print) -> UpResult:
+def run(lab: Lab, config_path: Path, log: Log = print, *, machines_only: bool = False
+        ) -> UpResult:
+    """Bring the lab up; with ``machines_only``, stop once the machines run (unprovisioned,
+    e.g. to rehearse an SSH inventory on them)."""
     result = UpResult()
 
     with _timed(result.seconds, "preflight"):
-        log(f"preflight: {lab.config.name}, {lab.config.layout} layout, "
-            f"provider {lab.config.machines.provider}")
+        log(f"preflight: {lab.config.name}, {lab.config.layout} layout, {lab.machines_label}")
         preflight(lab)
+    if lab.config.adopted:
+        return _adopt(lab, config_path, result, log)
 
     with _timed(result.seconds, "images"):
         log("images:")
@@ -66,7 +79,7 @@ def run(lab: Lab, config_path: Path, log: Log = print) -> UpResult:
         wanted = []
         if lab.config.images.source == "offline":
             wanted.append(base)
-        if lab.config.machines.provider == "docker":
+        if lab.machines_are_containers:
             wanted.append(machine_image)
         built = images.ensure(tuple(wanted), lab.paths, log)
         result.changes += [f"built image {name}" for name in built]
@@ -85,8 +98,11 @@ def run(lab: Lab, config_path: Path, log: Log = print) -> UpResult:
         machines = lab.machines(machine_image.image)
         started = machines.up(log)
         result.changes += [f"started machine {name}" for name in started]
-        if not started:
+        if not started and not lab.is_inventory:
             log(f"  {len(lab.config.servers)} machines running")
+    if machines_only:
+        log("lab_up: machines only: not provisioned")
+        return result
 
     with _timed(result.seconds, "provision"):
         log("provision:")
@@ -116,6 +132,20 @@ def run(lab: Lab, config_path: Path, log: Log = print) -> UpResult:
     breakdown = ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items())
     summary = f"{len(result.changes)} change(s)" if result.changed else "nothing to change"
     log(f"lab_up: {summary}; settled in {total:.1f} s ({breakdown})")
+    return result
+
+
+def _adopt(lab: Lab, config_path: Path, result: UpResult, log: Log) -> UpResult:
+    """Take an existing deployment as the lab: reachable hosts, and settled as it is."""
+    with _timed(result.seconds, "machines"):
+        log("machines:")
+        lab.machines().up(log)
+    lab.record_applied(config_path)
+    with _timed(result.seconds, "settle"):
+        log("settle (adopted deployment: observed, nothing installed):")
+        settle.wait(lab.config, lab.topology, lab.secrets.redis_password, log=log)
+        log("  settled")
+    log(f"lab_up: adopted {lab.config.name}; settled in {sum(result.seconds.values()):.1f} s")
     return result
 
 

@@ -28,7 +28,7 @@ def expect(config):
 SCENARIO = Scenario(
     name="isolate-server",
     description=__doc__.splitlines()[0],
-    faults=(Step("isolate-server", {"server": "redis1"}),),
+    faults=(Step("isolate-server", {"server": 1}),),
     hold_s=10,
     expect=expect,
 )

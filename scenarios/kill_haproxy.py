@@ -14,7 +14,7 @@ def expect(config):
 SCENARIO = Scenario(
     name="kill-haproxy",
     description=__doc__.splitlines()[0],
-    faults=(Step("kill-haproxy", {"server": "redis1"}),),
+    faults=(Step("kill-haproxy", {"server": 1}),),
     hold_s=6,
     expect=expect,
 )

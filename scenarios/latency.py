@@ -13,7 +13,7 @@ def expect(config):
 SCENARIO = Scenario(
     name="latency",
     description=__doc__.splitlines()[0],
-    faults=(Step("latency", {"server": "redis1", "ms": 200}),),
+    faults=(Step("latency", {"server": 1, "ms": 200}),),
     hold_s=8,
     expect=expect,
 )

@@ -14,7 +14,7 @@ def expect(config):
 SCENARIO = Scenario(
     name="packet-loss",
     description=__doc__.splitlines()[0],
-    faults=(Step("packet-loss", {"server": "redis1", "percent": 30}),),
+    faults=(Step("packet-loss", {"server": 1, "percent": 30}),),
     hold_s=8,
     expect=expect,
 )

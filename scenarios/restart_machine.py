@@ -19,7 +19,7 @@ def expect(config):
 SCENARIO = Scenario(
     name="restart-machine",
     description=__doc__.splitlines()[0],
-    faults=(Step("restart-machine", {"server": "redis1"}),),
+    faults=(Step("restart-machine", {"server": 1}),),
     hold_s=6,
     expect=expect,
 )

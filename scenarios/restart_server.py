@@ -20,7 +20,7 @@ def expect(config):
 SCENARIO = Scenario(
     name="restart-server",
     description=__doc__.splitlines()[0],
-    faults=(Step("restart-server", {"server": "redis1"}),),
+    faults=(Step("restart-server", {"server": 1}),),
     hold_s=6,
     expect=expect,
 )

@@ -18,7 +18,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from lab.chaos import nemesis, stateful
+from lab.chaos import nemesis, plan, stateful
 from lab.chaos import scenarios as scenario_module
 from lab.chaos.runner import ChaosSession, run_scenario
 from lab.context import Lab
@@ -49,7 +49,8 @@ class Results:
                 "name": lab.config.name,
                 "layout": lab.config.layout,
                 "backend": lab.config.machines.backend,
-                "provider": lab.config.machines.provider,
+                "provider": None if lab.is_inventory else lab.config.machines.provider,
+                "machines": lab.machines_label,
                 "servers": [vars(s) for s in lab.config.servers],
                 "sentinel": vars(lab.config.sentinel),
                 "redis": vars(lab.config.redis),
@@ -83,14 +84,24 @@ class Results:
 
 
 def run(lab: Lab, patterns: list[str], log: Log = print, profile: str | None = "ci",
-        seed: int | None = None, scenarios: bool = True, load: LoadOptions | None = None) -> int:
-    """Run the chosen scenarios, then (with a profile) the Hypothesis state machine."""
+        seed: int | None = None, scenarios: bool = True, load: LoadOptions | None = None,
+        accept_disruption: bool = False, plan_only: bool = False) -> int:
+    """Run the chosen scenarios, then (with a profile) the Hypothesis state machine.
+
+    On an SSH inventory nothing runs without ``accept_disruption``: the dry-run plan is
+    printed and the run refused. ``plan_only`` prints the plan for any lab and stops."""
     require_up(lab)
     try:
         chosen = scenario_module.select(scenario_module.load_all(), patterns) \
             if scenarios else []
     except ValueError as exc:
         raise LabError(str(exc)) from None
+    if plan_only or (lab.is_inventory and not accept_disruption):
+        _print_plan(plan.describe(lab.topology, chosen, profile, _master_finder(lab),
+                                  stateful.FAULT_KINDS), log)
+        if plan_only:
+            return 0
+        _refuse_disruption()
     run_id, run_dir = new_run_dir()
     log(f"chaos: run {run_id}: {len(chosen)} scenario(s) on the {lab.config.layout} layout")
     results = Results(run_dir, run_id, lab)
@@ -131,9 +142,14 @@ def run(lab: Lab, patterns: list[str], log: Log = print, profile: str | None = "
     return results.exit_code()
 
 
-def replay(lab: Lab, failure_id: str, log: Log = print) -> int:
+def replay(lab: Lab, failure_id: str, log: Log = print, accept_disruption: bool = False) -> int:
     """Replay a saved failing sequence; exit 1 when it reproduces, 0 when it does not."""
     require_up(lab)
+    if lab.is_inventory and not accept_disruption:
+        every = ", ".join(f"{s.name} ({s.address})" for s in lab.topology.servers)
+        _print_plan([f"replay {failure_id}: its saved fault sequence; touches any of {every}"],
+                    log)
+        _refuse_disruption()
     if stateful.find_failure(failure_id) is None:
         raise LabError(f"no saved failure {failure_id!r} under reports/*/failures/; "
                        "the id is printed when Hypothesis finds one")
@@ -178,6 +194,24 @@ def write_report(run_dir: Path, log: Log) -> Path | None:
         return None
     log(f"report: {page}")
     return page
+
+
+def _master_finder(lab: Lab) -> Callable[[int], object]:
+    """Read-only: asks the Sentinels; the nemesis gets no SSH connection here."""
+    finder = nemesis.Nemesis(lab.topology, [], lab.secrets.redis_password,
+                             lab.config.machines.network)
+    return finder.master_of
+
+
+def _print_plan(lines: list[str], log: Log) -> None:
+    log("chaos plan (dry run: nothing has been touched):")
+    for line in lines:
+        log(f"  {line}")
+
+
+def _refuse_disruption() -> None:
+    raise LabError("chaos on an SSH inventory disrupts real hosts: the plan above lists every "
+                   "fault and the hosts it touches; rerun with --i-accept-disruption to go ahead")
 
 
 def require_up(lab: Lab) -> None:

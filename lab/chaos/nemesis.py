@@ -5,7 +5,9 @@ Sentinels at the moment of the fault. Everything a fault changes on a machine is
 
 * iptables rules live in the chains ``RHL-INPUT`` / ``RHL-OUTPUT`` (jumped to from INPUT
   and OUTPUT with the comment ``redis-ha-lab``), so clearing them is one flush;
-* containers are the compose project's, so paused or stopped ones are found by label.
+* containers are the compose project's, so paused or stopped ones are found by label;
+  an adopted deployment's containers (found by the port they listen on) are written to
+  ``/var/lib/redis-ha-lab/touched-containers`` on their host before a fault touches them.
 
 Partitions between processes that share a server (the article layout puts a shard's
 master, replicas and Sentinels on one machine) are cut with ``-m owner --uid-owner``:
@@ -20,6 +22,7 @@ and removes a netem qdisc.
 
 from __future__ import annotations
 
+import inspect
 import subprocess
 import time
 import uuid
@@ -33,6 +36,7 @@ from lab.render import COMPOSE_PROJECT
 from lab.topology import RedisInstance, SentinelInstance, Topology
 
 TAG = "redis-ha-lab"
+TOUCHED = "/var/lib/redis-ha-lab/touched-containers"
 CHAINS = {"INPUT": "RHL-INPUT", "OUTPUT": "RHL-OUTPUT"}
 _LABEL = f"label=com.docker.compose.project={COMPOSE_PROJECT}"
 
@@ -59,7 +63,8 @@ class Nemesis:
 
     def __init__(self, topology: Topology, machines: list[Machine], password: str,
                  network: str, machine_containers: dict[str, str] | None = None,
-                 reconnect: Callable[[str], Machine] | None = None) -> None:
+                 reconnect: Callable[[str], Machine] | None = None,
+                 adopted: bool = False, haproxy_port: int = 5000) -> None:
         self.topology = topology
         self.machines = {m.server.name: m for m in machines}
         self.password = password
@@ -68,6 +73,9 @@ class Nemesis:
         self.machine_containers = machine_containers or {}
         # A fresh connection to a server whose SSH address may have changed (a restart).
         self.reconnect = reconnect
+        # An adopted deployment: not the lab's compose project, no per-port uids.
+        self.adopted = adopted
+        self.haproxy_port = haproxy_port
 
     # -- finding targets -------------------------------------------------------------------
 
@@ -97,12 +105,32 @@ class Nemesis:
         raise RuntimeError(f"no instance of shard {shard_number} can be named master")
 
     def container(self, server: str, service: str) -> str:
+        if self.adopted:
+            return self._adopted_container(server, service)
         cid = self.machines[server].run(
             f"docker ps -aq --filter {_LABEL} "
             f"--filter label=com.docker.compose.service={service}").strip()
         if not cid:
             raise RuntimeError(f"{server}: no container for service {service}")
         return cid.split()[0]
+
+    def _adopted_container(self, server: str, service: str) -> str:
+        """The container whose process listens on the service's port; recorded as touched
+        so that heal (even a later ``nox -s heal``) puts it back."""
+        port = self.haproxy_port if service == "haproxy" else int(service.rsplit("-", 1)[1])
+        found = self.machines[server].run(
+            f"pid=$(ss -Hltnp 'sport = :{port}' | sed -n 's/.*pid=\\([0-9]*\\).*/\\1/p' "
+            "| head -n1); [ -n \"$pid\" ] || exit 0; "
+            "for c in $(docker ps -q 2>/dev/null); do "
+            "docker top \"$c\" -o pid | grep -qxE \" *$pid *\" && echo \"$c\" && break; done",
+            check=False).strip()
+        if not found:
+            raise FaultSkipped(f"adopt mode: nothing in a container listens on {server}:{port}; "
+                               "the lab can only stop and restart containerized processes")
+        self.machines[server].run(f"mkdir -p {TOUCHED.rsplit('/', 1)[0]} && "
+                                  f"(grep -qx {found} {TOUCHED} 2>/dev/null || "
+                                  f"echo {found} >> {TOUCHED})")
+        return found
 
     # -- the faults --------------------------------------------------------------------------
 
@@ -112,7 +140,20 @@ class Nemesis:
         except KeyError:
             raise ValueError(f"unknown fault {kind!r}; known: {', '.join(sorted(FAULTS))}") \
                 from None
+        if "server" in inspect.signature(fault).parameters:
+            params["server"] = self.server_name(params.get("server", 1))
         return fault(self, **params)
+
+    def server_name(self, server: int | str) -> str:
+        """A fault's ``server``: its name, or its 1-based position in ``[[servers]]``
+        (scenarios say 1, so they run on inventories whose hosts have other names)."""
+        names = [s.name for s in self.topology.servers]
+        if isinstance(server, int) and 1 <= server <= len(names):
+            return names[server - 1]
+        if server in names:
+            return str(server)
+        raise ValueError(f"no server {server!r}; the servers are {', '.join(names)} (or 1.."
+                         f"{len(names)} by position)")
 
     def heal(self, applied: Applied) -> None:
         for server, command in reversed(applied.undo):
@@ -141,6 +182,9 @@ class Nemesis:
 
     def block(self, sources, destinations) -> list[tuple[str, str, str]]:
         """OUTPUT rules so that no process of ``sources`` reaches any of ``destinations``."""
+        if self.adopted:
+            raise FaultSkipped("adopt mode: processes that share a host cannot be told apart "
+                               "by iptables (the lab's own stack runs each as its own uid)")
         rules = []
         for src in sources:
             for dst in destinations:
@@ -221,7 +265,7 @@ def isolate_master_with_clients(n: Nemesis, shard: int = 1) -> Applied:
 
 
 @fault("isolate-server")
-def isolate_server(n: Nemesis, server: str = "redis1") -> Applied:
+def isolate_server(n: Nemesis, server: str = "") -> Applied:
     """Cut a machine off from the other machines (clients on the host still reach it)."""
     others = [s.address for s in n.topology.servers if s.name != server]
     rules = []
@@ -246,7 +290,7 @@ def kill_sentinels(n: Nemesis, shard: int = 1, count: str = "majority") -> Appli
 
 
 @fault("kill-haproxy")
-def kill_haproxy(n: Nemesis, server: str = "redis1") -> Applied:
+def kill_haproxy(n: Nemesis, server: str = "") -> Applied:
     """Stop one server's HAProxy: clients using it lose every port at once."""
     cid = n.container(server, "haproxy")
     at = time.time()
@@ -255,8 +299,11 @@ def kill_haproxy(n: Nemesis, server: str = "redis1") -> Applied:
 
 
 @fault("restart-server")
-def restart_server(n: Nemesis, server: str = "redis1") -> Applied:
+def restart_server(n: Nemesis, server: str = "") -> Applied:
     """Restart every lab container of a machine at once (a reboot, as compose sees it)."""
+    if n.adopted:
+        raise FaultSkipped("adopt mode: which of the host's containers form the deployment "
+                           "is not known; restart-server needs the lab's own stack")
     at = time.time()
     n.machines[server].run(f"docker ps -q --filter {_LABEL} | xargs -r docker restart -t 1")
     return Applied("restart-server", {"server": server},
@@ -265,7 +312,7 @@ def restart_server(n: Nemesis, server: str = "redis1") -> Applied:
 
 
 @fault("restart-machine")
-def restart_machine(n: Nemesis, server: str = "redis1") -> Applied:
+def restart_machine(n: Nemesis, server: str = "") -> Applied:
     """Restart the machine itself (docker provider: its container, from the host)."""
     container = n.machine_containers.get(server)
     if not container:
@@ -296,7 +343,7 @@ def _wait_for_engine(machine: Machine, timeout_s: float = 60) -> None:
 
 
 @fault("packet-loss")
-def packet_loss(n: Nemesis, server: str = "redis1", percent: int = 30) -> Applied:
+def packet_loss(n: Nemesis, server: str = "", percent: int = 30) -> Applied:
     """Drop a share of the lab traffic a machine receives (iptables statistic)."""
     rule = (f"-s {n.network} -p tcp ! --dport 22 -m statistic --mode random "
             f"--probability {percent / 100:.2f} -j DROP")
@@ -305,7 +352,7 @@ def packet_loss(n: Nemesis, server: str = "redis1", percent: int = 30) -> Applie
 
 
 @fault("latency")
-def latency(n: Nemesis, server: str = "redis1", ms: int = 200) -> Applied:
+def latency(n: Nemesis, server: str = "", ms: int = 200) -> Applied:
     """Delay a machine's lab traffic with netem, where the kernel has it."""
     machine = n.machines[server]
     address = n.topology.server(server).address
@@ -337,13 +384,28 @@ HEAL_EVERYTHING = " ; ".join([
     f"docker ps -aq --filter {_LABEL} --filter status=created | xargs -r docker start",
     "for i in $(ls /sys/class/net); do tc qdisc show dev $i | grep -q netem && "
     "tc qdisc del dev $i root; done",
+    # Adopted containers a fault touched: resume or start each, forget the running ones.
+    f"if [ -f {TOUCHED} ]; then for c in $(cat {TOUCHED}); do "
+    "case \"$(docker inspect -f '{{.State.Status}}' $c 2>/dev/null)\" in "
+    "paused) docker unpause $c ;; exited|created) docker start $c ;; esac; done; "
+    f"for c in $(cat {TOUCHED}); do [ \"$(docker inspect -f '{{{{.State.Status}}}}' $c "
+    f"2>/dev/null)\" = running ] || echo $c; done > {TOUCHED}.left; mv {TOUCHED}.left {TOUCHED}; "
+    f"[ -s {TOUCHED} ] || rm -f {TOUCHED}; fi",
     "true",
 ])
 
+def _count(status: str) -> str:
+    """Lab containers, and touched adopted ones, in ``status``."""
+    return (f"{{ docker ps -aq --filter {_LABEL} --filter status={status}; "
+            f"[ -f {TOUCHED} ] && for c in $(cat {TOUCHED}); do "
+            f"[ \"$(docker inspect -f '{{{{.State.Status}}}}' $c 2>/dev/null)\" = {status} ] "
+            "&& echo $c; done; } | sort -u | wc -l")
+
+
 LEFTOVERS = " ; ".join([
     f"iptables -w -S 2>/dev/null | grep -c -- '{TAG}' || true",
-    f"docker ps -aq --filter {_LABEL} --filter status=paused | wc -l",
-    f"docker ps -aq --filter {_LABEL} --filter status=exited | wc -l",
+    _count("paused"),
+    _count("exited"),
 ])
 
 

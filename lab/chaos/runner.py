@@ -30,7 +30,7 @@ from lab.chaos.workload import Workload, WorkloadSettings
 from lab.context import Lab
 from lab.errors import NotSettledError
 from lab.load import LoadOptions, LoadProcess, summary, write_faults
-from lab.remote import Machine, connect
+from lab.remote import Machine
 
 WARMUP_S = 2.0
 CONVERGENCE_BOUND_S = 60.0
@@ -47,13 +47,15 @@ class ChaosSession:
         self.run_dir = run_dir
         self.run_id = run_id
         self.log = log
-        vagrant = lab.machines()
+        machines = lab.machines()
+        # Server name -> the host container that *is* the machine (Vagrant's docker provider).
         machine_containers = {s.name: f"{lab.config.name}-{s.name}" for s in lab.config.servers} \
-            if lab.config.machines.provider == "docker" else {}
+            if lab.machines_are_containers else {}
         self.nemesis = Nemesis(
-            lab.topology, lab.connect_all(vagrant), lab.secrets.redis_password,
+            lab.topology, lab.connect_all(machines), lab.secrets.redis_password,
             lab.config.machines.network, machine_containers,
-            reconnect=lambda name: connect(lab.topology.server(name), vagrant.ssh_config(name)))
+            reconnect=lambda name: lab.connect(lab.topology.server(name), machines),
+            adopted=lab.config.adopted, haproxy_port=lab.config.haproxy.first_port)
 
     @property
     def machines(self) -> list[Machine]:

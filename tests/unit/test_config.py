@@ -64,7 +64,7 @@ def _servers(*addresses):
         (_servers("192.168.56.11", "192.168.56.12", "192.168.56.1"), "gateway"),
         (_servers("192.168.56.11", "192.168.56.12", "192.168.56.12"), "is listed twice"),
         (_servers("192.168.56.11", "192.168.56.12", "not-an-ip"), "is not an IP"),
-        ([{"name": "a", "address": "192.168.56.11", "port": 1}], "exactly 'name' and 'address'"),
+        ([{"name": "a", "address": "192.168.56.11", "port": 1}], "must have 'name' and 'address'"),
     ],
 )
 def test_bad_servers(servers, expected):
@@ -90,3 +90,61 @@ def test_unreadable_files(tmp_path):
     broken.write_text("[lab\nname = 1\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         config.load(broken)
+
+
+def test_ssh_backend_reads_the_inventory():
+    servers = _servers("10.1.0.11", "10.1.0.12", "10.1.0.1")
+    servers[0]["ssh_host"] = "bastion-side.example"
+    cfg = config.from_dict({"machines": {"backend": "ssh", "network": "10.1.0.0/24"},
+                            "ssh": {"user": "deploy", "key": "~/.ssh/id_ed25519",
+                                    "jump": "ops@bastion:2222"},
+                            "servers": servers})
+    assert cfg.machines.backend == "ssh" and cfg.ssh.user == "deploy" and cfg.ssh.sudo
+    assert cfg.servers[0].ssh_host == "bastion-side.example"
+    assert cfg.servers[2].address == "10.1.0.1"  # a gateway address is a Vagrant rule only
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ({"ssh": {"port": 0}}, "[ssh] port = 0 is out of range"),
+    ({"ssh": {"sudo": "yes"}}, "[ssh] sudo = 'yes': must be true or false"),
+    ({"ssh": {"password": "x"}}, "[ssh] unknown key 'password'"),
+    ({"servers": [{"name": "a", "address": "192.168.56.11", "ssh_host": "h"}]},
+     "must have 'name' and 'address'"),  # ssh_host belongs to the ssh backend
+])
+def test_bad_ssh_settings(raw, expected):
+    with pytest.raises(ConfigError) as err:
+        config.from_dict(raw)
+    assert expected in str(err.value)
+
+
+ADOPT = {"machines": {"backend": "ssh", "mode": "adopt"},
+         "adopt": {"password_env": "STAGING_REDIS_PASSWORD"}}
+
+
+def test_adopt_mode_names_monitors_and_a_password_source(monkeypatch):
+    from lab import topology
+    from lab.secrets import adopted_password
+
+    raw = {**ADOPT, "adopt": {**ADOPT["adopt"], "monitor_names": "a, b ,c"}}
+    cfg = config.from_dict(raw)
+    assert cfg.adopted
+    assert [s.monitor_name for s in topology.build(cfg).shards] == ["a", "b", "c"]
+    monkeypatch.setenv("STAGING_REDIS_PASSWORD", "s3cret")
+    assert adopted_password(cfg) == "s3cret"
+    monkeypatch.delenv("STAGING_REDIS_PASSWORD")
+    with pytest.raises(ConfigError, match="that environment variable is not set"):
+        adopted_password(cfg)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ({"machines": {"mode": "adopt"}}, 'mode = "adopt" needs backend = "ssh"'),
+    ({**ADOPT, "adopt": {}}, "set exactly one of password_env or password_file"),
+    ({**ADOPT, "adopt": {"password_env": "X", "password_file": "/f"}}, "exactly one of"),
+    ({**ADOPT, "adopt": {"password_env": "X", "monitor_names": "a,b"}},
+     "monitor_names lists 2 distinct names; give one per shard (3)"),
+    ({"machines": {"mode": "borrow"}}, "choose one of: provision, adopt"),
+])
+def test_bad_adopt_settings(raw, expected):
+    with pytest.raises(ConfigError) as err:
+        config.from_dict(raw)
+    assert expected in str(err.value)

@@ -1,0 +1,79 @@
+"""The ssh backend's pure parts: Fabric's view of the inventory, the dry-run plan, and
+faults that name servers by position."""
+
+import pytest
+
+from lab import config, topology
+from lab.chaos import plan, scenarios, stateful
+from lab.chaos.nemesis import Nemesis
+from lab.machines import SshInventory
+
+INVENTORY = {
+    "machines": {"backend": "ssh", "network": "10.9.0.0/24"},
+    "ssh": {"user": "deploy", "port": 2222, "key": "~/.ssh/staging", "jump": "ops@bastion"},
+    "servers": [{"name": "stg-a", "address": "10.9.0.21", "ssh_host": "stg-a.internal"},
+                {"name": "stg-b", "address": "10.9.0.22"},
+                {"name": "stg-c", "address": "10.9.0.23"}],
+}
+
+
+def test_ssh_config_carries_user_port_key_and_jump_host():
+    text = SshInventory(config.from_dict(INVENTORY)).ssh_config("stg-a")
+    lines = [line.strip() for line in text.splitlines()]
+    assert lines[:4] == ["Host stg-a", "HostName stg-a.internal", "User deploy", "Port 2222"]
+    assert any(line.startswith("IdentityFile /") and line.endswith("/.ssh/staging")
+               for line in lines)
+    assert "ProxyJump ops@bastion" in lines
+    other = SshInventory(config.from_dict(INVENTORY)).ssh_config("stg-b")
+    assert "HostName 10.9.0.22" in other  # no ssh_host: the service address
+
+
+def test_an_inventory_without_a_key_uses_the_agent():
+    raw = {**INVENTORY, "ssh": {"user": "deploy"}}
+    inventory = SshInventory(config.from_dict(raw))
+    assert inventory.uses_agent and "IdentityFile" not in inventory.ssh_config("stg-b")
+
+
+def test_faults_name_servers_by_position_or_name():
+    topo = topology.build(config.from_dict(INVENTORY))
+    nemesis = Nemesis(topo, [], "pw", "10.9.0.0/24")
+    assert nemesis.server_name(1) == "stg-a" and nemesis.server_name("stg-c") == "stg-c"
+    with pytest.raises(ValueError, match="no server 'redis1'; the servers are stg-a"):
+        nemesis.server_name("redis1")
+    with pytest.raises(ValueError):
+        nemesis.server_name(4)
+
+
+def test_the_plan_names_every_fault_and_the_hosts_it_touches():
+    topo = topology.build(config.from_dict(INVENTORY))
+    available = scenarios.load_all()
+    chosen = [available[n] for n in ("crash-master", "kill-haproxy", "partition-sentinels")]
+    asked = []
+
+    def master_of(shard):
+        asked.append(shard)
+        return topo.shard(shard).instances[1]  # as if a failover had happened
+
+    lines = plan.describe(topo, chosen, "ci", master_of, stateful.FAULT_KINDS)
+    assert lines[0] == ("crash-master: SIGKILL the master of shard 1; "
+                        "touches stg-a (10.9.0.21)")
+    assert lines[1] == "kill-haproxy: stop HAProxy on stg-a, start it again; touches stg-a " \
+                       "(10.9.0.21)"
+    assert lines[2].startswith("partition-sentinels: iptables:")
+    assert lines[3].startswith("hypothesis (ci): sequences of stop-master")
+    assert "stg-c (10.9.0.23)" in lines[3]
+    assert asked == [1]
+
+
+def test_every_fault_a_scenario_uses_has_a_plan_action():
+    used = {step.fault for s in scenarios.load_all().values() for step in s.faults}
+    assert used <= set(plan.ACTIONS)
+
+
+def test_workers_and_processes_exclude_each_other():
+    from lab.errors import LabError
+    from lab.load import LoadOptions
+
+    with pytest.raises(LabError, match="--workers and --processes exclude each other"):
+        LoadOptions(processes=2, workers=("redis2",)).validate()
+    LoadOptions(workers=("redis2", "redis3")).validate()
