@@ -22,6 +22,10 @@ one process and two), plus redis-benchmark straight to the master for reference,
 Locust's CPU per 1000 ops/s; then the default ``nox -s load`` and how much of a core
 Locust needed for it.
 
+``--what report`` (no lab needed) takes the largest finished chaos run under ``reports/``
+and measures, on a copy: building its page from raw data, the page's size, and opening it
+in headless Chromium (load, draw every chart, answer the checks).
+
 The JSON keeps every run with its per-step breakdown, the medians, and the targets
 beside them. Targets are reported, not asserted: these machines are noisy.
 """
@@ -33,6 +37,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -75,7 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--repeat", type=int, default=3, help="repetitions (default 3)")
     parser.add_argument("--skip-cold", action="store_true",
                         help="keep the cached images: measure warm, re-run and down only")
-    parser.add_argument("--what", choices=["all", "lifecycle", "chaos", "load"], default="all")
+    parser.add_argument("--what", choices=["all", "lifecycle", "chaos", "load", "report"],
+                        default="all")
     parser.add_argument("--output", type=Path, default=REPORTS / "bench.json")
     return parser
 
@@ -104,15 +110,51 @@ def main(argv: list[str] | None = None) -> int:
                 report["chaos"] = _measure_chaos(Lab.load(config_path), config_path,
                                                  args.repeat)
                 _print_chaos(report["chaos"])
+            if args.what in ("all", "report"):
+                report["report"] = _measure_report(args.repeat)
+                print(f"report: {report['report']}")
         except LabError as exc:
             print(f"bench: error: {exc}", file=sys.stderr)
             return exc.exit_code
         finally:
-            down.run(Lab.load(config_path, prefer_applied=True), log=_quiet)
+            if config_path.exists():  # a lab was brought up for this bench
+                down.run(Lab.load(config_path, prefer_applied=True), log=_quiet)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2) + "\n")
     print(f"bench: wrote {args.output}")
     return 0
+
+
+def _measure_report(repeat: int) -> dict:
+    """Build and open the page of the largest finished chaos run, on a copy of it."""
+    from lab.report import build_run, command, rundata
+
+    runs = [p.parent for p in REPORTS.glob("*-chaos/results.json")
+            if rundata.read_results(p.parent).get("complete")]
+    if not runs:
+        raise LabError("no finished chaos run under reports/ to measure; run `nox -s chaos`")
+    source = max(runs, key=lambda d: sum(f.stat().st_size for f in d.glob("*.jsonl")))
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / source.name
+        shutil.copytree(source, copy, ignore=shutil.ignore_patterns("index.html", "*.png"))
+        build_s, open_s = [], []
+        for _ in range(repeat):
+            started = time.monotonic()
+            page = build_run(copy)
+            build_s.append(round(time.monotonic() - started, 3))
+            started = time.monotonic()
+            problems, _ = command.verify(page)
+            open_s.append(round(time.monotonic() - started, 2))
+            if problems:
+                raise LabError(f"the measured page has problems: {problems}")
+        return {
+            "run": source.name,
+            "scenarios": len(rundata.read_results(copy).get("scenarios", [])),
+            "history_mb": round(sum(f.stat().st_size for f in copy.glob("*.jsonl")) / 1e6, 2),
+            "page_mb": round(page.stat().st_size / 1e6, 2),
+            "build_s": build_s, "median_build_s": statistics.median(build_s),
+            "chromium_open_s": open_s, "median_chromium_open_s": statistics.median(open_s),
+        }
 
 
 def _measure_chaos(lab: Lab, config_path: Path, repeat: int) -> dict:
