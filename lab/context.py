@@ -86,7 +86,9 @@ class Lab:
     def machines_label(self) -> str:
         """How the report and the logs name the machines' backend."""
         if self.is_inventory:
-            return f"ssh inventory ({self.config.ssh.user}@, port {self.config.ssh.port})"
+            what = "adopted deployment on an ssh inventory" if self.config.adopted \
+                else "ssh inventory"
+            return f"{what} ({self.config.ssh.user}@, port {self.config.ssh.port})"
         return f"vagrant, provider {self.config.machines.provider}"
 
     def machines(self, machine_image: str = "") -> VagrantMachines | SshInventory:

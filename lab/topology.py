@@ -120,7 +120,8 @@ class Topology:
         return {
             "layout": self.layout,
             "servers": [{"name": s.name, "address": s.address} for s in self.servers],
-            "shards": [{"number": shard.number, "master_port": shard.master_port,
+            "shards": [{"number": shard.number, "monitor": shard.monitor_name,
+                        "master_port": shard.master_port,
                         "replica_port": shard.replica_port,
                         "instances": [{"label": i.label, "server": i.server.name,
                                        "port": i.port, "initial_role": i.initial_role}

@@ -25,10 +25,12 @@ def topology_svg(topology: dict, haproxy_ports: str) -> str:
             role = "master" if i["initial_role"] == "master" else "replica"
             rows[i["server"]].append((f"redis :{i['port']}  shard {shard['number']} {role}",
                                       colour, role == "master"))
+    # Sentinel monitor names (recorded since adopt mode; older runs: shard<N>).
+    monitors = {shard["number"]: shard.get("monitor") or f"shard{shard['number']}"
+                for shard in topology["shards"]}
     for s in topology["sentinels"]:
-        shards = ", ".join(str(n) for n in s["shards"])
-        noun = "shard" if len(s["shards"]) == 1 else "shards"
-        rows[s["server"]].append((f"sentinel :{s['port']}  watches {noun} {shards}", "#868e96",
+        watched = ", ".join(monitors[n] for n in s["shards"])
+        rows[s["server"]].append((f"sentinel :{s['port']}  watches {watched}", "#868e96",
                                   False))
     height = HEADER_H + ROW_H * (max(len(r) for r in rows.values()) + 1) + 16
     width = len(servers) * COLUMN_W + (len(servers) - 1) * GAP

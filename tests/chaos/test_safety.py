@@ -93,3 +93,14 @@ def test_chaos_on_a_lab_that_is_not_up_and_unknown_scenarios(tmp_path, chaos_lab
     unknown = run_lab("chaos", "-k", "no-such-fault", config=chaos_lab.config_path)
     assert unknown.returncode == 2
     assert "no scenario matches no-such-fault" in unknown.stderr
+
+
+def test_plan_is_a_dry_run_on_any_lab(chaos_lab):
+    before = set(REPORTS.glob("*"))
+    planned = run_lab("chaos", "-k", "isolate-server", "-k", "crash-master", "--plan",
+                      config=chaos_lab.config_path)
+    assert planned.returncode == 0, planned.stderr
+    assert "isolate-server: iptables: cut redis1 off from the other servers; touches redis1" \
+        in planned.stdout
+    assert "crash-master: SIGKILL the master of shard 1; touches redis1" in planned.stdout
+    assert set(REPORTS.glob("*")) == before  # nothing ran

@@ -129,6 +129,7 @@ def test_crash_master_against_the_adopted_stack(adopted, inventory):
     assert "adopt mode" in partition["findings"][0]
     page = report_of(result.stdout).read_text()
     assert password not in page
+    assert "adopted deployment on an ssh inventory" in page and "watches cache-a" in page
     for machine in lab.connect_all():
         try:
             assert not machine.ok(f"test -e {TOUCHED}")  # healed: nothing left to put back

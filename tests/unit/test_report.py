@@ -152,6 +152,10 @@ def test_topology_drawing_shows_every_instance_sentinel_and_haproxy():
     assert svg.count("redis :") == 9 and svg.count("sentinel :") == 9
     assert svg.count("HAProxy :5000-5005") == 3
     assert "shard 2 master" in svg and "192.168.70.13" in svg
+    assert "watches shard3" in svg  # no monitor names recorded: shard<N>
+    named = {**TOPOLOGY, "shards": [{**s, "monitor": f"cache-{s['number']}"}
+                                    for s in TOPOLOGY["shards"]]}
+    assert "watches cache-3" in topology_svg(named, ":5000-5005")
 
 
 def test_locust_history_is_read_per_request_name(tmp_path):
