@@ -101,9 +101,7 @@ class Lab:
         """One SSH connection to ``server`` as its backend says."""
         machines = machines or self.machines()
         text = ssh_config_text or machines.ssh_config(server.name)
-        if isinstance(machines, SshInventory):
-            return connect(server, text, agent=machines.uses_agent, sudo=self.config.ssh.sudo)
-        return connect(server, text)
+        return connect(server, text, agent=machines.uses_agent, sudo=machines.sudo)
 
     def bundles(self) -> list[render.Bundle]:
         return render.render(self.config, self.topology, self.secrets.redis_password,

@@ -51,11 +51,11 @@ def preflight(lab: Lab) -> None:
         return  # nothing is built or installed: only SSH and the deployment itself count
     if not lab.is_inventory:
         host.require_tool("vagrant")
-    if lab.machines_are_containers:
+    # The engine here runs the machines (docker provider) or builds the offline image.
+    if lab.config.images.source == "offline" or lab.machines_are_containers:
         host.require_docker_engine()
+    if lab.machines_are_containers:
         host.check_address_range(lab.config.machines.network, lab.config.name)
-    if lab.config.images.source == "offline":
-        host.require_docker_engine()  # the offline image is built and saved here
     if lab.config.images.source == "offline" or lab.machines_are_containers:
         host.require_tool("debootstrap")
         lab.recipes()  # fails early when the host's mirror cannot be told

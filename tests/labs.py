@@ -17,8 +17,9 @@ from lab.paths import PROJECT_ROOT, LabPaths
 
 
 def write_config(directory: Path, *, name: str, subnet: int, layout: str = "article",
-                 extra: str = "") -> Path:
-    """A lab.toml for a test lab on 192.168.<subnet>.0/24."""
+                 machines: str = "", extra: str = "") -> Path:
+    """A lab.toml for a test lab on 192.168.<subnet>.0/24; ``machines`` adds keys to
+    [machines], ``extra`` whole sections after the servers."""
     servers = "".join(
         f'\n[[servers]]\nname = "redis{i}"\naddress = "192.168.{subnet}.{10 + i}"\n'
         for i in (1, 2, 3)
@@ -26,7 +27,7 @@ def write_config(directory: Path, *, name: str, subnet: int, layout: str = "arti
     path = directory / f"{name}.toml"
     path.write_text(
         f'[lab]\nname = "{name}"\nlayout = "{layout}"\n'
-        f'[machines]\nnetwork = "192.168.{subnet}.0/24"\n{servers}{extra}'
+        f'[machines]\nnetwork = "192.168.{subnet}.0/24"\n{machines}{servers}{extra}'
     )
     return path
 

@@ -96,7 +96,7 @@ def run(lab: Lab, patterns: list[str], log: Log = print, profile: str | None = "
             if scenarios else []
     except ValueError as exc:
         raise LabError(str(exc)) from None
-    if plan_only or (lab.is_inventory and not accept_disruption):
+    if plan_only or _needs_consent(lab, accept_disruption):
         _print_plan(plan.describe(lab.topology, chosen, profile, _master_finder(lab),
                                   stateful.FAULT_KINDS), log)
         if plan_only:
@@ -145,10 +145,8 @@ def run(lab: Lab, patterns: list[str], log: Log = print, profile: str | None = "
 def replay(lab: Lab, failure_id: str, log: Log = print, accept_disruption: bool = False) -> int:
     """Replay a saved failing sequence; exit 1 when it reproduces, 0 when it does not."""
     require_up(lab)
-    if lab.is_inventory and not accept_disruption:
-        every = ", ".join(f"{s.name} ({s.address})" for s in lab.topology.servers)
-        _print_plan([f"replay {failure_id}: its saved fault sequence; touches any of {every}"],
-                    log)
+    if _needs_consent(lab, accept_disruption):
+        _print_plan(plan.describe_replay(lab.topology, failure_id), log)
         _refuse_disruption()
     if stateful.find_failure(failure_id) is None:
         raise LabError(f"no saved failure {failure_id!r} under reports/*/failures/; "
@@ -201,6 +199,11 @@ def _master_finder(lab: Lab) -> Callable[[int], object]:
     finder = nemesis.Nemesis(lab.topology, [], lab.secrets.redis_password,
                              lab.config.machines.network)
     return finder.master_of
+
+
+def _needs_consent(lab: Lab, accept_disruption: bool) -> bool:
+    """Real hosts (an SSH inventory) are disrupted only when the user said so."""
+    return lab.is_inventory and not accept_disruption
 
 
 def _print_plan(lines: list[str], log: Log) -> None:

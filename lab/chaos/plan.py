@@ -47,13 +47,21 @@ def describe(topology: Topology, scenarios: list[Scenario], hypothesis_profile: 
             params["server"] = server.name
             action = ACTIONS.get(step.fault, step.fault).format(**params)
             hosts = _hosts(topology, step.fault, params["shard"], server, master_of)
-            lines.append(f"{scenario.name}: {action}; touches "
-                         + ", ".join(f"{h.name} ({h.address})" for h in hosts))
+            lines.append(f"{scenario.name}: {action}; touches {_listed(hosts)}")
     if hypothesis_profile:
-        every = ", ".join(f"{s.name} ({s.address})" for s in topology.servers)
         lines.append(f"hypothesis ({hypothesis_profile}): sequences of "
-                     f"{', '.join(hypothesis_faults)} on any shard; touches any of {every}")
+                     f"{', '.join(hypothesis_faults)} on any shard; touches any of "
+                     f"{_listed(topology.servers)}")
     return lines
+
+
+def describe_replay(topology: Topology, failure_id: str) -> list[str]:
+    return [f"replay {failure_id}: its saved fault sequence; touches any of "
+            f"{_listed(topology.servers)}"]
+
+
+def _listed(servers) -> str:
+    return ", ".join(f"{s.name} ({s.address})" for s in servers)
 
 
 def _server(topology: Topology, server: int | str) -> Server:

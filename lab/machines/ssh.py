@@ -24,6 +24,7 @@ class SshInventory:
     def __init__(self, config: LabConfig) -> None:
         self.config = config
         self.ssh = config.ssh
+        self.sudo = config.ssh.sudo
 
     def host_of(self, server: Server) -> str:
         return server.ssh_host or server.address

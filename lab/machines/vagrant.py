@@ -23,6 +23,10 @@ Log = Callable[[str], None]
 
 
 class VagrantMachines:
+    # How Fabric logs in: with the key in ssh_config, then sudo (as on every Vagrant box).
+    uses_agent = False
+    sudo = True
+
     def __init__(self, config: LabConfig, paths: LabPaths, secrets: LabSecrets,
                  machine_image: str = "") -> None:
         self.config = config

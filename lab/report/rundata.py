@@ -65,9 +65,8 @@ def load(run_dir: Path) -> Run:
     scenarios = []
     referenced = set()
     for result in results.get("scenarios", []):
-        name = result.get("history") or f"{result['scenario']}.jsonl"
-        referenced.add(name)
-        path = run_dir / name
+        path = history_path(run_dir, result)
+        referenced.add(path.name)
         events = history.read(path) if path.is_file() else []
         load_dir = (result.get("load") or {}).get("dir")
         locust = read_locust_history(run_dir / load_dir / LOCUST_HISTORY) if load_dir else {}
@@ -76,6 +75,16 @@ def load(run_dir: Path) -> Run:
     failures = [json.loads(p.read_text(encoding="utf-8"))
                 for p in sorted((run_dir / "failures").glob("*.json"))]
     return Run(run_dir.name, run_dir, results, scenarios, failures, unfinished)
+
+
+def history_path(run_dir: Path, result: dict) -> Path:
+    """Where a scenario's JSONL history is (it may be gone)."""
+    return run_dir / (result.get("history") or f"{result['scenario']}.jsonl")
+
+
+def has_history(run_dir: Path, result: dict) -> bool:
+    path = history_path(run_dir, result)
+    return path.is_file() and path.stat().st_size > 0
 
 
 def read_locust_history(path: Path) -> dict[str, list[dict]]:

@@ -33,15 +33,12 @@ class Inventory:
         return self.lab.connect_all()
 
 
-def ssh_lab_toml(path: Path, name: str, key: Path, extra: str = "") -> Path:
+def ssh_lab_toml(directory: Path, name: str, key: Path, mode: str = "provision",
+                 extra: str = "") -> Path:
     """A lab.toml whose hosts are the Vagrant lab's machines, reached as an inventory."""
-    servers = "".join(f'\n[[servers]]\nname = "redis{i}"\naddress = "192.168.{SUBNET}.{10 + i}"\n'
-                      for i in (1, 2, 3))
-    path.write_text(
-        f'[lab]\nname = "{name}"\n'
-        f'[machines]\nbackend = "ssh"\nnetwork = "192.168.{SUBNET}.0/24"\n{extra}'
-        f'[ssh]\nuser = "vagrant"\nkey = "{key}"\nsudo = true\n{servers}')
-    return path
+    return write_config(directory, name=name, subnet=SUBNET,
+                        machines=f'backend = "ssh"\nmode = "{mode}"\n',
+                        extra=f'[ssh]\nuser = "vagrant"\nkey = "{key}"\nsudo = true\n{extra}')
 
 
 @pytest.fixture(scope="package")
@@ -52,8 +49,7 @@ def inventory(tmp_path_factory):
     try:
         assert up.returncode == 0, up.stdout + up.stderr
         vm_lab = Lab.load(vm_config)
-        config = ssh_lab_toml(directory / "rhl-inventory.toml", "rhl-inventory",
-                              vm_lab.secrets.ssh_private_key)
+        config = ssh_lab_toml(directory, "rhl-inventory", vm_lab.secrets.ssh_private_key)
         fake = directory / "bin"
         fake.mkdir()
         calls = directory / "vagrant-calls"

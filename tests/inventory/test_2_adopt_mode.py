@@ -28,10 +28,10 @@ MONITORS = ("cache-a", "cache-b", "cache-c")
 
 def adopt_toml(directory: Path, key: Path, password_file: Path) -> Path:
     return ssh_lab_toml(
-        directory / "rhl-adopted.toml", "rhl-adopted", key,
-        'mode = "adopt"\n'
-        '[redis]\nrestart = "no"\n'  # docker run --restart=no, as started below
-        f'[adopt]\nmonitor_names = "{",".join(MONITORS)}"\npassword_file = "{password_file}"\n')
+        directory, "rhl-adopted", key, mode="adopt",
+        extra='[redis]\nrestart = "no"\n'  # docker run --restart=no, as started below
+              f'[adopt]\nmonitor_names = "{",".join(MONITORS)}"\n'
+              f'password_file = "{password_file}"\n')
 
 
 def start_by_hand(machine, bundle, base_image: str, tarball: Path) -> None:
