@@ -49,6 +49,7 @@ from lab import down, up
 from lab.context import Lab
 from lab.errors import LabError
 from lab.paths import REPORTS
+from lab.runs import new_run_dir
 
 TARGETS_S = {"cold_up": 240, "warm_up": 60, "rerun_up": 15, "down": 15}
 FLOOR_WRITES_RESUMED_S = 1.9  # DESIGN 4: native processes, down-after 1000 ms
@@ -130,7 +131,7 @@ def _measure_report(repeat: int) -> dict:
     from lab.report import build_run, command, rundata
 
     runs = [p.parent for p in REPORTS.glob("*-chaos/results.json")
-            if rundata.read_results(p.parent).get("complete")]
+            if rundata.read_results(p.parent).complete]
     if not runs:
         raise LabError("no finished chaos run under reports/ to measure; run `nox -s chaos`")
     source = max(runs, key=lambda d: sum(f.stat().st_size for f in d.glob("*.jsonl")))
@@ -149,7 +150,7 @@ def _measure_report(repeat: int) -> dict:
                 raise LabError(f"the measured page has problems: {problems}")
         return {
             "run": source.name,
-            "scenarios": len(rundata.read_results(copy).get("scenarios", [])),
+            "scenarios": len(rundata.read_results(copy).scenarios),
             "history_mb": round(sum(f.stat().st_size for f in copy.glob("*.jsonl")) / 1e6, 2),
             "page_mb": round(page.stat().st_size / 1e6, 2),
             "build_s": build_s, "median_build_s": statistics.median(build_s),
@@ -158,32 +159,29 @@ def _measure_report(repeat: int) -> dict:
 
 
 def _measure_chaos(lab: Lab, config_path: Path, repeat: int) -> dict:
-    from lab.chaos import nemesis
-    from lab.chaos.campaign import new_run_dir
+    from lab.chaos import faults
     from lab.chaos.runner import ChaosSession, run_scenario
     from lab.chaos.scenarios import load_all
 
     print("bench: chaos lab up (down-after 1000 ms, no restart policy)")
     _up(lab, config_path)
     run_id, run_dir = new_run_dir("bench")
-    session = ChaosSession(lab, run_dir, run_id, log=_quiet)
+    session = ChaosSession(lab, run_dir, run_id)
     crash = load_all()["crash-master"]
     failover, resumed, resets = [], [], []
     try:
         for i in range(1, repeat + 1):
             print(f"bench {i}/{repeat}: crash-master")
-            result = run_scenario(session, crash)
-            m = result["measures"][str(crash.target_shard)]
-            failover.append(m["failover_s"])
-            resumed.append(m["failover_write_s"])
+            m = run_scenario(session, crash).target
+            failover.append(m.failover_s)
+            resumed.append(m.failover_write_s)
             print(f"bench {i}/{repeat}: reset to settled after a paused master")
-            fault = session.nemesis.inject("pause-master", shard=2)
+            fault = faults.inject(session.nemesis, "pause-master", shard=2)
             time.sleep(3)
             session.nemesis.heal(fault)
             resets.append(round(session.reset(), 2))
     finally:
-        nemesis.heal_everything(session.machines)
-        session.close()
+        session.close()  # heals everything first
     valid = [r for r in resumed if r is not None]
     median_resumed = statistics.median(valid) if valid else None
     return {
@@ -202,7 +200,6 @@ def _measure_chaos(lab: Lab, config_path: Path, repeat: int) -> dict:
 
 
 def _measure_load(lab: Lab, config_path: Path) -> dict:
-    from lab.chaos.campaign import new_run_dir
     from lab.load import LoadOptions, LoadProcess, summary
 
     print("bench: load lab up")

@@ -7,6 +7,7 @@ that is not ready (the message says what to fix), 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 from lab import down, status, up
 from lab.context import Lab
 from lab.errors import LabError
+from lab.paths import REPORTS
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,10 +46,17 @@ def _parser() -> argparse.ArgumentParser:
                    help="open each page in headless Chromium: fail on console errors or "
                         "missing parts; keep a screenshot.png in each run folder")
     p.add_argument("--reports", type=Path, default=None, help=argparse.SUPPRESS)
+    p = verbs.add_parser("judge", help="judge finished runs again from their histories alone "
+                                       "and say whether the verdicts match the recorded ones")
+    p.add_argument("runs", nargs="+", metavar="RUN_ID")
+    p.add_argument("--reports", type=Path, default=None, help=argparse.SUPPRESS)
     p = verbs.add_parser("chaos", help="run chaos scenarios against the running lab")
     p.add_argument("-k", dest="patterns", action="append", default=[], metavar="NAME",
                    help="run the scenarios whose name contains NAME (repeatable)")
-    p.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    p.add_argument("--list", action="store_true",
+                   help="list the scenarios and the faults, and exit")
+    p.add_argument("--run-id", metavar="ID",
+                   help="name the run folder reports/ID/ (default: the time and the kind)")
     p.add_argument("--profile", choices=["ci", "workshop", "thorough"],
                    help="Hypothesis profile (default: ci; with -k, only when given)")
     p.add_argument("--seed", type=int, help="Hypothesis seed (default: random, printed)")
@@ -73,6 +82,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # Progress goes through `logging`, plain lines on stdout; prints flush per line too,
+    # so the two never interleave out of order when stdout is a pipe.
+    sys.stdout.reconfigure(line_buffering=True)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
     try:
         return _dispatch(args)
     except LabError as exc:
@@ -88,9 +101,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         up.run(Lab.load(args.config), args.config, machines_only=args.machines_only)
         return 0
     if args.verb == "heal":
-        from lab.chaos import campaign
+        from lab import heal
 
-        return campaign.heal(Lab.load(args.config, prefer_applied=True))
+        return heal.run(Lab.load(args.config, prefer_applied=True))
+    if args.verb == "judge":
+        return _judge(args.reports or REPORTS, args.runs)
     if args.verb == "down":
         down.run(Lab.load(args.config, prefer_applied=True), remove_images=args.images)
         return 0
@@ -103,7 +118,6 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return load.run(Lab.load(args.config, prefer_applied=True), _load_options(args))
     if args.verb == "report":
-        from lab.paths import REPORTS
         from lab.report import command
 
         return command.run(args.reports or REPORTS, args.runs, args.check)
@@ -148,18 +162,54 @@ def _load_options(args: argparse.Namespace):
                        workers=tuple(w for w in args.workers.split(",") if w))
 
 
+def _judge(reports: Path, run_ids: list[str]) -> int:
+    from lab.chaos.judge import rejudge_run
+
+    all_same = True
+    for run_id in run_ids:
+        if not (reports / run_id / "results.json").is_file():
+            raise LabError(f"no run {run_id!r} with results.json under {reports}/")
+        lines, same = rejudge_run(reports / run_id)
+        print(f"judge {run_id}: " + ("every verdict as recorded" if same
+                                     else "verdicts DIFFER from the record"))
+        for line in lines:
+            print(f"  {line}")
+        all_same = all_same and same
+    return 0 if all_same else 1
+
+
+def _list_chaos() -> None:
+    from lab.chaos import faults, scenarios
+
+    print("scenarios:")
+    for name, scenario in scenarios.load_all().items():
+        print(f"  {name:<30} {scenario.description.split(': ', 1)[-1]}")
+    print("faults (* = drawn by the Hypothesis state machine):")
+    for name, fault in faults.registered().items():
+        params = ", ".join(f"{p.name}={p.default}" for p in fault.params)
+        mark = "*" if fault.searched else " "
+        print(f"  {name:<28}{mark} {fault.family:<10} {params:<26} {fault.summary}")
+
+
+def _publish(run_dir: Path) -> None:
+    from lab.report import command
+
+    command.publish(run_dir)
+
+
 def _chaos(args: argparse.Namespace) -> int:
-    from lab.chaos import campaign, scenarios
+    from lab import heal
+    from lab.chaos import campaign
 
     if args.list:
-        for name, scenario in scenarios.load_all().items():
-            print(f"{name:<30} {scenario.description.split(': ', 1)[-1]}")
+        _list_chaos()
         return 0
     lab = Lab.load(args.config, prefer_applied=True)
     if args.heal:
-        return campaign.heal(lab)
+        return heal.run(lab)
     if args.replay:
-        return campaign.replay(lab, args.replay, accept_disruption=args.i_accept_disruption)
+        return campaign.replay(lab, args.replay, accept_disruption=args.i_accept_disruption,
+                               publish=_publish, run_id=args.run_id)
     profile = args.profile or ("ci" if not args.patterns else None)
     if args.no_hypothesis:
         profile = None
@@ -167,10 +217,12 @@ def _chaos(args: argparse.Namespace) -> int:
         raise LabError("--no-scenarios with --no-hypothesis leaves nothing to run")
     load = None
     if args.with_load:
-        from lab.load import LoadOptions
+        from lab.load import LoadOptions, scenario_load
 
-        load = LoadOptions(users=args.load_users, spawn_rate=float(args.load_users))
-        load.validate()
+        options = LoadOptions(users=args.load_users, spawn_rate=float(args.load_users))
+        options.validate()
+        load = scenario_load(lab, options)
     return campaign.run(lab, args.patterns, profile=profile, seed=args.seed,
                         scenarios=not args.no_scenarios, load=load,
-                        accept_disruption=args.i_accept_disruption, plan_only=args.plan)
+                        accept_disruption=args.i_accept_disruption, plan_only=args.plan,
+                        publish=_publish, run_id=args.run_id)

@@ -17,7 +17,7 @@ from lab import config as config_module
 from lab import images, render, topology
 from lab.config import LabConfig, Server
 from lab.errors import ConfigError
-from lab.machines import SshInventory, VagrantMachines
+from lab.machines import Machines, SshInventory, VagrantMachines
 from lab.paths import LabPaths
 from lab.remote import Machine, connect
 from lab.secrets import LabSecrets, adopted_password, load_or_create
@@ -78,11 +78,6 @@ class Lab:
         return self.config.machines.backend == "ssh"
 
     @property
-    def machines_are_containers(self) -> bool:
-        """Vagrant's docker provider: each machine is a container of this host's engine."""
-        return not self.is_inventory and self.config.machines.provider == "docker"
-
-    @property
     def machines_label(self) -> str:
         """How the report and the logs name the machines' backend."""
         if self.is_inventory:
@@ -91,12 +86,12 @@ class Lab:
             return f"{what} ({self.config.ssh.user}@, port {self.config.ssh.port})"
         return f"vagrant, provider {self.config.machines.provider}"
 
-    def machines(self, machine_image: str = "") -> VagrantMachines | SshInventory:
+    def machines(self, machine_image: str = "") -> Machines:
         if self.is_inventory:
             return SshInventory(self.config)
         return VagrantMachines(self.config, self.paths, self.secrets, machine_image)
 
-    def connect(self, server: Server, machines: VagrantMachines | SshInventory | None = None,
+    def connect(self, server: Server, machines: Machines | None = None,
                 ssh_config_text: str | None = None) -> Machine:
         """One SSH connection to ``server`` as its backend says."""
         machines = machines or self.machines()
@@ -107,8 +102,7 @@ class Lab:
         return render.render(self.config, self.topology, self.secrets.redis_password,
                              self.image_names())
 
-    def connect_all(self, machines: VagrantMachines | SshInventory | None = None
-                    ) -> list[Machine]:
+    def connect_all(self, machines: Machines | None = None) -> list[Machine]:
         """One SSH connection per server (``vagrant ssh-config`` read in parallel)."""
         machines = machines or self.machines()
         servers = self.config.servers

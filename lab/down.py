@@ -15,16 +15,15 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from lab import host, images, provision, render
+from lab import host, images, leftovers, provision, render
 from lab.context import Lab
-from lab.errors import PreflightError
 
 Log = Callable[[str], None]
 
 
 def run(lab: Lab, log: Log = print, *, remove_images: bool = False) -> float:
     started = time.monotonic()
-    docker_provider = lab.machines_are_containers
+    machines = lab.machines()
     if lab.config.adopted:
         log(f"lab_down: {lab.config.name} is adopted: healing fault leftovers, removing "
             "nothing of the deployment")
@@ -32,12 +31,10 @@ def run(lab: Lab, log: Log = print, *, remove_images: bool = False) -> float:
     elif lab.is_inventory:
         log(f"lab_down: removing the lab's stack from the hosts of {lab.config.name}")
         _clear_inventory(lab, log, remove_images)
-    elif docker_provider and not _engine_answers():
-        log("lab_down: no Docker engine answers, so no machine container can be running")
     else:
         log(f"lab_down: destroying the machines of {lab.config.name}")
-        lab.machines().destroy(log)
-        if remove_images and docker_provider:
+        machines.destroy(log)
+        if remove_images and machines.uses_local_engine and host.docker_engine_answers():
             images.remove_all(log)
     shutil.rmtree(lab.paths.bundles, ignore_errors=True)
     shutil.rmtree(lab.paths.vagrant_dotfile, ignore_errors=True)
@@ -52,8 +49,6 @@ def run(lab: Lab, log: Log = print, *, remove_images: bool = False) -> float:
 
 def _clear_inventory(lab: Lab, log: Log, remove_images: bool, remove_stack: bool = True
                      ) -> None:
-    from lab.chaos import nemesis  # the faults' own heal: one definition of "tagged"
-
     lab_images: tuple[str, ...] = ()
     if remove_images:
         names = lab.image_names()
@@ -61,7 +56,7 @@ def _clear_inventory(lab: Lab, log: Log, remove_images: bool, remove_stack: bool
     machines = lab.connect_all()
 
     def clear(machine) -> None:
-        nemesis.heal_everything([machine])
+        leftovers.heal_everything([machine])
         done = provision.remove_stack(machine, lab_images) if remove_stack else "faults healed"
         log(f"  {machine.server.name}: {done}")
 
@@ -72,10 +67,3 @@ def _clear_inventory(lab: Lab, log: Log, remove_images: bool, remove_stack: bool
         for machine in machines:
             machine.close()
 
-
-def _engine_answers() -> bool:
-    try:
-        host.require_docker_engine()
-    except PreflightError:
-        return False
-    return True

@@ -1,19 +1,63 @@
 """One name for each way a Redis call fails, shared by the chaos workload and Locust.
 
 ``READONLY``, ``NOREPLICAS``, ``LOADING``, ``MASTERDOWN``, ... (the server's own error
-word), ``ERR`` (other server errors), ``timeout``, ``connection-refused``,
+code), ``ERR`` (other server errors), ``timeout``, ``connection-refused``,
 ``connection-closed``, ``connection-error``; anything else by its exception class.
+
+redis-py's parser strips the error code from the message and maps some codes to classes
+of its own (``READONLY`` -> ``ReadOnlyError``, ``LOADING`` -> ``BusyLoadingError``, which
+is a *connection* error, ``MASTERDOWN`` -> ``MasterDownError``), so the message's first
+word is not the code. The code is read from the exception (``status_code``, redis-py 7+),
+else from its class, else from the message (codes redis-py has no class for, such as
+``NOREPLICAS``, stay in the message).
 """
 
 from __future__ import annotations
 
 import redis
+from redis import exceptions as rx
+
+__all__ = ["classify", "server_refused"]
+
+# redis-py's classes for server error codes (BaseParser.EXCEPTION_CLASSES, reversed).
+_CODE_OF_CLASS: dict[type, str] = {
+    rx.ReadOnlyError: "READONLY",
+    rx.BusyLoadingError: "LOADING",
+    rx.MasterDownError: "MASTERDOWN",
+    rx.NoScriptError: "NOSCRIPT",
+    rx.OutOfMemoryError: "OOM",
+    rx.ExecAbortError: "EXECABORT",
+    rx.NoPermissionError: "NOPERM",
+    rx.TryAgainError: "TRYAGAIN",
+    rx.ClusterDownError: "CLUSTERDOWN",
+    rx.AuthenticationError: "auth",  # NOAUTH or WRONGPASS: the class does not say which
+}
+
+
+def _server_code(exc: BaseException) -> str | None:
+    """The server's error code when ``exc`` is a server's error reply, else None."""
+    code = getattr(exc, "status_code", None)
+    if code:
+        return str(code)
+    for cls in type(exc).__mro__:  # most specific first: MasterDownError before ClusterDown
+        if cls in _CODE_OF_CLASS:
+            return _CODE_OF_CLASS[cls]
+    if isinstance(exc, redis.ResponseError):
+        word = str(exc).split(" ", 1)[0]
+        return word if word.isupper() and word.isalpha() else "ERR"
+    return None
+
+
+def server_refused(exc: BaseException) -> bool:
+    """True when the server answered with an error: the command certainly did not run
+    (even for ``LOADING``, which redis-py raises as a connection error)."""
+    return _server_code(exc) is not None
 
 
 def classify(exc: BaseException) -> str:
-    if isinstance(exc, redis.ResponseError):
-        word = str(exc).split(" ", 1)[0]
-        return word if word.isupper() else "ERR"
+    code = _server_code(exc)
+    if code:
+        return code
     if isinstance(exc, redis.TimeoutError):
         return "timeout"
     if isinstance(exc, redis.ConnectionError):

@@ -72,6 +72,14 @@ def require_docker_engine() -> None:
         )
 
 
+def docker_engine_answers() -> bool:
+    try:
+        require_docker_engine()
+    except PreflightError:
+        return False
+    return True
+
+
 def docker_json(*args: str) -> list[dict]:
     out = subprocess.run(["docker", *args], capture_output=True, text=True).stdout
     return json.loads(out) if out.strip() else []

@@ -22,12 +22,13 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lab.context import Lab
 from lab.errors import LabError
 from lab.paths import PROJECT_ROOT
+from lab.runs import new_run_dir, require_up
 
 LOCUSTFILE = PROJECT_ROOT / "loadtests" / "locustfile.py"
 _RUN_TIME = re.compile(r"^(?=\d)(\d+h)?(\d+m)?(\d+s?)?$")
@@ -159,6 +160,23 @@ class LoadProcess:
         """User + system CPU the Locust processes used (valid once they exited)."""
         return round(_children_cpu() - self._cpu_before, 2)
 
+    def finish(self, events: list[dict]) -> dict:
+        """After a chaos scenario (stopped): the faults beside Locust's CSVs, and what the
+        run record keeps of this load."""
+        write_faults(self.out_dir, self.started, events)
+        return {"dir": self.out_dir.name, "report": f"{self.out_dir.name}/locust.html",
+                "summary": summary(self.out_dir)}
+
+
+def scenario_load(lab: Lab, options: LoadOptions):
+    """A chaos run's load starter: Locust for one scenario, into ``out_dir``, for at most
+    ``bound_s`` seconds (it is stopped when the scenario ends)."""
+    def start(out_dir: Path, bound_s: int) -> LoadProcess:
+        process = LoadProcess(lab, replace(options, run_time=f"{bound_s}s"), out_dir)
+        process.start()
+        return process
+    return start
+
 
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -212,8 +230,6 @@ def _distributed(lab: Lab, load: LoadProcess, run_dir: Path, log) -> int:
 
 def run(lab: Lab, options: LoadOptions, log=print) -> int:
     """``nox -s load``: one headless run; 0 when every port served requests."""
-    from lab.chaos.campaign import new_run_dir, require_up
-
     options.validate()
     require_up(lab)
     unknown = [w for w in options.workers if w not in {s.name for s in lab.config.servers}]
@@ -243,8 +259,8 @@ def run(lab: Lab, options: LoadOptions, log=print) -> int:
     log(f"load: {total:.0f} req/s in all; Locust used {cpu:.1f} s of CPU "
         f"(exit {code}); report: {run_dir / 'locust.html'}")
     ports = {r["Name"].rsplit(":", 1)[-1] for r in rows if int(r["Request Count"]) > 0}
-    first = lab.config.haproxy.first_port
-    expected = {str(first + i) for i in range(2 * len(lab.topology.shards))}
+    expected = {str(shard.port(kind)) for shard in lab.topology.shards
+                for kind in ("master", "replicas")}
     if code != 0 or not expected <= ports:
         log(f"load: ports without traffic: {sorted(expected - ports)}")
         return 1

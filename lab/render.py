@@ -96,10 +96,10 @@ def render(config: LabConfig, topology: Topology, password: str, images: Images)
         "node_image": node_image(images),
         "restart": config.redis.restart,
     }
-    last_port = config.haproxy.first_port + 2 * len(topology.shards) - 1
+    first_port, last_port = topology.haproxy_ports
     haproxy_cfg = env.get_template("haproxy.cfg.j2").render(
         common, shards=topology.shards, haproxy=config.haproxy,
-        first_port=config.haproxy.first_port, last_port=last_port,
+        first_port=first_port, last_port=last_port,
     )
     entrypoint = (TEMPLATES / "lab-entrypoint.sh").read_text()
     dockerfile = env.get_template("Dockerfile.j2").render(common)

@@ -79,19 +79,19 @@ def problems(snapshot: Snapshot, config: LabConfig, topology: Topology) -> list[
             if not monitor.ckquorum.startswith("OK"):
                 found.append(f"{where}: CKQUORUM says {monitor.ckquorum!r}")
 
-    names = {i.address: f"{i.server.name}_{i.port}" for i in topology.instances}
+    names = {i.address: i.haproxy_server for i in topology.instances}
     for haproxy in snapshot.haproxies:
         if haproxy.error:
             found.append(f"haproxy on {haproxy.server} unreachable ({haproxy.error})")
             continue
         for shard in topology.shards:
-            up = haproxy.up.get(f"shard{shard.number}_master", [])
+            up = haproxy.up.get(shard.master_backend, [])
             if shard.number in masters and up != [names[masters[shard.number]]]:
-                found.append(f"haproxy on {haproxy.server}: shard{shard.number}_master has UP "
+                found.append(f"haproxy on {haproxy.server}: {shard.master_backend} has UP "
                              f"{up or 'nothing'}, expected [{names[masters[shard.number]]}]")
-            replicas_up = haproxy.up.get(f"shard{shard.number}_replicas", [])
+            replicas_up = haproxy.up.get(shard.replica_backend, [])
             if len(replicas_up) != config.redis.replicas_per_shard:
-                found.append(f"haproxy on {haproxy.server}: shard{shard.number}_replicas has "
+                found.append(f"haproxy on {haproxy.server}: {shard.replica_backend} has "
                              f"{len(replicas_up)} UP, expected {config.redis.replicas_per_shard}")
     return found
 

@@ -8,8 +8,7 @@ counts as settled when one of a few snapshots, a second apart, is.
 
 from __future__ import annotations
 
-from lab import settle
-from lab.chaos import nemesis
+from lab import leftovers, settle
 from lab.context import Lab
 from lab.errors import LabError
 from lab.probe import Snapshot
@@ -54,10 +53,10 @@ def render(lab: Lab, snapshot: Snapshot, leftovers: list[str]) -> tuple[str, lis
             haproxy_rows.append([h.server, "-", "-", h.error])
             continue
         for shard in lab.topology.shards:
-            for kind, port in (("master", shard.master_port), ("replicas", shard.replica_port)):
-                ups = h.up.get(f"shard{shard.number}_{kind}", [])
-                haproxy_rows.append([h.server, str(port), f"shard{shard.number}_{kind}",
-                                     ", ".join(ups) or "NONE"])
+            for backend, port in ((shard.master_backend, shard.master_port),
+                                  (shard.replica_backend, shard.replica_port)):
+                ups = h.up.get(backend, [])
+                haproxy_rows.append([h.server, str(port), backend, ", ".join(ups) or "NONE"])
 
     found = settle.problems(snapshot, lab.config, lab.topology)
     verdict = "SETTLED" if not found else "NOT SETTLED:\n" + "\n".join(f"  - {p}" for p in found)
@@ -88,7 +87,7 @@ def run(lab: Lab, log=print) -> bool:
                               timeout_s=STATUS_WINDOW_S, log=lambda _: None)
     machines = lab.connect_all()
     try:
-        left = nemesis.leftovers(machines)
+        left = leftovers.find(machines)
     finally:
         for machine in machines:
             machine.close()

@@ -13,15 +13,38 @@ shape, and everything downstream (rendering, probing, chaos) reads only that.
     ``master_port + 1 + k``, so each server still uses the same ports once each. One
     Sentinel per server watches every shard.
 
-Shard *i* (1-based) is reached through HAProxy on ``first_port + 2(i-1)`` (its master)
-and ``first_port + 2(i-1) + 1`` (its replicas), on every server.
+The wire facts live here and nowhere else: shard *i* (1-based) is reached through
+HAProxy on ``first_port + 2(i-1)`` (its master) and ``first_port + 2(i-1) + 1`` (its
+replicas), on every server, through the backends ``shard<i>_master`` and
+``shard<i>_replicas``; a key belongs to shard ``crc32(key) mod shards + 1``
+(:func:`shard_number`, the client-side sharding the article implies).
 """
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 
 from lab.config import LabConfig, Server
+
+
+def haproxy_port(first_port: int, shard: int, kind: str) -> int:
+    """The HAProxy port of shard ``shard`` (1-based): ``kind`` "master" or "replicas"."""
+    return first_port + 2 * (shard - 1) + (1 if kind == "replicas" else 0)
+
+
+def last_haproxy_port(first_port: int, shards: int) -> int:
+    return haproxy_port(first_port, shards, "replicas")
+
+
+def backend_name(shard: int, kind: str) -> str:
+    """HAProxy's name for shard ``shard``'s "master" or "replicas" backend."""
+    return f"shard{shard}_{kind}"
+
+
+def shard_number(key: str, shards: int) -> int:
+    """1-based shard of ``key``: crc32 mod the number of shards, like a sharding client."""
+    return zlib.crc32(key.encode()) % shards + 1
 
 
 @dataclass(frozen=True)
@@ -43,6 +66,11 @@ class RedisInstance:
     @property
     def label(self) -> str:
         return f"{self.server.name}:{self.port}"
+
+    @property
+    def haproxy_server(self) -> str:
+        """The name HAProxy's backends give this instance (``redis1_6379``)."""
+        return f"{self.server.name}_{self.port}"
 
 
 @dataclass(frozen=True)
@@ -79,6 +107,18 @@ class Shard:
             object.__setattr__(self, "monitor_name", f"shard{self.number}")
 
     @property
+    def master_backend(self) -> str:
+        return backend_name(self.number, "master")
+
+    @property
+    def replica_backend(self) -> str:
+        return backend_name(self.number, "replicas")
+
+    def port(self, kind: str) -> int:
+        """The HAProxy port for "master" or "replicas"."""
+        return self.master_port if kind == "master" else self.replica_port
+
+    @property
     def initial_master(self) -> RedisInstance:
         return next(i for i in self.instances if i.initial_role == "master")
 
@@ -109,6 +149,26 @@ class Topology:
     def shard(self, number: int) -> Shard:
         return self.shards[number - 1]
 
+    def shard_of(self, key: str) -> Shard:
+        """The shard a client writes ``key`` to."""
+        return self.shard(shard_number(key, len(self.shards)))
+
+    @property
+    def haproxy_ports(self) -> tuple[int, int]:
+        """(first, last) HAProxy port, e.g. (5000, 5005)."""
+        return self.shards[0].master_port, self.shards[-1].replica_port
+
+    def server_at(self, position: int | str) -> Server:
+        """A server by its 1-based position in ``[[servers]]`` or by its name (scenarios say
+        1, so they run on inventories whose hosts have other names)."""
+        names = [s.name for s in self.servers]
+        if isinstance(position, int) and 1 <= position <= len(names):
+            return self.servers[position - 1]
+        if position in names:
+            return self.server(str(position))
+        raise ValueError(f"no server {position!r}; the servers are {', '.join(names)} (or 1.."
+                         f"{len(names)} by position)")
+
     def server(self, name: str) -> Server:
         for server in self.servers:
             if server.name == name:
@@ -123,6 +183,7 @@ class Topology:
             "shards": [{"number": shard.number, "monitor": shard.monitor_name,
                         "master_port": shard.master_port,
                         "replica_port": shard.replica_port,
+                        "master_backend": shard.master_backend,
                         "instances": [{"label": i.label, "server": i.server.name,
                                        "port": i.port, "initial_role": i.initial_role}
                                       for i in shard.instances]}
@@ -144,8 +205,10 @@ def build(config: LabConfig) -> Topology:
         for k in range(config.redis.replicas_per_shard):
             host = home if config.layout == "article" else servers[(index + 1 + k) % n]
             instances.append(RedisInstance(index + 1, host, base + 1 + k, "replica"))
-        port = config.haproxy.first_port + 2 * index
-        shards.append(Shard(index + 1, tuple(instances), port, port + 1,
+        first = config.haproxy.first_port
+        shards.append(Shard(index + 1, tuple(instances),
+                            haproxy_port(first, index + 1, "master"),
+                            haproxy_port(first, index + 1, "replicas"),
                             monitors[index] if monitors else ""))
 
     sentinels = []

@@ -49,15 +49,13 @@ def preflight(lab: Lab) -> None:
     """Everything that can be checked before creating anything."""
     if lab.config.adopted:
         return  # nothing is built or installed: only SSH and the deployment itself count
-    if not lab.is_inventory:
-        host.require_tool("vagrant")
-    # The engine here runs the machines (docker provider) or builds the offline image.
-    if lab.config.images.source == "offline" or lab.machines_are_containers:
+    machines = lab.machines()
+    machines.sanity_checks()
+    # The offline base image is built here (the docker provider's checks asked already).
+    if lab.config.images.source == "offline" and not machines.uses_local_engine:
         host.require_docker_engine()
-    if lab.machines_are_containers:
-        host.check_address_range(lab.config.machines.network, lab.config.name)
-    if lab.config.images.source == "offline" or lab.machines_are_containers:
         host.require_tool("debootstrap")
+    if lab.config.images.source == "offline" or machines.uses_local_engine:
         lab.recipes()  # fails early when the host's mirror cannot be told
 
 
@@ -79,7 +77,7 @@ def run(lab: Lab, config_path: Path, log: Log = print, *, machines_only: bool = 
         wanted = []
         if lab.config.images.source == "offline":
             wanted.append(base)
-        if lab.machines_are_containers:
+        if lab.machines().uses_local_engine:
             wanted.append(machine_image)
         built = images.ensure(tuple(wanted), lab.paths, log)
         result.changes += [f"built image {name}" for name in built]

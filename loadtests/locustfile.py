@@ -19,13 +19,13 @@ import itertools
 import os
 import random
 import time
-import zlib
 
 import redis
 from locust import User, constant, constant_throughput, events, task
 
 from lab.failures import classify
 from lab.probe import client as lab_client
+from lab.topology import haproxy_port, shard_number
 
 _user_numbers = itertools.count()
 
@@ -86,10 +86,10 @@ class ShardedRedisUser(User):
     def operate(self) -> None:
         o = self.options
         keys = [f"lab:{self.rng.randrange(o.lab_key_space)}" for _ in range(o.lab_pipeline)]
-        shard = zlib.crc32(keys[0].encode()) % o.lab_shards
         # A pipeline stays on one shard: its keys all go where the first one goes.
+        shard = shard_number(keys[0], o.lab_shards)
         read = self.rng.random() < o.lab_read_ratio
-        port = o.lab_first_port + 2 * shard + (1 if read else 0)
+        port = haproxy_port(o.lab_first_port, shard, "replicas" if read else "master")
         op = "GET" if read else "SET"
         name = f"{op} :{port}" if o.lab_pipeline == 1 else f"{op} x{o.lab_pipeline} :{port}"
         client = self._client(port)
@@ -110,5 +110,5 @@ class ShardedRedisUser(User):
             request_type="redis", name=name,
             response_time=(time.perf_counter() - started) * 1000,
             response_length=0 if read else o.lab_value_size * o.lab_pipeline,
-            exception=exception, context={"port": port, "shard": shard + 1},
+            exception=exception, context={"port": port, "shard": shard},
         )

@@ -1,8 +1,10 @@
 """A chaos campaign: scenarios (and the Hypothesis state machine) in one run.
 
 Results land in ``reports/<run-id>/``: one JSONL history per scenario and
-``results.json``, rewritten after every scenario so an interrupted run keeps what it
-finished (marked ``"complete": false``).
+``results.json`` (:class:`~lab.chaos.record.RunRecord`), rewritten after every scenario so
+an interrupted run keeps what it finished (marked ``"complete": false``). Whoever calls
+passes ``publish`` (the CLI: the HTML report), called with the run folder on every exit
+path: chaos never imports the report.
 
 Exit status: 0 every verdict is pass, finding or skipped; 1 a scenario failed its
 expectations or an invariant broke; 2 the run could not complete (a scenario errored,
@@ -11,86 +13,54 @@ the lab was not up or never settled); 130 interrupted (the lab is healed first).
 
 from __future__ import annotations
 
-import json
+import logging
 import signal
-import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from lab.chaos import nemesis, plan, stateful
+from lab import masters, runs
+from lab.chaos import faults, plan, stateful
 from lab.chaos import scenarios as scenario_module
-from lab.chaos.runner import ChaosSession, run_scenario
+from lab.chaos.record import RunRecord, ScenarioResult
+from lab.chaos.runner import ChaosSession, LoadStarter, run_scenario
 from lab.context import Lab
 from lab.errors import LabError
-from lab.load import LoadOptions
-from lab.paths import REPORTS
 
-Log = Callable[[str], None]
+__all__ = ["Publish", "lab_record", "replay", "run"]
 
+log = logging.getLogger(__name__)
 
-def new_run_dir(kind: str = "chaos") -> tuple[str, Path]:
-    run_id = time.strftime(f"%Y%m%d-%H%M%S-{kind}", time.gmtime())
-    run_dir = REPORTS / run_id
-    run_dir.mkdir(parents=True, exist_ok=False)
-    return run_id, run_dir
+# Called with the run folder once the run ends, however it ends.
+Publish = Callable[[Path], None]
 
 
-class Results:
-    """``results.json`` of a run, written after every change."""
-
-    def __init__(self, run_dir: Path, run_id: str, lab: Lab) -> None:
-        self.path = run_dir / "results.json"
-        self.data = {
-            "run_id": run_id,
-            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "complete": False,
-            "lab": {
-                "name": lab.config.name,
-                "layout": lab.config.layout,
-                "backend": lab.config.machines.backend,
-                "provider": None if lab.is_inventory else lab.config.machines.provider,
-                "machines": lab.machines_label,
-                "servers": [vars(s) for s in lab.config.servers],
-                "sentinel": vars(lab.config.sentinel),
-                "redis": vars(lab.config.redis),
-                "haproxy": vars(lab.config.haproxy),
-                "images": lab.config.images.source,
-                "topology": lab.topology.as_dict(),
-            },
-            "scenarios": [],
-            "hypothesis": None,
-        }
-        self.write()
-
-    def add(self, result: dict) -> None:
-        self.data["scenarios"].append(result)
-        self.write()
-
-    def write(self) -> None:
-        self.data["updated"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        tmp = self.path.with_suffix(".partial")
-        tmp.write_text(json.dumps(self.data, indent=2, default=str) + "\n")
-        tmp.replace(self.path)
-
-    def exit_code(self) -> int:
-        statuses = [s["status"] for s in self.data["scenarios"]]
-        hypothesis = self.data.get("hypothesis") or {}
-        if "error" in statuses or hypothesis.get("status") == "error":
-            return 2
-        if "fail" in statuses or hypothesis.get("status") == "fail":
-            return 1
-        return 0
+def lab_record(lab: Lab) -> dict:
+    """The lab's settings and topology, as the run record keeps them."""
+    return {
+        "name": lab.config.name,
+        "layout": lab.config.layout,
+        "backend": lab.config.machines.backend,
+        "provider": None if lab.is_inventory else lab.config.machines.provider,
+        "machines": lab.machines_label,
+        "servers": [vars(s) for s in lab.config.servers],
+        "sentinel": vars(lab.config.sentinel),
+        "redis": vars(lab.config.redis),
+        "haproxy": vars(lab.config.haproxy),
+        "images": lab.config.images.source,
+        "topology": lab.topology.as_dict(),
+    }
 
 
-def run(lab: Lab, patterns: list[str], log: Log = print, profile: str | None = "ci",
-        seed: int | None = None, scenarios: bool = True, load: LoadOptions | None = None,
-        accept_disruption: bool = False, plan_only: bool = False) -> int:
+def run(lab: Lab, patterns: list[str], profile: str | None = "ci",
+        seed: int | None = None, scenarios: bool = True, load: LoadStarter | None = None,
+        accept_disruption: bool = False, plan_only: bool = False,
+        publish: Publish | None = None, run_id: str | None = None) -> int:
     """Run the chosen scenarios, then (with a profile) the Hypothesis state machine.
 
     On an SSH inventory nothing runs without ``accept_disruption``: the dry-run plan is
     printed and the run refused. ``plan_only`` prints the plan for any lab and stops."""
-    require_up(lab)
+    runs.require_up(lab)
     try:
         chosen = scenario_module.select(scenario_module.load_all(), patterns) \
             if scenarios else []
@@ -98,107 +68,87 @@ def run(lab: Lab, patterns: list[str], log: Log = print, profile: str | None = "
         raise LabError(str(exc)) from None
     if plan_only or _needs_consent(lab, accept_disruption):
         _print_plan(plan.describe(lab.topology, chosen, profile, _master_finder(lab),
-                                  stateful.FAULT_KINDS), log)
+                                  faults.searched()))
         if plan_only:
             return 0
         _refuse_disruption()
-    run_id, run_dir = new_run_dir()
-    log(f"chaos: run {run_id}: {len(chosen)} scenario(s) on the {lab.config.layout} layout")
-    results = Results(run_dir, run_id, lab)
-    results.data["options"] = {"scenarios": [s.name for s in chosen], "profile": profile,
-                               "seed": seed, "with_load": bool(load)}
+    run_id, run_dir = runs.new_run_dir("chaos", run_id)
+    log.info(f"chaos: run {run_id}: {len(chosen)} scenario(s) on the {lab.config.layout} layout")
+    record = RunRecord(run_id, lab_record(lab),
+                       options={"scenarios": [s.name for s in chosen], "profile": profile,
+                                "seed": seed, "with_load": bool(load)})
+    path = run_dir / runs.RESULTS
+    record.write(path)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-    session = ChaosSession(lab, run_dir, run_id, log, load)
     try:
-        results.data["lab"]["versions"] = session.versions()
-        results.write()
-        for scenario in chosen:
-            try:
-                results.add(run_scenario(session, scenario))
-            except LabError as exc:
-                results.add({"scenario": scenario.name, "status": "error", "error": str(exc)})
-                log(f"chaos: {scenario.name}: ERROR {exc}")
-            except Exception as exc:  # noqa: BLE001 - recorded, and the campaign goes on
-                results.add({"scenario": scenario.name, "status": "error",
-                             "error": f"{type(exc).__name__}: {exc}",
-                             "traceback": traceback.format_exc()})
-                log(f"chaos: {scenario.name}: ERROR {type(exc).__name__}: {exc}")
-        if profile:
-            results.data["hypothesis"] = stateful.run(session, profile, seed)
-            results.write()
-        results.data["complete"] = True
-    except KeyboardInterrupt:
-        results.data["interrupted"] = True
-        log("chaos: interrupted: healing the lab")
-        raise
-    finally:
+        session = ChaosSession(lab, run_dir, run_id, load)
         try:
-            session.close()
+            record.lab["versions"] = session.versions()
+            record.write(path)
+            for scenario in chosen:
+                record.scenarios.append(_run_one(session, scenario))
+                record.write(path)
+            if profile:
+                record.hypothesis = stateful.run(session, profile, seed)
+                record.write(path)
+            record.complete = True
+        except KeyboardInterrupt:
+            record.interrupted = True
+            log.info("chaos: interrupted: healing the lab")
+            raise
         finally:
-            signal.signal(signal.SIGTERM, previous)
-            results.write()
-            _summary(results, log)
-            write_report(run_dir, log)
-    return results.exit_code()
+            session.close()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        record.write(path)
+        _summary(record, path)
+        if publish:
+            publish(run_dir)
+    return record.exit_code()
 
 
-def replay(lab: Lab, failure_id: str, log: Log = print, accept_disruption: bool = False) -> int:
+def _run_one(session: ChaosSession, scenario) -> ScenarioResult:
+    """One scenario; an error is recorded and the campaign goes on."""
+    try:
+        return run_scenario(session, scenario)
+    except LabError as exc:
+        log.info(f"chaos: {scenario.name}: ERROR {exc}")
+        return ScenarioResult.errored(scenario.name, str(exc))
+    except Exception as exc:  # noqa: BLE001 - recorded, and the campaign goes on
+        log.info(f"chaos: {scenario.name}: ERROR {type(exc).__name__}: {exc}")
+        return ScenarioResult.errored(scenario.name, f"{type(exc).__name__}: {exc}",
+                                      traceback.format_exc())
+
+
+def replay(lab: Lab, failure_id: str, accept_disruption: bool = False,
+           publish: Publish | None = None, run_id: str | None = None) -> int:
     """Replay a saved failing sequence; exit 1 when it reproduces, 0 when it does not."""
-    require_up(lab)
+    runs.require_up(lab)
     if _needs_consent(lab, accept_disruption):
-        _print_plan(plan.describe_replay(lab.topology, failure_id), log)
+        _print_plan(plan.describe_replay(lab.topology, failure_id))
         _refuse_disruption()
     if stateful.find_failure(failure_id) is None:
         raise LabError(f"no saved failure {failure_id!r} under reports/*/failures/; "
                        "the id is printed when Hypothesis finds one")
-    run_id, run_dir = new_run_dir("replay")
-    results = Results(run_dir, run_id, lab)
-    session = ChaosSession(lab, run_dir, run_id, log)
+    run_id, run_dir = runs.new_run_dir("replay", run_id)
+    record = RunRecord(run_id, lab_record(lab))
+    path = run_dir / runs.RESULTS
+    session = ChaosSession(lab, run_dir, run_id)
     try:
-        results.data["lab"]["versions"] = session.versions()
-        results.data["hypothesis"] = stateful.replay(session, failure_id)
-        results.data["complete"] = True
+        record.lab["versions"] = session.versions()
+        record.hypothesis = stateful.replay(session, failure_id)
+        record.complete = True
     finally:
         session.close()
-        results.write()
-        write_report(run_dir, log)
-    return 1 if results.data["hypothesis"]["status"] == "fail" else 0
-
-
-def heal(lab: Lab, log: Log = print) -> int:
-    """Remove every fault leftover from the machines, e.g. after a killed controller."""
-    require_up(lab)
-    machines = lab.connect_all()
-    try:
-        nemesis.heal_everything(machines)
-        left = nemesis.leftovers(machines)
-    finally:
-        for machine in machines:
-            machine.close()
-    log("chaos: healed: no fault leftovers" if not left else f"chaos: still left: {left}")
-    return 0 if not left else 1
-
-
-def write_report(run_dir: Path, log: Log) -> Path | None:
-    """The run's HTML page and the index; a failure here never loses the raw data."""
-    from lab import report  # plotly is imported only when a report is written
-
-    try:
-        page = report.build_run(run_dir)
-        report.build_index(run_dir.parent)
-    except Exception as exc:  # noqa: BLE001 - results.json and the histories are kept
-        log(f"report: not written ({type(exc).__name__}: {exc}); "
-            f"rebuild it with `nox -s report -- {run_dir.name}`")
-        return None
-    log(f"report: {page}")
-    return page
+        record.write(path)
+        if publish:
+            publish(run_dir)
+    return record.exit_code()
 
 
 def _master_finder(lab: Lab) -> Callable[[int], object]:
-    """Read-only: asks the Sentinels; the nemesis gets no SSH connection here."""
-    finder = nemesis.Nemesis(lab.topology, [], lab.secrets.redis_password,
-                             lab.config.machines.network)
-    return finder.master_of
+    """Read-only: asks the Sentinels; no SSH connection is made."""
+    return lambda shard: masters.named_master(lab.topology, lab.secrets.redis_password, shard)
 
 
 def _needs_consent(lab: Lab, accept_disruption: bool) -> bool:
@@ -206,10 +156,10 @@ def _needs_consent(lab: Lab, accept_disruption: bool) -> bool:
     return lab.is_inventory and not accept_disruption
 
 
-def _print_plan(lines: list[str], log: Log) -> None:
-    log("chaos plan (dry run: nothing has been touched):")
+def _print_plan(lines: list[str]) -> None:
+    log.info("chaos plan (dry run: nothing has been touched):")
     for line in lines:
-        log(f"  {line}")
+        log.info(f"  {line}")
 
 
 def _refuse_disruption() -> None:
@@ -217,25 +167,20 @@ def _refuse_disruption() -> None:
                    "fault and the hosts it touches; rerun with --i-accept-disruption to go ahead")
 
 
-def require_up(lab: Lab) -> None:
-    if not lab.paths.applied_config.exists():
-        raise LabError(f"lab {lab.config.name} is not up; run `nox -s lab_up` first")
-
-
 def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-def _summary(results: Results, log: Log) -> None:
-    log("")
-    log(f"{'scenario':<30} {'verdict':<8} failover  outage  lost  split-brain")
-    for s in results.data["scenarios"]:
-        m = (s.get("measures") or {}).get(str(s.get("target_shard", 1)), {})
-        split = max(m.get("split_brain_roles_s", 0), m.get("split_brain_haproxy_s", 0))
-        log(f"{s['scenario']:<30} {s['status']:<8} {_num(m.get('failover_s')):>8}  "
-            f"{_num(m.get('outage_s')):>6}  {_num(m.get('lost')):>4}  {split:>9.1f} s")
-    state = "complete" if results.data["complete"] else "INCOMPLETE"
-    log(f"chaos: results ({state}): {results.path}")
+def _summary(record: RunRecord, path: Path) -> None:
+    log.info("")
+    log.info(f"{'scenario':<30} {'verdict':<8} failover  outage  lost  split-brain")
+    for s in record.scenarios:
+        m = s.target
+        log.info(f"{s.scenario:<30} {s.status:<8} {_num(m and m.failover_s):>8}  "
+                 f"{_num(m and m.outage_s):>6}  {_num(m and m.lost):>4}  "
+                 f"{m.split_brain_s if m else 0:>9.1f} s")
+    state = "complete" if record.complete else "INCOMPLETE"
+    log.info(f"chaos: results ({state}): {path}")
 
 
 def _num(value) -> str:

@@ -24,6 +24,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 
+from lab.topology import backend_name
+
 
 @dataclass(frozen=True)
 class Window:
@@ -55,6 +57,11 @@ class ShardMeasures:
     stale_reads: int = 0
     errors: dict[str, int] = field(default_factory=dict)
 
+    @property
+    def split_brain_s(self) -> float:
+        """Split brain as one number: the longer of the two ways it is seen."""
+        return max(self.split_brain_roles_s, self.split_brain_haproxy_s)
+
     def as_dict(self) -> dict:
         return asdict(self)
 
@@ -77,9 +84,12 @@ def fault_windows(events: list[dict]) -> list[Window]:
 
 
 def measure(
-    events: list[dict], shards: list[int], monitor_names: dict[int, str]
+    events: list[dict], shards: list[int], monitor_names: dict[int, str],
+    master_backends: dict[int, str] | None = None,
 ) -> dict[int, ShardMeasures]:
-    """Every measurement for every shard."""
+    """Every measurement for every shard (``master_backends``: HAProxy's name for each
+    shard's master backend, default ``shard<N>_master``)."""
+    master_backends = master_backends or {n: backend_name(n, "master") for n in shards}
     windows = fault_windows(events)
     first_fault = windows[0].start if windows else None
     ops = [e for e in events if e["type"] == "op"]
@@ -109,7 +119,7 @@ def measure(
             m.split_votes = split_votes(events, monitor_names[shard], first_fault)
         m.lost, m.lost_keys, m.indeterminate = lost_writes(events, shard, writes)
         m.split_brain_roles_s = round(split_brain_roles(events, shard), 3)
-        m.split_brain_haproxy_s = round(split_brain_haproxy(events, f"shard{shard}_master"), 3)
+        m.split_brain_haproxy_s = round(split_brain_haproxy(events, master_backends[shard]), 3)
         m.stale_reads = stale_reads(writes, reads)
         result[shard] = m
     return result
@@ -211,6 +221,18 @@ def convergence(events: list[dict]) -> dict | None:
     """The runner's post-heal convergence record, or None when the run never got there."""
     found = [e for e in events if e["type"] == "convergence"]
     return found[-1] if found else None
+
+
+def skipped(events: list[dict]) -> str:
+    """Why the scenario could not run here ("" when it ran)."""
+    return next((e.get("reason") or "skipped" for e in events
+                 if e["type"] == "fault" and e.get("phase") == "skipped"), "")
+
+
+def injected(events: list[dict]) -> list[dict]:
+    """The faults as injected, in order: ``{"fault", "target"}``."""
+    return [{"fault": e["fault"], "target": e.get("target")} for e in events
+            if e["type"] == "fault" and e.get("phase") == "inject"]
 
 
 def _span(events: list[dict]) -> tuple[float, float]:

@@ -1,60 +1,81 @@
 """Run one scenario against the running lab, and judge its history.
 
 1. heal every leftover, wait until settled (chaos never starts on an unsettled lab);
-2. start the observers and the workload (and Locust, with ``--with-load``), let the
-   workload run a moment;
+2. record what the verdict will need (``meta``: the scenario's expectations for these
+   settings), start the observers and the workload (and load, when the session has a
+   load starter), let the workload run a moment;
 3. inject the scenario's faults, hold them;
 4. heal them (in reverse, on every exit path: exceptions, Ctrl-C, timeouts), then the
    safety-net heal of everything tagged;
 5. wait until settled again (the convergence bound), with the workload still running;
-6. read back every key the workload wrote, from each shard's final master;
-7. judge: :mod:`lab.chaos.checkers` over the history, then the scenario's expectations.
+   compare the datasets; record both (``convergence``);
+6. read back every key the workload wrote, from each shard's final master (``readback``);
+7. judge the closed history (:mod:`lab.chaos.judge`): the same function ``judge`` runs
+   later on the files.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
+from typing import Protocol
 
 import redis
 
-from lab import probe, settle, versions
-from lab.chaos import checkers, history, nemesis
+from lab import leftovers, masters, probe, settle, versions
+from lab.chaos import faults, history
+from lab.chaos.faults import Applied, FaultSkipped
 from lab.chaos.history import History
-from lab.chaos.nemesis import Applied, FaultSkipped, Nemesis
+from lab.chaos.judge import judge_history
+from lab.chaos.nemesis import Nemesis
 from lab.chaos.observers import Observers
-from lab.chaos.scenarios import Scenario, Verdict, judge
+from lab.chaos.record import Convergence, ScenarioResult
+from lab.chaos.scenarios import Scenario
 from lab.chaos.workload import Workload, WorkloadSettings
 from lab.context import Lab
 from lab.errors import NotSettledError
-from lab.load import LoadOptions, LoadProcess, summary, write_faults
 from lab.remote import Machine
+
+__all__ = ["CONVERGENCE_BOUND_S", "ChaosSession", "LoadHandle", "LoadStarter",
+           "run_scenario"]
+
+log = logging.getLogger(__name__)
 
 WARMUP_S = 2.0
 CONVERGENCE_BOUND_S = 60.0
-Log = Callable[[str], None]
+
+
+class LoadHandle(Protocol):
+    """Load running beside a scenario (Locust, :mod:`lab.load`)."""
+
+    out_dir: Path
+
+    def stop(self) -> None: ...
+
+    def finish(self, events: list[dict]) -> dict:
+        """After the scenario: mark the faults on the load's data; what results record."""
+
+
+# Starts load into a folder for at most the given seconds.
+LoadStarter = Callable[[Path, int], LoadHandle]
 
 
 class ChaosSession:
     """The lab plus open SSH connections, shared by every scenario of a run."""
 
-    def __init__(self, lab: Lab, run_dir: Path, run_id: str, log: Log = print,
-                 load: LoadOptions | None = None) -> None:
+    def __init__(self, lab: Lab, run_dir: Path, run_id: str,
+                 load: LoadStarter | None = None) -> None:
         self.lab = lab
-        self.load = load  # Locust for each scenario's whole duration, when set
+        self.load = load  # load for each scenario's whole duration, when set
         self.run_dir = run_dir
         self.run_id = run_id
-        self.log = log
-        machines = lab.machines()
-        # Server name -> the host container that *is* the machine (Vagrant's docker provider).
-        machine_containers = {s.name: f"{lab.config.name}-{s.name}" for s in lab.config.servers} \
-            if lab.machines_are_containers else {}
+        backend = lab.machines()
         self.nemesis = Nemesis(
-            lab.topology, lab.connect_all(machines), lab.secrets.redis_password,
-            lab.config.machines.network, machine_containers,
-            reconnect=lambda name: lab.connect(lab.topology.server(name), machines),
+            lab.topology, lab.connect_all(backend), lab.secrets.redis_password,
+            lab.config.machines.network, backend,
+            reconnect=lambda name: lab.connect(lab.topology.server(name), backend),
             adopted=lab.config.adopted, haproxy_port=lab.config.haproxy.first_port)
 
     @property
@@ -69,10 +90,15 @@ class ChaosSession:
 
     def close(self) -> None:
         try:
-            nemesis.heal_everything(self.machines)
+            self.nemesis.heal_everything()
         finally:
             for machine in self.machines:
                 machine.close()
+
+    def settle(self, timeout_s: float, quiet: bool = True) -> settle.Snapshot:
+        lab = self.lab
+        return settle.wait(lab.config, lab.topology, lab.secrets.redis_password,
+                           timeout_s=timeout_s, log=(lambda _: None) if quiet else log.info)
 
     def reset(self, timeout_s: float = CONVERGENCE_BOUND_S) -> float:
         """Heal everything and wait until settled; return the seconds it took.
@@ -81,10 +107,9 @@ class ChaosSession:
         old master is demoted at once, as Sentinel would do after about ten seconds.
         """
         started = time.monotonic()
-        nemesis.heal_everything(self.machines)
+        self.nemesis.heal_everything()
         self._demote_stale_masters()
-        settle.wait(self.lab.config, self.lab.topology, self.lab.secrets.redis_password,
-                    timeout_s=timeout_s, log=self.log)
+        self.settle(timeout_s, quiet=False)
         return time.monotonic() - started
 
     def _demote_stale_masters(self) -> None:
@@ -92,7 +117,7 @@ class ChaosSession:
         for shard in self.lab.topology.shards:
             try:
                 named = self.nemesis.master_of(shard.number)
-            except RuntimeError:
+            except masters.NoMasterError:
                 continue
             for instance in shard.instances:
                 if instance == named:
@@ -104,30 +129,28 @@ class ChaosSession:
                 except redis.RedisError:
                     continue  # unreachable: settle will say so
 
-    def wait_converged(self) -> dict:
+    def wait_converged(self) -> Convergence:
         """Wait (within the bound) until settled after a heal; how long, and what is not."""
         started = time.monotonic()
         try:
-            snapshot = settle.wait(self.lab.config, self.lab.topology,
-                                   self.lab.secrets.redis_password,
-                                   timeout_s=CONVERGENCE_BOUND_S, log=lambda _: None)
+            snapshot = self.settle(CONVERGENCE_BOUND_S)
         except NotSettledError as exc:
-            return {"settled": False, "seconds": round(time.monotonic() - started, 2),
-                    "problems": str(exc).splitlines()[1:], "masters": {}}
-        return {"settled": True, "seconds": round(time.monotonic() - started, 2),
-                "problems": [], "masters": {str(v.instance.shard): v.instance.label
-                                            for v in snapshot.instances if v.role == "master"}}
+            return Convergence(False, round(time.monotonic() - started, 2),
+                               problems=str(exc).splitlines()[1:])
+        return Convergence(True, round(time.monotonic() - started, 2),
+                           masters={str(v.instance.shard): v.instance.label
+                                    for v in snapshot.instances if v.role == "master"})
 
-    def compare_datasets(self) -> dict:
+    def compare_datasets(self, convergence: Convergence) -> None:
         """Once the workload has stopped and replicas caught up: equal datasets per shard?"""
         try:
-            settle.wait(self.lab.config, self.lab.topology, self.lab.secrets.redis_password,
-                        timeout_s=15, log=lambda _: None)
+            self.settle(15)
         except NotSettledError:
-            return {"datasets": {}, "datasets_equal": False}
-        datasets = self._datasets()
-        equal = all(len(set(counts.values())) == 1 for counts in datasets.values())
-        return {"datasets": datasets, "datasets_equal": equal}
+            convergence.datasets_equal = False
+            return
+        convergence.datasets = self._datasets()
+        convergence.datasets_equal = all(len(set(counts.values())) == 1
+                                         for counts in convergence.datasets.values())
 
     def _datasets(self) -> dict[str, dict[str, int]]:
         """Per shard, each instance's count of this run's keys (equal when converged)."""
@@ -158,120 +181,97 @@ class ChaosSession:
                                     if v is not None]
                 h.record("readback", shard=shard.number, master=master.label,
                          written=len(wanted), present=present)
-            except (redis.RedisError, RuntimeError) as exc:
+            except (redis.RedisError, masters.NoMasterError) as exc:
                 h.record("readback", shard=shard.number, master=None, written=len(wanted),
                          present=None, error=str(exc))
 
 
 def run_scenario(session: ChaosSession, scenario: Scenario,
-                 workload_settings: WorkloadSettings | None = None) -> dict:
+                 workload_settings: WorkloadSettings | None = None) -> ScenarioResult:
     lab = session.lab
     path = session.run_dir / f"{scenario.name}.jsonl"
     path.unlink(missing_ok=True)
-    log = session.log
-    log(f"chaos: {scenario.name}: resetting to settled")
+    log.info(f"chaos: {scenario.name}: resetting to settled")
     reset_s = session.reset()
-    applied: list[Applied] = []
     with History(path) as h:
         h.record("meta", scenario=scenario.name, description=scenario.description,
                  layout=lab.config.layout, run_id=session.run_id,
                  settings={"sentinel": vars(lab.config.sentinel), "redis": vars(lab.config.redis)},
-                 shards={s.number: s.monitor_name for s in lab.topology.shards})
-        locust = _start_load(session, scenario)
+                 shards={s.number: {"monitor": s.monitor_name,
+                                    "master_backend": s.master_backend}
+                         for s in lab.topology.shards},
+                 target_shard=scenario.target_shard,
+                 expect=scenario.expect(lab.config).to_json(),
+                 election_retry_s=lab.config.sentinel.failover_timeout_ms / 1000)
+        load = _start_load(session, scenario)
         observers = Observers(lab.config, lab.topology, lab.secrets.redis_password, h)
         workload = Workload(lab.topology, lab.secrets.redis_password, h,
                             f"{session.run_id}:{scenario.name}", workload_settings)
         observers.start()
         workload.start()
         try:
-            skipped = _inject_and_hold(session, scenario, h, applied)
+            _inject_and_hold(session, scenario, h)
             convergence = session.wait_converged()
             time.sleep(1.0)  # writes through the converged lab, for the outage's end
         finally:
             workload.stop()
             observers.stop()
-            if locust:
-                locust.stop()
-        if convergence["settled"]:
-            convergence.update(session.compare_datasets())
-        h.record("convergence", **convergence)
+            if load:
+                load.stop()
+        if convergence.settled:
+            session.compare_datasets(convergence)
+        h.record("convergence", **convergence.to_json())
         session.read_back(h)
 
     events = history.read(path)
-    if locust:
-        write_faults(locust.out_dir, locust.started, events)
-    names = {s.number: s.monitor_name for s in lab.topology.shards}
-    measures = checkers.measure(events, list(names), names)
-    target = measures[scenario.target_shard]
-    if skipped:
-        verdict = Verdict("skipped", findings=[f"skipped: {skipped}"])
-    else:
-        verdict = judge(scenario.expect(lab.config), target, convergence,
-                        election_retry_s=lab.config.sentinel.failover_timeout_ms / 1000)
-    log(f"chaos: {scenario.name}: {verdict.status.upper()}  " + _headline(target))
-    return {
-        "scenario": scenario.name,
-        "description": scenario.description,
-        "status": verdict.status,
-        "checks": verdict.checks,
-        "findings": verdict.findings,
-        "target_shard": scenario.target_shard,
-        "faults": [{"fault": f.kind, "target": f.target} for f in applied],
-        "measures": {str(k): v.as_dict() for k, v in measures.items()},
-        "convergence": {k: convergence.get(k) for k in ("settled", "seconds", "problems",
-                                                        "datasets_equal")},
-        "reset_s": round(reset_s, 2),
-        "history": path.name,
-        "load": None if not locust else {
-            "dir": locust.out_dir.name, "report": f"{locust.out_dir.name}/locust.html",
-            "summary": summary(locust.out_dir)},
-    }
+    judged = judge_history(events)
+    result = ScenarioResult(
+        scenario.name, scenario.description, judged.verdict.status, judged.verdict.checks,
+        judged.verdict.findings, judged.target_shard, judged.faults, judged.measures,
+        judged.convergence, round(reset_s, 2), path.name,
+        load.finish(events) if load else None)
+    log.info(f"chaos: {scenario.name}: {result.status.upper()}  " + _headline(result.target))
+    return result
 
 
-def _inject_and_hold(session: ChaosSession, scenario: Scenario, h: History,
-                     applied: list[Applied]) -> str:
-    """Inject the faults in order, hold, heal in reverse on every exit path.
-
-    Returns the reason when a fault cannot run here (the scenario is then skipped)."""
-    log = session.log
+def _inject_and_hold(session: ChaosSession, scenario: Scenario, h: History) -> None:
+    """Inject the faults in order, hold, heal in reverse on every exit path. A fault that
+    cannot run here is recorded as skipped (the judge then skips the scenario)."""
+    applied: list[Applied] = []
     try:
         time.sleep(WARMUP_S)
         for step in scenario.faults:
-            fault = session.nemesis.inject(step.fault, **step.params)
+            fault = faults.inject(session.nemesis, step.fault, **step.params)
             applied.append(fault)
             h.record("fault", t=fault.at, phase="inject", id=fault.id, fault=fault.kind,
                      target=fault.target, injected_by=time.time())
-            log(f"chaos: {scenario.name}: injected {fault.kind} {fault.target}")
+            log.info(f"chaos: {scenario.name}: injected {fault.kind} {fault.target}")
         time.sleep(scenario.hold_s)
-        return ""
     except FaultSkipped as exc:
         h.record("fault", phase="skipped", fault=scenario.faults[len(applied)].fault,
                  reason=str(exc))
-        return str(exc)
     finally:
         for fault in reversed(applied):
             healing = time.time()  # the heal starts now; the fault window ends here
             session.nemesis.heal(fault)
             h.record("fault", t=healing, phase="heal", id=fault.id, fault=fault.kind)
-        nemesis.heal_everything(session.machines)
+        leftovers.heal_everything(session.machines)
         if applied:
-            log(f"chaos: {scenario.name}: healed")
+            log.info(f"chaos: {scenario.name}: healed")
 
 
-def _start_load(session: ChaosSession, scenario: Scenario) -> LoadProcess | None:
-    """Locust for the scenario's whole duration, bounded by a run time it never reaches."""
+def _start_load(session: ChaosSession, scenario: Scenario) -> LoadHandle | None:
+    """Load for the scenario's whole duration, bounded by a run time it never reaches."""
     if not session.load:
         return None
     bound = int(WARMUP_S + scenario.hold_s + CONVERGENCE_BOUND_S + 60)
-    options = replace(session.load, run_time=f"{bound}s")
-    locust = LoadProcess(session.lab, options, session.run_dir / f"{scenario.name}-load")
-    locust.start()
+    load = session.load(session.run_dir / f"{scenario.name}-load", bound)
     time.sleep(2)  # users spawned before the fault
-    return locust
+    return load
 
 
-def _headline(m: checkers.ShardMeasures) -> str:
+def _headline(m) -> str:
     parts = [f"failover {m.failover_s} s" if m.failover_s is not None else "no failover",
              f"outage {m.outage_s} s", f"lost {m.lost}", f"indeterminate {m.indeterminate}",
-             f"split brain {max(m.split_brain_roles_s, m.split_brain_haproxy_s):.1f} s"]
+             f"split brain {m.split_brain_s:.1f} s"]
     return ", ".join(parts)

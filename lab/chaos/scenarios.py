@@ -20,12 +20,15 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from lab.chaos.checkers import ShardMeasures
+from lab.chaos.record import Convergence, Status, Verdict
 from lab.config import LabConfig
 from lab.paths import PROJECT_ROOT
+
+__all__ = ["Expect", "Scenario", "Step", "judge", "load_all", "select"]
 
 SCENARIO_DIR = PROJECT_ROOT / "scenarios"
 
@@ -48,6 +51,13 @@ class Expect:
     writes_during_fault: bool | None = None  # False: the shard is expected to be down
     finding: str = ""  # the weakness this scenario demonstrates, in one sentence
 
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> Expect:
+        return cls(**data)
+
 
 @dataclass(frozen=True)
 class Scenario:
@@ -57,16 +67,6 @@ class Scenario:
     expect: Callable[[LabConfig], Expect]
     hold_s: float = 8.0
     target_shard: int = 1
-
-
-@dataclass
-class Verdict:
-    status: str
-    checks: list[dict] = field(default_factory=list)  # {"check", "ok", "detail"}
-    findings: list[str] = field(default_factory=list)
-
-    def check(self, name: str, ok: bool, detail: str) -> None:
-        self.checks.append({"check": name, "ok": bool(ok), "detail": detail})
 
 
 def load_all(directory: Path = SCENARIO_DIR) -> dict[str, Scenario]:
@@ -94,7 +94,7 @@ def select(available: dict[str, Scenario], patterns: list[str]) -> list[Scenario
     return chosen
 
 
-def judge(expect: Expect, m: ShardMeasures, convergence: dict | None,
+def judge(expect: Expect, m: ShardMeasures, convergence: Convergence | None,
           election_retry_s: float = 0.0) -> Verdict:
     """The verdict on one shard's measures.
 
@@ -102,7 +102,7 @@ def judge(expect: Expect, m: ShardMeasures, convergence: dict | None,
     once per split vote that was *observed*: Sentinel retries a leaderless election after
     it, by design. The split is reported as a finding, never hidden in the bound.
     """
-    v = Verdict("pass")
+    v = Verdict(Status.PASS)
     notable = False
     if expect.failover is True:
         v.check("fails over", m.failover_s is not None,
@@ -130,8 +130,8 @@ def judge(expect: Expect, m: ShardMeasures, convergence: dict | None,
             v.check(f"at most {expect.max_lost_writes} acknowledged writes lost",
                     m.lost <= expect.max_lost_writes, f"{m.lost} lost")
 
-    split = max(m.split_brain_roles_s, m.split_brain_haproxy_s)
     if expect.split_brain_expected:
+        split = m.split_brain_s
         v.check("split brain measured", split > 0,
                 f"{m.split_brain_roles_s} s two masters, "
                 f"{m.split_brain_haproxy_s} s two UP in HAProxy")
@@ -145,17 +145,17 @@ def judge(expect: Expect, m: ShardMeasures, convergence: dict | None,
         v.findings.append(f"shard {m.shard} unavailable for writes for up to {worst} s "
                           f"(through each HAProxy: {by})")
 
-    settled = bool(convergence and convergence.get("settled"))
+    settled = bool(convergence and convergence.settled)
     v.check("converges after heal", settled,
-            f"settled in {convergence['seconds']} s" if settled
-            else f"not settled: {(convergence or {}).get('problems', ['never checked'])[:3]}")
-    if convergence and not convergence.get("datasets_equal", True):
-        v.check("replicas' datasets equal", False, str(convergence.get("datasets")))
+            f"settled in {convergence.seconds} s" if settled
+            else f"not settled: {(convergence.problems if convergence else ['never checked'])[:3]}")
+    if convergence and convergence.datasets_equal is False:
+        v.check("replicas' datasets equal", False, str(convergence.datasets))
 
-    if any(not c["ok"] for c in v.checks):
-        v.status = "fail"
+    if any(not c.ok for c in v.checks):
+        v.status = Status.FAIL
     elif v.findings and (expect.finding or expect.lost_writes_are_finding or notable):
-        v.status = "finding"
+        v.status = Status.FINDING
         if expect.finding:
             v.findings.insert(0, expect.finding)
     return v

@@ -1,7 +1,8 @@
 """The chaos workload: unique-key writes through HAProxy, reads through replica ports.
 
-Each client process writes ``SET <run>:<process>:<seq> <seq>`` to the shard its key hashes
-to (crc32, like a sharding client), through that shard's master port, and now and then
+Each client process writes ``SET <run>:<process>:<seq> <seq>`` to the shard its key
+belongs to (:meth:`~lab.topology.Topology.shard_of`, like a sharding client), through that
+shard's master port, and now and then
 reads back a key it wrote earlier through the shard's replica port. Every operation is
 recorded with its start, end and outcome:
 
@@ -21,22 +22,16 @@ from __future__ import annotations
 import random
 import threading
 import time
-import zlib
 from dataclasses import dataclass
 
 import redis
 
 from lab.chaos.history import History
-from lab.failures import classify
+from lab.failures import classify, server_refused
 from lab.probe import client
 from lab.topology import Shard, Topology
 
 OP_TIMEOUT_S = 0.5
-
-
-def shard_of(key: str, shards: int) -> int:
-    """1-based shard number of ``key``: the client-side sharding the article implies."""
-    return zlib.crc32(key.encode()) % shards + 1
 
 
 @dataclass
@@ -94,7 +89,7 @@ class Workload:
             else:
                 seq += 1
                 key = f"{self.run_id}:{process}:{seq}"
-                shard = self.topology.shard(shard_of(key, len(self.topology.shards)))
+                shard = self.topology.shard_of(key)
                 if self._op(clients, haproxy, shard, shard.master_port, "write", key, str(seq)):
                     written[shard.number].append(key)
             time.sleep(self.settings.interval_s)
@@ -122,12 +117,14 @@ class Workload:
                     r.set(key, value)
                 else:
                     found = r.get(key) is not None
-            except redis.ResponseError as exc:
-                outcome, error = "fail", classify(exc)
             except redis.RedisError as exc:
-                # Sent, then the connection broke: a write may or may not have landed.
-                outcome, error = ("unknown" if op == "write" else "fail"), classify(exc)
-                r.connection.disconnect()
+                error = classify(exc)
+                # Refused by the server (READONLY, LOADING, ...): it did not happen. Sent,
+                # then the connection broke: a write may or may not have landed.
+                refused = server_refused(exc)
+                outcome = "fail" if refused or op == "read" else "unknown"
+                if not isinstance(exc, redis.ResponseError):
+                    r.connection.disconnect()
         event = {"op": op, "shard": shard.number, "port": port, "host": host, "key": key,
                  "start": start, "end": time.time(), "outcome": outcome, "error": error}
         if op == "read":

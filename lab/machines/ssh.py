@@ -15,12 +15,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 from lab.config import LabConfig, Server
 from lab.errors import LabError
+from lab.machines.base import Machines
 
 Log = Callable[[str], None]
 PROBE_TIMEOUT_S = 5
 
 
-class SshInventory:
+class SshInventory(Machines):
     def __init__(self, config: LabConfig) -> None:
         self.config = config
         self.ssh = config.ssh
@@ -66,6 +67,10 @@ class SshInventory:
         if self.ssh.jump:
             lines.append(f"  ProxyJump {self.ssh.jump}")
         return "\n".join(lines) + "\n"
+
+    def destroy(self, log: Log) -> None:
+        """The hosts exist outside the lab: nothing to destroy (``lab_down`` removes what
+        the lab put on them)."""
 
     @property
     def uses_agent(self) -> bool:

@@ -16,13 +16,14 @@ from collections.abc import Callable
 from lab import host
 from lab.config import LabConfig
 from lab.errors import LabError
+from lab.machines.base import Machines, RestartUnsupported
 from lab.paths import VAGRANTFILE_DIR, LabPaths
 from lab.secrets import LabSecrets
 
 Log = Callable[[str], None]
 
 
-class VagrantMachines:
+class VagrantMachines(Machines):
     # How Fabric logs in: with the key in ssh_config, then sudo (as on every Vagrant box).
     uses_agent = False
     sudo = True
@@ -34,6 +35,26 @@ class VagrantMachines:
         self.secrets = secrets
         self.machine_image = machine_image
         self.provider = config.machines.provider
+        self.uses_local_engine = self.provider == "docker"
+
+    def sanity_checks(self) -> None:
+        host.require_tool("vagrant")
+        if self.uses_local_engine:  # the machines are containers of this host's engine
+            host.require_docker_engine()
+            host.check_address_range(self.config.machines.network, self.config.name)
+            host.require_tool("debootstrap")  # the machine image is built here
+
+    def container_name(self, name: str) -> str:
+        """The host container that *is* machine ``name`` (docker provider; the
+        Vagrantfile names it so)."""
+        return f"{self.config.name}-{name}"
+
+    def restart(self, name: str) -> None:
+        if not self.uses_local_engine:
+            raise RestartUnsupported("restarting a whole machine is implemented for the docker "
+                                     "provider only (VMs: use restart-server)")
+        subprocess.run(["docker", "restart", "-t", "2", self.container_name(name)],
+                       check=True, capture_output=True, timeout=120)
 
     # -- what Vagrant is told -------------------------------------------------------------
 
@@ -114,6 +135,9 @@ class VagrantMachines:
 
     def destroy(self, log: Log) -> None:
         """Destroy every machine Vagrant knows, then whatever of this lab it forgot."""
+        if self.uses_local_engine and not host.docker_engine_answers():
+            log("  no Docker engine answers, so no machine container can be running")
+            return
         if self.paths.machines_json.exists():
             try:
                 self._vagrant(quiet=False).destroy()
@@ -130,3 +154,4 @@ class VagrantMachines:
         for network in host.lab_networks(self.config.machines.network, self.config.name):
             subprocess.run(["docker", "network", "rm", network["Id"]], capture_output=True)
             log(f"  removed network {network['Name']}")
+

@@ -34,6 +34,20 @@ INDEX_QUESTIONS = {
 }
 
 
+def publish(run_dir: Path, log: Callable[[str], None] = print) -> Path | None:
+    """A run's HTML page and the index, once the run ended; a failure here never loses the
+    raw data (the page can be rebuilt with ``nox -s report``)."""
+    try:
+        page = pages.build_run(run_dir)
+        pages.build_index(run_dir.parent)
+    except Exception as exc:  # noqa: BLE001 - results.json and the histories are kept
+        log(f"report: not written ({type(exc).__name__}: {exc}); "
+            f"rebuild it with `nox -s report -- {run_dir.name}`")
+        return None
+    log(f"report: {page}")
+    return page
+
+
 def run(reports: Path, run_ids: list[str], check: bool, log: Callable[[str], None] = print
         ) -> int:
     if not reports.is_dir():
@@ -72,7 +86,7 @@ def verify(page: Path) -> tuple[list[str], browser.PageCheck]:
         # What the page must show, from results.json alone: the histories were read once
         # already, to build the page.
         results = rundata.read_results(page.parent)
-        scenarios = results.get("scenarios", [])
+        scenarios = results.scenarios
         charted = [s for s in scenarios if rundata.has_history(page.parent, s)]
         answers = check.answers
         if answers["verdict_rows"] != len(scenarios):
@@ -80,11 +94,11 @@ def verify(page: Path) -> tuple[list[str], browser.PageCheck]:
                             f"{len(scenarios)} scenarios")
         if answers["timelines"] != len(charted):
             problems.append(f"{answers['timelines']} timelines for {len(charted)} histories")
-        faulted = sum(1 for s in charted if s.get("faults"))  # faults actually injected
+        faulted = sum(1 for s in charted if s.faults)  # faults actually injected
         shaded = sum(1 for n in answers["fault_shapes"] if n)
         if shaded != faulted:
             problems.append(f"{shaded} timelines shade a fault, {faulted} scenarios had one")
-        if answers["incomplete_banner"] == bool(results.get("complete")):
+        if answers["incomplete_banner"] == results.complete:
             problems.append("the incomplete banner does not match results.json")
         return problems, check
     check = browser.check_page(page, INDEX_QUESTIONS)

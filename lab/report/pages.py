@@ -49,13 +49,12 @@ def build(reports: Path, run_ids: list[str] | None = None) -> list[Path]:
 def build_run(run_dir: Path) -> Path:
     run = rundata.load(run_dir)
     results = run.results
-    lab = results.get("lab") or {}
+    lab = results.lab or {}
     shards = _shards(results)
     topology = lab.get("topology")
-    haproxy = lab.get("haproxy") or {}
     ports = ""
-    if haproxy.get("first_port") and shards:
-        ports = f":{haproxy['first_port']}-{haproxy['first_port'] + 2 * len(shards) - 1}"
+    if topology and topology.get("shards"):
+        ports = f":{topology['shards'][0]['master_port']}-{topology['shards'][-1]['replica_port']}"
     overall_class, overall_text = summary.overall(results)
     page = _environment().get_template("run.html.j2").render(
         run=run,
@@ -70,7 +69,7 @@ def build_run(run_dir: Path) -> Path:
         measures=summary.HEADLINE_MEASURES,
         rows=[_row(s.result) for s in run.scenarios],
         sections=[_section(run, s, shards) for s in run.scenarios],
-        hypothesis=results.get("hypothesis"),
+        hypothesis=results.hypothesis,
         plotly_js=get_plotlyjs() if run.scenarios else "",
     )
     path = run_dir / PAGE
@@ -103,20 +102,20 @@ def build_index(reports: Path) -> Path:
     return path
 
 
-def _shards(results: dict) -> list[int]:
-    topology = (results.get("lab") or {}).get("topology")
+def _shards(results) -> list[int]:
+    topology = (results.lab or {}).get("topology")
     if topology:
         return [s["number"] for s in topology["shards"]]
-    numbers = {int(k) for s in results.get("scenarios", []) for k in (s.get("measures") or {})}
+    numbers = {k for s in results.scenarios for k in s.measures}
     return sorted(numbers) or [1]
 
 
-def _row(result: dict) -> dict:
+def _row(result) -> dict:
     numbers = summary.headline(result)
-    note = result.get("error") or "; ".join(result.get("findings") or [])
-    failed_checks = [c["check"] + (f": {c['detail']}" if c.get("detail") else "")
-                     for c in result.get("checks", []) if not c.get("ok")]
-    return {"name": result["scenario"], "status": result.get("status", "error"),
+    note = result.error or "; ".join(result.findings)
+    failed_checks = [c.check + (f": {c.detail}" if c.detail else "")
+                     for c in result.checks if not c.ok]
+    return {"name": result.scenario, "status": str(result.status),
             "numbers": numbers, "note": "; ".join(failed_checks + ([note] if note else []))}
 
 
@@ -127,24 +126,19 @@ def _section(run: rundata.Run, scenario: rundata.ScenarioRun, shards: list[int])
         chart = timeline.figure(scenario, shards).to_html(
             full_html=False, include_plotlyjs=False, div_id=f"timeline-{scenario.name}",
             config={"displaylogo": False, "responsive": True})
-    load = result.get("load") or {}
+    load = result.load or {}
     links = []
-    history = result.get("history")
+    history = result.history
     if history and (run.path / history).is_file():
         links.append(("raw history (JSONL)", history))
     if load.get("report") and (run.path / load["report"]).is_file():
         links.append(("Locust report", load["report"]))
     if load.get("dir") and (run.path / load["dir"] / rundata.LOCUST_HISTORY).is_file():
         links.append(("Locust CSV history", f"{load['dir']}/{rundata.LOCUST_HISTORY}"))
-    per_shard = []
-    for number in shards:
-        m = (result.get("measures") or {}).get(str(number))
-        if m:
-            per_shard.append({"shard": number, "m": m,
-                              "split_brain": max(m.get("split_brain_roles_s") or 0,
-                                                 m.get("split_brain_haproxy_s") or 0)})
+    per_shard = [{"shard": n, "m": m, "split_brain": m.split_brain_s}
+                 for n in shards if (m := result.measures.get(n))]
     return {"name": scenario.name, "result": result, "chart": chart, "links": links,
-            "per_shard": per_shard, "target": result.get("target_shard", 1)}
+            "per_shard": per_shard, "target": result.target_shard}
 
 
 def _script_json(data) -> str:

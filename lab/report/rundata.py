@@ -13,37 +13,38 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.chaos import history
+from lab.chaos.record import RunRecord, ScenarioResult
+from lab.runs import RESULTS
 
-RESULTS = "results.json"
 LOCUST_HISTORY = "locust_stats_history.csv"
 
 
 @dataclass
 class ScenarioRun:
-    """One finished scenario: its results.json entry, history and Locust series."""
+    """One finished scenario: its record, history and Locust series."""
 
-    result: dict
+    result: ScenarioResult
     events: list[dict] = field(default_factory=list)
     # Request name ("SET :5000") -> rows {t, rps, fps, p95_ms}, one per second.
     locust: dict[str, list[dict]] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
-        return self.result["scenario"]
+        return self.result.scenario
 
 
 @dataclass
 class Run:
     run_id: str
     path: Path
-    results: dict
+    results: RunRecord
     scenarios: list[ScenarioRun]
     failures: list[dict]  # Hypothesis' saved minimal failing sequences
     unfinished: list[str]  # histories with no result: the scenario a Ctrl-C cut short
 
     @property
     def complete(self) -> bool:
-        return bool(self.results.get("complete"))
+        return self.results.complete
 
 
 def kind_of(run_id: str) -> str:
@@ -55,8 +56,8 @@ def has_results(run_dir: Path) -> bool:
     return (run_dir / RESULTS).is_file()
 
 
-def read_results(run_dir: Path) -> dict:
-    return json.loads((run_dir / RESULTS).read_text(encoding="utf-8"))
+def read_results(run_dir: Path) -> RunRecord:
+    return RunRecord.read(run_dir / RESULTS)
 
 
 def load(run_dir: Path) -> Run:
@@ -64,11 +65,11 @@ def load(run_dir: Path) -> Run:
     results = read_results(run_dir)
     scenarios = []
     referenced = set()
-    for result in results.get("scenarios", []):
+    for result in results.scenarios:
         path = history_path(run_dir, result)
         referenced.add(path.name)
         events = history.read(path) if path.is_file() else []
-        load_dir = (result.get("load") or {}).get("dir")
+        load_dir = (result.load or {}).get("dir")
         locust = read_locust_history(run_dir / load_dir / LOCUST_HISTORY) if load_dir else {}
         scenarios.append(ScenarioRun(result, events, locust))
     unfinished = sorted(p.name for p in run_dir.glob("*.jsonl") if p.name not in referenced)
@@ -77,12 +78,12 @@ def load(run_dir: Path) -> Run:
     return Run(run_dir.name, run_dir, results, scenarios, failures, unfinished)
 
 
-def history_path(run_dir: Path, result: dict) -> Path:
+def history_path(run_dir: Path, result: ScenarioResult) -> Path:
     """Where a scenario's JSONL history is (it may be gone)."""
-    return run_dir / (result.get("history") or f"{result['scenario']}.jsonl")
+    return run_dir / (result.history or f"{result.scenario}.jsonl")
 
 
-def has_history(run_dir: Path, result: dict) -> bool:
+def has_history(run_dir: Path, result: ScenarioResult) -> bool:
     path = history_path(run_dir, result)
     return path.is_file() and path.stat().st_size > 0
 

@@ -1,4 +1,4 @@
-"""The numbers a reader looks for, pulled out of ``results.json``: pure functions.
+"""The numbers a reader looks for, pulled out of a run's record: pure functions.
 
 A scenario's headline is its *target shard's* measures (the shard the fault hit); the
 other shards are shown in full on the scenario's own section. The same headline feeds
@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
-STATUSES = ("pass", "finding", "fail", "skipped", "error")
+from lab.chaos.record import RunRecord, ScenarioResult, Status
+
+STATUSES = tuple(str(s) for s in (Status.PASS, Status.FINDING, Status.FAIL, Status.SKIPPED,
+                                  Status.ERROR))
 
 # (key, column title, unit): the comparison lists them in this order.
 HEADLINE_MEASURES = (
@@ -26,61 +29,50 @@ HEADLINE_MEASURES = (
 )
 
 
-def target_measures(result: dict) -> dict:
-    measures = result.get("measures") or {}
-    return measures.get(str(result.get("target_shard", 1))) or {}
-
-
-def headline(result: dict) -> dict:
+def headline(result: ScenarioResult) -> dict:
     """A scenario's numbers: None where not measured (error, or no read-back)."""
-    m = target_measures(result)
-    convergence = result.get("convergence") or {}
-    split = None
-    if m:
-        split = round(max(m.get("split_brain_roles_s") or 0.0,
-                          m.get("split_brain_haproxy_s") or 0.0), 2)
+    m = result.target
+    convergence = result.convergence
     return {
-        "failover_s": m.get("failover_s"),
-        "failover_write_s": m.get("failover_write_s"),
-        "outage_s": m.get("outage_s"),
-        "outage_open": bool(m.get("outage_open")),
-        "lost": m.get("lost"),
-        "indeterminate": m.get("indeterminate"),
-        "split_brain_s": split,
-        "convergence_s": convergence.get("seconds"),
-        "converged": convergence.get("settled"),
-        "stale_reads": m.get("stale_reads"),
-        "errors": sum((m.get("errors") or {}).values()) if m else None,
-        "errors_by_class": dict(sorted((m.get("errors") or {}).items())),
+        "failover_s": m and m.failover_s,
+        "failover_write_s": m and m.failover_write_s,
+        "outage_s": m and m.outage_s,
+        "outage_open": bool(m and m.outage_open),
+        "lost": m and m.lost,
+        "indeterminate": m and m.indeterminate,
+        "split_brain_s": round(m.split_brain_s, 2) if m else None,
+        "convergence_s": convergence and convergence.seconds,
+        "converged": convergence and convergence.settled,
+        "stale_reads": m and m.stale_reads,
+        "errors": sum(m.errors.values()) if m else None,
+        "errors_by_class": dict(sorted(m.errors.items())) if m else {},
     }
 
 
-def verdict_counts(results: dict) -> dict[str, int]:
-    counts = Counter(s.get("status", "error") for s in results.get("scenarios", []))
+def verdict_counts(results: RunRecord) -> dict[str, int]:
+    counts = Counter(str(s.status) for s in results.scenarios)
     return {status: counts[status] for status in STATUSES if counts[status]}
 
 
-def overall(results: dict) -> tuple[str, str]:
+def overall(results: RunRecord) -> tuple[str, str]:
     """(css class, sentence): the one line a go/no-go reader starts from."""
-    scenarios = results.get("scenarios", [])
-    hypothesis = results.get("hypothesis") or {}
-    counts = verdict_counts(results)
-    if counts.get("error") or hypothesis.get("status") == "error":
+    worst = results.worst()  # the one order of verdicts: RunRecord's
+    if worst == Status.ERROR:
         return "error", "The run could not complete every scenario: see the errors below."
-    if counts.get("fail") or hypothesis.get("status") == "fail":
+    if worst == Status.FAIL:
         return "fail", "Expectations failed: at least one scenario or invariant broke."
-    if not results.get("complete"):
-        return "incomplete", (f"Incomplete: the run stopped after {len(scenarios)} "
+    if not results.complete:
+        return "incomplete", (f"Incomplete: the run stopped after {len(results.scenarios)} "
                               "scenario(s); only those are reported.")
-    if counts.get("finding"):
+    if worst == Status.FINDING:
         return "finding", ("Expectations met; findings show the documented weaknesses "
                            "of this configuration (data loss, split brain, unavailability).")
     return "pass", "Every expectation met."
 
 
-def settings(results: dict) -> dict[str, object]:
+def settings(results: RunRecord) -> dict[str, object]:
     """The lab's settings as flat ``section.key`` pairs, for a side-by-side diff."""
-    lab = results.get("lab") or {}
+    lab = results.lab or {}
     flat: dict[str, object] = {"layout": lab.get("layout"), "provider": lab.get("provider"),
                                "images": lab.get("images")}
     for section in ("sentinel", "redis", "haproxy"):
@@ -88,35 +80,34 @@ def settings(results: dict) -> dict[str, object]:
             flat[f"{section}.{key}"] = value
     for key, value in sorted((lab.get("versions") or {}).items()):
         flat[f"version.{key}"] = value
-    hypothesis = results.get("hypothesis") or {}
-    if hypothesis.get("profile"):
-        flat["hypothesis.profile"] = hypothesis["profile"]
+    if results.hypothesis and results.hypothesis.profile:
+        flat["hypothesis.profile"] = results.hypothesis.profile
     return flat
 
 
-def duration_s(results: dict) -> float | None:
+def duration_s(results: RunRecord) -> float | None:
     """Wall time from start to the last write of results.json."""
     try:
-        started = datetime.fromisoformat(results["started"].replace("Z", "+00:00"))
-        updated = datetime.fromisoformat(results["updated"].replace("Z", "+00:00"))
-    except (KeyError, ValueError, AttributeError):
+        started = datetime.fromisoformat(results.started.replace("Z", "+00:00"))
+        updated = datetime.fromisoformat(results.updated.replace("Z", "+00:00"))
+    except (ValueError, AttributeError):
         return None
     return (updated - started).total_seconds()
 
 
-def run_summary(run_id: str, results: dict) -> dict:
-    """One run as the index and its comparison see it."""
+def run_summary(run_id: str, results: RunRecord) -> dict:
+    """One run as the index and its comparison see it (plain data, for the page's JSON)."""
     return {
         "id": run_id,
-        "started": results.get("started"),
-        "complete": bool(results.get("complete")),
-        "layout": (results.get("lab") or {}).get("layout"),
+        "started": results.started,
+        "complete": results.complete,
+        "layout": (results.lab or {}).get("layout"),
         "counts": verdict_counts(results),
         "overall": overall(results)[0],
-        "hypothesis": (results.get("hypothesis") or {}).get("status"),
+        "hypothesis": str(results.hypothesis.status) if results.hypothesis else None,
         "settings": settings(results),
-        "scenarios": {s["scenario"]: {"status": s.get("status"), **headline(s)}
-                      for s in results.get("scenarios", [])},
+        "scenarios": {s.scenario: {"status": str(s.status), **headline(s)}
+                      for s in results.scenarios},
     }
 
 

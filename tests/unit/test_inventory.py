@@ -4,8 +4,7 @@ faults that name servers by position."""
 import pytest
 
 from lab import config, topology
-from lab.chaos import plan, scenarios, stateful
-from lab.chaos.nemesis import Nemesis
+from lab.chaos import faults, plan, scenarios
 from lab.machines import SshInventory
 
 INVENTORY = {
@@ -36,12 +35,11 @@ def test_an_inventory_without_a_key_uses_the_agent():
 
 def test_faults_name_servers_by_position_or_name():
     topo = topology.build(config.from_dict(INVENTORY))
-    nemesis = Nemesis(topo, [], "pw", "10.9.0.0/24")
-    assert nemesis.server_name(1) == "stg-a" and nemesis.server_name("stg-c") == "stg-c"
+    assert topo.server_at(1).name == "stg-a" and topo.server_at("stg-c").name == "stg-c"
     with pytest.raises(ValueError, match="no server 'redis1'; the servers are stg-a"):
-        nemesis.server_name("redis1")
+        topo.server_at("redis1")
     with pytest.raises(ValueError):
-        nemesis.server_name(4)
+        topo.server_at(4)
 
 
 def test_the_plan_names_every_fault_and_the_hosts_it_touches():
@@ -54,7 +52,7 @@ def test_the_plan_names_every_fault_and_the_hosts_it_touches():
         asked.append(shard)
         return topo.shard(shard).instances[1]  # as if a failover had happened
 
-    lines = plan.describe(topo, chosen, "ci", master_of, stateful.FAULT_KINDS)
+    lines = plan.describe(topo, chosen, "ci", master_of, faults.searched())
     assert lines[0] == ("crash-master: SIGKILL the master of shard 1; "
                         "touches stg-a (10.9.0.21)")
     assert lines[1] == "kill-haproxy: stop HAProxy on stg-a, start it again; touches stg-a " \
@@ -65,9 +63,9 @@ def test_the_plan_names_every_fault_and_the_hosts_it_touches():
     assert asked == [1]
 
 
-def test_every_fault_a_scenario_uses_has_a_plan_action():
+def test_every_fault_a_scenario_uses_is_registered():
     used = {step.fault for s in scenarios.load_all().values() for step in s.faults}
-    assert used <= set(plan.ACTIONS)
+    assert used <= set(faults.registered())
 
 
 def test_workers_and_processes_exclude_each_other():

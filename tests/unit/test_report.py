@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from lab.chaos.record import RunRecord, ScenarioResult
 from lab.paths import PROJECT_ROOT
 from lab.report import build, build_index, build_run, command, rundata, summary, timeline
 from lab.report.drawing import topology_svg
@@ -105,7 +106,8 @@ def make_run(reports: Path, run_id: str, *, layout: str = "article", complete: b
 
 
 def test_timeline_shades_the_fault_on_every_row_and_marks_the_switch():
-    scenario = rundata.ScenarioRun(result("stop-master"), history())
+    scenario = rundata.ScenarioRun(ScenarioResult.from_json(result("stop-master")),
+                                   history())
     fig = timeline.figure(scenario, [1, 2, 3])
     faults = [s for s in fig.layout.shapes if (s.name or "").startswith("fault")]
     assert len(faults) == 4  # one per row: writes, latency, errors, events
@@ -120,7 +122,8 @@ def test_timeline_shades_the_fault_on_every_row_and_marks_the_switch():
 
 
 def test_a_fault_never_healed_is_shaded_to_the_end_and_says_so():
-    scenario = rundata.ScenarioRun(result("stop-master"), history(healed=False))
+    scenario = rundata.ScenarioRun(ScenarioResult.from_json(result("stop-master")),
+                                   history(healed=False))
     fig = timeline.figure(scenario, [1, 2, 3])
     ends = {s.x1 for s in fig.layout.shapes if (s.name or "").startswith("fault")}
     assert ends == {round(max(e["t"] for e in history(healed=False)) - T0, 3)}
@@ -128,16 +131,18 @@ def test_a_fault_never_healed_is_shaded_to_the_end_and_says_so():
 
 
 def test_headline_uses_the_target_shard_and_the_worse_split_brain():
-    numbers = summary.headline(result("stop-master"))
+    numbers = summary.headline(ScenarioResult.from_json(result("stop-master")))
     assert numbers["failover_s"] == 1.5 and numbers["lost"] == 12
     assert numbers["split_brain_s"] == 0.25 and numbers["errors"] == 40
-    assert summary.headline({"scenario": "x", "status": "error"})["lost"] is None
+    errored = ScenarioResult.from_json({"scenario": "x", "status": "error"})
+    assert summary.headline(errored)["lost"] is None
 
 
 def test_overall_verdict_orders_error_fail_incomplete_finding_pass():
     def of(statuses, complete=True, hypothesis=None):
-        return summary.overall({"complete": complete, "hypothesis": hypothesis,
-                                "scenarios": [{"status": s} for s in statuses]})[0]
+        return summary.overall(RunRecord.from_json(
+            {"run_id": "x", "complete": complete, "hypothesis": hypothesis,
+             "scenarios": [{"scenario": "x", "status": s} for s in statuses]}))[0]
 
     assert of(["pass", "error"]) == "error"
     assert of(["pass", "fail"]) == "fail"

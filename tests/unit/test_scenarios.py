@@ -3,12 +3,13 @@
 import pytest
 
 from lab import config, topology
-from lab.chaos import scenarios
+from lab.chaos import faults, scenarios
 from lab.chaos.checkers import ShardMeasures
-from lab.chaos.nemesis import FAULTS, Nemesis
+from lab.chaos.nemesis import Nemesis
+from lab.chaos.record import Check, Convergence
 from lab.chaos.scenarios import Expect, judge
 
-SETTLED = {"settled": True, "seconds": 3.0, "datasets_equal": True}
+SETTLED = Convergence(settled=True, seconds=3.0, datasets_equal=True)
 
 
 def test_every_scenario_loads_and_names_known_faults():
@@ -20,7 +21,7 @@ def test_every_scenario_loads_and_names_known_faults():
     for layout in ("article", "spread"):
         cfg = config.from_dict({"lab": {"layout": layout}})
         for scenario in found.values():
-            assert all(step.fault in FAULTS for step in scenario.faults)
+            assert all(step.fault in faults.registered() for step in scenario.faults)
             assert isinstance(scenario.expect(cfg), Expect)
 
 
@@ -58,7 +59,7 @@ def test_pass_fail_and_finding():
     assert judge(expect, measures(failover_s=2.1), SETTLED).status == "pass"
     slow = judge(expect, measures(failover_s=7.0), SETTLED)
     assert slow.status == "fail"
-    assert {"check": "fails over within 5 s", "ok": False, "detail": "7.0 s"} in slow.checks
+    assert Check("fails over within 5 s", False, "7.0 s") in slow.checks
     assert judge(expect, measures(), SETTLED).status == "fail"  # no failover at all
     assert judge(expect, measures(failover_s=2, lost=3), SETTLED).status == "fail"
 
@@ -80,7 +81,7 @@ def test_no_failover_expected_and_convergence_required():
     expect = Expect(failover=False, max_lost_writes=0)
     assert judge(expect, measures(failover_s=3), SETTLED).status == "fail"
     assert judge(expect, measures(), SETTLED).status == "pass"
-    unsettled = judge(expect, measures(), {"settled": False, "problems": ["2 masters"]})
+    unsettled = judge(expect, measures(), Convergence(False, 60.0, problems=["2 masters"]))
     assert unsettled.status == "fail"
     assert judge(expect, measures(lost=None), SETTLED).status == "fail"  # loss unknown
 
@@ -113,6 +114,6 @@ def test_an_observed_split_vote_allows_one_election_retry_and_is_reported():
     assert verdict.status == "finding"
     assert verdict.findings == ["Sentinel's election split 1 time(s) and was retried: "
                                 "failover took 13.4 s"]
-    assert {"check": "fails over within 15 s", "ok": True, "detail": "13.4 s"} in verdict.checks
+    assert Check("fails over within 15 s", True, "13.4 s") in verdict.checks
     assert judge(expect, measures(failover_s=16, split_votes=1), SETTLED,
                  election_retry_s=10).status == "fail"

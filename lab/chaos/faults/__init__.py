@@ -1,0 +1,40 @@
+"""The faults: one object per fault, one registry (:mod:`~lab.chaos.faults.base`).
+
+``processes``  crash-master, stop-master, pause-master, kill-sentinels, kill-haproxy,
+               restart-server
+``network``    partition-sentinels, isolate-master-with-clients, isolate-server,
+               packet-loss, latency
+``machines``   restart-machine
+
+Adding a fault is one new class in one of these modules (or a new module imported
+below), decorated with ``@register``; see the README's "Adding a fault".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lab.chaos.faults import machines, network, processes  # noqa: F401 - they register
+from lab.chaos.faults.base import (
+    Applied,
+    Fault,
+    FaultSkipped,
+    Param,
+    get,
+    register,
+    registered,
+)
+
+__all__ = ["Applied", "Fault", "FaultSkipped", "Param", "get", "inject", "register",
+           "registered", "searched"]
+
+
+def inject(nemesis, name: str, **params: Any) -> Applied:
+    """Inject fault ``name`` with ``params`` (defaults filled, values checked)."""
+    fault = get(name)
+    return fault.inject(nemesis, **fault.resolve(params, nemesis.topology))
+
+
+def searched() -> dict[str, Fault]:
+    """The faults the Hypothesis state machine draws from, in registry order."""
+    return {name: f for name, f in registered().items() if f.searched}

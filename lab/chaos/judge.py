@@ -1,0 +1,104 @@
+"""The judge: a scenario's verdict from its history, and nothing else.
+
+The runner records everything a verdict needs into the history before judging: the
+scenario and its expectations for the lab's settings (``meta``), the faults, every
+operation and observation, the convergence after heal and the datasets compared
+(``convergence``), the final masters' read-back (``readback``). :func:`judge_history`
+turns that into measures and a verdict; the runner calls it on the history it has just
+closed, and ``python -m lab judge RUN_ID`` calls it again on the files, so any run can be
+re-judged (and its report rebuilt) from raw data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from lab.chaos import checkers, history
+from lab.chaos.checkers import ShardMeasures
+from lab.chaos.record import Convergence, RunRecord, ScenarioResult, Status, Verdict
+from lab.chaos.scenarios import Expect, judge
+
+__all__ = ["Judged", "NotJudgeable", "judge_file", "judge_history", "rejudge_run"]
+
+
+class NotJudgeable(ValueError):
+    """The history lacks what a verdict needs (recorded before schema 2, or cut short)."""
+
+
+@dataclass
+class Judged:
+    measures: dict[int, ShardMeasures]
+    verdict: Verdict
+    convergence: Convergence | None
+    faults: list[dict]
+    target_shard: int
+
+
+def judge_history(events: list[dict]) -> Judged:
+    meta = next((e for e in events if e["type"] == "meta"), None)
+    if meta is None or "expect" not in meta:
+        raise NotJudgeable("the history has no meta event with the scenario's expectations "
+                           "(recorded before results schema 2?)")
+    shards = {int(n): info for n, info in meta["shards"].items()}
+    measures = checkers.measure(events, sorted(shards),
+                                {n: info["monitor"] for n, info in shards.items()},
+                                {n: info["master_backend"] for n, info in shards.items()})
+    convergence = Convergence.from_json(_without_event_fields(checkers.convergence(events)))
+    target = int(meta["target_shard"])
+    reason = checkers.skipped(events)
+    if reason:
+        verdict = Verdict(Status.SKIPPED, findings=[f"skipped: {reason}"])
+    else:
+        verdict = judge(Expect.from_json(meta["expect"]), measures[target], convergence,
+                        election_retry_s=meta.get("election_retry_s", 0.0))
+    return Judged(measures, verdict, convergence, checkers.injected(events), target)
+
+
+def judge_file(path: Path) -> Judged:
+    return judge_history(history.read(path))
+
+
+def same_verdict(recorded: ScenarioResult, judged: Judged) -> list[str]:
+    """How a re-judged scenario differs from what the run recorded (empty: identical)."""
+    differences = []
+    if recorded.status != judged.verdict.status:
+        differences.append(f"status {recorded.status} -> {judged.verdict.status}")
+    if recorded.checks != judged.verdict.checks:
+        differences.append("checks differ")
+    if recorded.findings != judged.verdict.findings:
+        differences.append("findings differ")
+    if recorded.measures != judged.measures:
+        differences.append("measures differ")
+    return differences
+
+
+def _without_event_fields(event: dict | None) -> dict | None:
+    if event is None:
+        return None
+    return {k: v for k, v in event.items() if k not in ("type", "t")}
+
+
+def rejudge_run(run_dir: Path) -> tuple[list[str], bool]:
+    """Judge every scenario of a finished run again from its history: one line each,
+    and whether every verdict, check, finding and measure came out as recorded."""
+    record = RunRecord.read(run_dir / "results.json")
+    lines, same = [], True
+    for result in record.scenarios:
+        path = run_dir / (result.history or f"{result.scenario}.jsonl")
+        if result.status == Status.ERROR or not path.is_file():
+            lines.append(f"{result.scenario}: {result.status} (not re-judged: "
+                         f"{'the run errored' if result.status == Status.ERROR else 'no history'})")
+            continue
+        try:
+            judged = judge_file(path)
+        except NotJudgeable as exc:
+            lines.append(f"{result.scenario}: not re-judged: {exc}")
+            same = False
+            continue
+        differences = same_verdict(result, judged)
+        same = same and not differences
+        lines.append(f"{result.scenario}: {judged.verdict.status} "
+                     + ("(as recorded)" if not differences
+                        else f"(DIFFERS from the record: {'; '.join(differences)})"))
+    return lines, same
