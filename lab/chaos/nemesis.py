@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 
 from lab import leftovers, masters
-from lab.chaos.faults.base import Applied, FaultSkipped
+from lab.chaos.faults.applied import Applied, FaultSkipped
 from lab.leftovers import CHAINS, ENSURE_CHAINS, LABEL, TAG, TOUCHED
 from lab.machines.base import Machines, RestartUnsupported
 from lab.remote import Machine

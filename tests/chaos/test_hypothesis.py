@@ -18,7 +18,7 @@ def test_ci_profile_completes(chaos_lab):
 
 
 def test_a_broken_invariant_is_found_shrunk_and_replayed(chaos_lab):
-    env = dict(os.environ, LAB_CHAOS_BROKEN_INVARIANT="1")
+    env = dict(os.environ, LAB_CHAOS_INVARIANTS="tests.chaos.broken_invariant")
     found = run_lab("chaos", "--no-scenarios", "--profile", "workshop", "--seed", "7",
                     config=chaos_lab.config_path, env=env)
     assert found.returncode == 1, found.stdout + found.stderr

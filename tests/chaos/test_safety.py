@@ -59,11 +59,12 @@ def test_status_reports_leftovers_and_heal_removes_them(chaos_lab):
     lab = chaos_lab.lab
     machines = lab.connect_all()
     try:
+        from lab.chaos import faults
         from lab.chaos.nemesis import Nemesis
 
         nemesis = Nemesis(lab.topology, machines, chaos_lab.password, lab.config.machines.network)
-        nemesis.inject("kill-haproxy", server="redis2")
-        nemesis.inject("packet-loss", server="redis3", percent=1)
+        faults.inject(nemesis, "kill-haproxy", server="redis2")
+        faults.inject(nemesis, "packet-loss", server="redis3", percent=1)
     finally:
         for machine in machines:
             machine.close()

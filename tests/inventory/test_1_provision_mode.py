@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 
-from lab.chaos import nemesis
+from lab import leftovers
 from lab.paths import PROJECT_ROOT, REPORTS
 from lab.render import COMPOSE_PROJECT, REMOTE_ROOT
 from tests.chaos.conftest import report_of, results_of
@@ -24,7 +24,7 @@ def host_state(inventory) -> dict[str, str]:
             containers = machine.run(
                 f"docker ps -aq --filter label=com.docker.compose.project={COMPOSE_PROJECT} "
                 "| xargs -r docker inspect -f '{{.Name}} {{.State.Status}} {{.State.StartedAt}}'")
-            rules = machine.run(f"iptables-save | grep -c {nemesis.TAG}", check=False)
+            rules = machine.run(f"iptables-save | grep -c {leftovers.TAG}", check=False)
             state[machine.server.name] = containers + "rules:" + rules
         finally:
             machine.close()

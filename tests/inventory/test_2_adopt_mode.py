@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from lab import images, render
-from lab.chaos.nemesis import TOUCHED
 from lab.context import Lab
+from lab.leftovers import TOUCHED
 from lab.render import COMPOSE_PROJECT, REMOTE_ROOT
 from tests.chaos.conftest import report_of, results_of, scenario
 from tests.inventory.conftest import ssh_lab_toml

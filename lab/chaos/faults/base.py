@@ -17,15 +17,14 @@ nothing else lists faults. The registry is private; :func:`registered` hands out
 
 from __future__ import annotations
 
-import time
-import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from hypothesis import strategies as st
 
+from lab.chaos.faults.applied import Applied, FaultSkipped
 from lab.config import Server
 from lab.topology import RedisInstance, Topology
 
@@ -35,23 +34,6 @@ if TYPE_CHECKING:  # the hands a fault acts with; faults never build one
 __all__ = ["Applied", "Fault", "FaultSkipped", "Param", "get", "register", "registered"]
 
 MasterOf = Callable[[int], RedisInstance]
-
-
-class FaultSkipped(Exception):
-    """The fault cannot run on these machines; the message says why."""
-
-
-@dataclass
-class Applied:
-    """A fault as injected: what it hit and the commands that undo it, per server."""
-
-    kind: str
-    target: dict
-    undo: list[tuple[str, str]] = field(default_factory=list)  # (server name, command)
-    id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
-    # When the destructive command was issued: the fault's start in the history (target
-    # lookups before it do not count, a slow command after it does).
-    at: float = field(default_factory=time.time)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,47 @@
+"""The package's import graph: one direction of flow (DESIGN 2), checked on every run.
+
+grimp reads every import statement of the package, including those inside functions.
+"""
+
+from __future__ import annotations
+
+import graphlib
+
+import grimp
+import pytest
+
+LIFECYCLE = ("lab.config", "lab.topology", "lab.render", "lab.machines", "lab.provision",
+             "lab.settle", "lab.probe", "lab.up", "lab.down", "lab.status", "lab.leftovers",
+             "lab.heal")
+
+
+@pytest.fixture(scope="module")
+def graph():
+    return grimp.build_graph("lab")
+
+
+def test_no_import_cycles(graph):
+    imports = {m: graph.find_modules_directly_imported_by(m) for m in graph.modules}
+    try:
+        list(graphlib.TopologicalSorter(imports).static_order())
+    except graphlib.CycleError as exc:
+        # graphlib lists each module before the one it is imported by: reverse it
+        pytest.fail(f"import cycle: {' imports '.join(reversed(exc.args[1]))}")
+
+
+@pytest.mark.parametrize("module", LIFECYCLE)
+def test_lifecycle_never_imports_chaos(graph, module):
+    chain = graph.find_shortest_chain(importer=module, imported="lab.chaos",
+                                      as_packages=True)
+    assert chain is None, " -> ".join(chain)
+
+
+def test_chaos_never_imports_the_report(graph):
+    chain = graph.find_shortest_chain(importer="lab.chaos", imported="lab.report",
+                                      as_packages=True)
+    assert chain is None, " -> ".join(chain)
+
+
+def test_imports_inside_functions_are_seen(graph):
+    """(The CLI imports chaos lazily: the graph must still have the edge.)"""
+    assert "lab.chaos.campaign" in graph.find_modules_directly_imported_by("lab.cli")
