@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import platform
 import re
@@ -43,6 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from lab import down, up
@@ -89,6 +91,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
     if args.repeat < 1:
         print("bench: --repeat must be at least 1", file=sys.stderr)
         return 2
@@ -119,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
             return exc.exit_code
         finally:
             if config_path.exists():  # a lab was brought up for this bench
-                down.run(Lab.load(config_path, prefer_applied=True), log=_quiet)
+                _down(Lab.load(config_path, prefer_applied=True))
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2) + "\n")
     print(f"bench: wrote {args.output}")
@@ -239,7 +242,7 @@ def _measure_load(lab: Lab, config_path: Path) -> dict:
     cpu = locust.cpu_seconds()
     result["default_load"] = {"ops_per_s": round(ops), "cpu_s": cpu, "duration_s": 30,
                               "locust_cores_used": round(cpu / 30, 2)}
-    down.run(lab, log=_quiet)
+    _down(lab)
     return result
 
 
@@ -282,27 +285,38 @@ def _print_chaos(chaos: dict) -> None:
 
 def _measure(lab: Lab, config_path: Path, repeat: int, skip_cold: bool) -> dict[str, list]:
     runs: dict[str, list] = {name: [] for name in TARGETS_S}
-    down.run(lab, log=_quiet)
+    _down(lab)
     for i in range(1, repeat + 1):
         if not skip_cold:
             print(f"bench {i}/{repeat}: cold lab_up")
-            down.run(lab, log=_quiet, remove_images=True)
+            _down(lab, remove_images=True)
             runs["cold_up"].append(_up(lab, config_path))
         else:
             _up(lab, config_path)
         print(f"bench {i}/{repeat}: idempotent re-run")
         runs["rerun_up"].append(_up(lab, config_path))
         print(f"bench {i}/{repeat}: lab_down")
-        runs["down"].append({"total": down.run(lab, log=_quiet)})
+        runs["down"].append({"total": _down(lab)})
         print(f"bench {i}/{repeat}: warm lab_up")
         runs["warm_up"].append(_up(lab, config_path))
-        runs["down"].append({"total": down.run(lab, log=_quiet)})
+        runs["down"].append({"total": _down(lab)})
     return runs
+
+
+def _down(lab: Lab, remove_images: bool = False) -> float:
+    with _quiet():
+        seconds = down.run(lab, remove_images=remove_images)
+    print(f"  lab_down: done in {seconds:.1f} s")
+    return seconds
 
 
 def _up(lab: Lab, config_path: Path) -> dict:
     started = time.monotonic()
-    result = up.run(lab, config_path, log=_quiet)
+    with _quiet():
+        result = up.run(lab, config_path)
+    built = [c for c in result.changes if c.startswith("built image")]
+    print(f"  lab_up: {len(result.changes)} change(s) in {time.monotonic() - started:.1f} s"
+          + (f" ({', '.join(built)})" if built else ""))
     return {"total": round(time.monotonic() - started, 2), "steps": result.seconds,
             "changes": len(result.changes)}
 
@@ -337,9 +351,17 @@ def _print(report: dict) -> None:
         print(f"{name:<10} {m['total']:>7.1f}s {TARGETS_S[name]:>6}s  {steps}")
 
 
-def _quiet(line: str) -> None:
-    if line.startswith(("lab_up:", "lab_down:")) or "built in" in line:
-        print(f"  {line.strip()}")
+@contextmanager
+def _quiet():
+    """The lab's own progress lines stay out of the bench's output: it prints what it
+    measured, from the values the verbs return."""
+    logger = logging.getLogger("lab")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 if __name__ == "__main__":

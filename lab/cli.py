@@ -116,7 +116,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.verb == "load":
         from lab import load
 
-        return load.run(Lab.load(args.config, prefer_applied=True), _load_options(args))
+        return load.run(Lab.load(args.config, prefer_applied=True), _load_options(args),
+                        run_id=args.run_id)
     if args.verb == "report":
         from lab.report import command
 
@@ -151,6 +152,8 @@ def _load_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", default="", metavar="SERVER,...",
                    help="run a Locust worker on each of these servers (the master runs "
                         "here): for loads beyond this machine")
+    p.add_argument("--run-id", metavar="ID",
+                   help="name the run folder reports/ID/ (default: the time and the kind)")
 
 
 def _load_options(args: argparse.Namespace):

@@ -6,8 +6,8 @@ record first, so they act on what is deployed even after ``lab.toml`` was edited
 
 from __future__ import annotations
 
+import logging
 import shutil
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -23,6 +23,8 @@ from lab.remote import Machine, connect
 from lab.secrets import LabSecrets, adopted_password, load_or_create
 from lab.topology import Topology
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class Lab:
@@ -32,8 +34,7 @@ class Lab:
     secrets: LabSecrets
 
     @classmethod
-    def load(cls, config_path: Path, *, prefer_applied: bool = False,
-             log: Callable[[str], None] = print) -> Lab:
+    def load(cls, config_path: Path, *, prefer_applied: bool = False) -> Lab:
         """The lab of ``config_path``; with ``prefer_applied``, the config it was brought
         up with (and, when ``config_path`` is broken, the only lab brought up here)."""
         try:
@@ -42,7 +43,7 @@ class Lab:
             applied = LabPaths.applied_labs()
             if not prefer_applied or len(applied) != 1:
                 raise
-            log(f"{exc}\n  -> acting on the lab that was brought up: {applied[0].parent.name}")
+            log.info(f"{exc}\n  -> acting on the lab that was brought up: {applied[0].parent.name}")
             config = config_module.load(applied[0])
         paths = LabPaths.for_lab(config.name)
         if prefer_applied and paths.applied_config.exists():

@@ -10,32 +10,33 @@ containers and volumes, the bundle, with ``--images`` the images).
 
 from __future__ import annotations
 
+import logging
 import shutil
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from lab import host, images, leftovers, provision, render
 from lab.context import Lab
 
-Log = Callable[[str], None]
+log = logging.getLogger(__name__)
 
 
-def run(lab: Lab, log: Log = print, *, remove_images: bool = False) -> float:
+
+def run(lab: Lab, *, remove_images: bool = False) -> float:
     started = time.monotonic()
     machines = lab.machines()
     if lab.config.adopted:
-        log(f"lab_down: {lab.config.name} is adopted: healing fault leftovers, removing "
+        log.info(f"lab_down: {lab.config.name} is adopted: healing fault leftovers, removing "
             "nothing of the deployment")
-        _clear_inventory(lab, log, remove_images=False, remove_stack=False)
+        _clear_inventory(lab, remove_images=False, remove_stack=False)
     elif lab.is_inventory:
-        log(f"lab_down: removing the lab's stack from the hosts of {lab.config.name}")
-        _clear_inventory(lab, log, remove_images)
+        log.info(f"lab_down: removing the lab's stack from the hosts of {lab.config.name}")
+        _clear_inventory(lab, remove_images)
     else:
-        log(f"lab_down: destroying the machines of {lab.config.name}")
-        machines.destroy(log)
+        log.info(f"lab_down: destroying the machines of {lab.config.name}")
+        machines.destroy()
         if remove_images and machines.uses_local_engine and host.docker_engine_answers():
-            images.remove_all(log)
+            images.remove_all()
     shutil.rmtree(lab.paths.bundles, ignore_errors=True)
     shutil.rmtree(lab.paths.vagrant_dotfile, ignore_errors=True)
     lab.paths.machines_json.unlink(missing_ok=True)
@@ -43,11 +44,11 @@ def run(lab: Lab, log: Log = print, *, remove_images: bool = False) -> float:
     if remove_images:
         shutil.rmtree(lab.paths.images.parent, ignore_errors=True)
     seconds = time.monotonic() - started
-    log(f"lab_down: done in {seconds:.1f} s")
+    log.info(f"lab_down: done in {seconds:.1f} s")
     return seconds
 
 
-def _clear_inventory(lab: Lab, log: Log, remove_images: bool, remove_stack: bool = True
+def _clear_inventory(lab: Lab, remove_images: bool, remove_stack: bool = True
                      ) -> None:
     lab_images: tuple[str, ...] = ()
     if remove_images:
@@ -58,7 +59,7 @@ def _clear_inventory(lab: Lab, log: Log, remove_images: bool, remove_stack: bool
     def clear(machine) -> None:
         leftovers.heal_everything([machine])
         done = provision.remove_stack(machine, lab_images) if remove_stack else "faults healed"
-        log(f"  {machine.server.name}: {done}")
+        log.info(f"  {machine.server.name}: {done}")
 
     try:
         with ThreadPoolExecutor(max_workers=len(machines)) as pool:

@@ -18,6 +18,7 @@ which provisioning loads on each machine.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import shutil
 import subprocess
@@ -36,6 +37,8 @@ MACHINE_PACKAGES = (
     "openssh-server", "sudo", "docker.io", "docker-compose", "iptables", "iproute2",
     "redis-tools", "procps", "tini", "ca-certificates", "kmod",
 )
+
+log = logging.getLogger(__name__)
 # Trimmed from every image: package caches, docs, manuals and translations.
 _TRIM = ("var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc", "usr/share/man",
          "usr/share/locale", "usr/share/info")
@@ -80,19 +83,19 @@ def recipes(mirror: str = "", suite: str = "") -> tuple[Recipe, Recipe]:
     return base, machine
 
 
-def ensure(recipes_: tuple[Recipe, ...], paths: LabPaths, log=print) -> dict[str, float]:
+def ensure(recipes_: tuple[Recipe, ...], paths: LabPaths) -> dict[str, float]:
     """Build whichever images are missing (in parallel); return seconds spent per image."""
     missing = [r for r in recipes_ if not docker_image_exists(r.image)]
     for r in recipes_:
         if r not in missing:
-            log(f"  image {r.image}: cached")
+            log.info(f"  image {r.image}: cached")
     if missing and not shutil.which("debootstrap"):
         raise PreflightError(
             "debootstrap is not installed; run scripts/setup-host (or apt-get install debootstrap)"
         )
     timings: dict[str, float] = {}
     with ThreadPoolExecutor(max_workers=2) as pool:
-        for recipe, seconds in pool.map(lambda r: (r, _build(r, paths, log)), missing):
+        for recipe, seconds in pool.map(lambda r: (r, _build(r, paths)), missing):
             timings[recipe.name] = seconds
     return timings
 
@@ -116,9 +119,9 @@ def docker_image_exists(image: str) -> bool:
     ).returncode == 0
 
 
-def _build(recipe: Recipe, paths: LabPaths, log) -> float:
+def _build(recipe: Recipe, paths: LabPaths) -> float:
     started = time.monotonic()
-    log(f"  image {recipe.image}: debootstrap {recipe.suite} from {recipe.mirror} ...")
+    log.info(f"  image {recipe.image}: debootstrap {recipe.suite} from {recipe.mirror} ...")
     # One cache per recipe: two debootstraps may run at once.
     cache = paths.images.parent / "debs" / recipe.name
     cache.mkdir(parents=True, exist_ok=True)
@@ -147,7 +150,7 @@ def _build(recipe: Recipe, paths: LabPaths, log) -> float:
              stdin=tar.stdout)
         tar.wait()
     seconds = time.monotonic() - started
-    log(f"  image {recipe.image}: built in {seconds:.0f} s")
+    log.info(f"  image {recipe.image}: built in {seconds:.0f} s")
     return seconds
 
 
@@ -158,7 +161,7 @@ def _run(cmd: list[str], what: str, stdin=None) -> None:
         raise PreflightError(f"{what} failed (exit {result.returncode}):\n{tail}")
 
 
-def remove_all(log=print) -> None:
+def remove_all() -> None:
     """Delete every redis-ha-lab image from the host engine (``nox -s lab_down -- --images``)."""
     out = subprocess.run(
         ["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"],
@@ -167,4 +170,4 @@ def remove_all(log=print) -> None:
     names = [n for n in out.split() if re.match(r"^redis-ha-lab/", n)]
     if names:
         subprocess.run(["docker", "rmi", "-f", *names], capture_output=True)
-        log(f"  removed images: {', '.join(names)}")
+        log.info(f"  removed images: {', '.join(names)}")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import os
 import re
 import resource
@@ -29,6 +30,8 @@ from lab.context import Lab
 from lab.errors import LabError
 from lab.paths import PROJECT_ROOT
 from lab.runs import new_run_dir, require_up
+
+log = logging.getLogger(__name__)
 
 LOCUSTFILE = PROJECT_ROOT / "loadtests" / "locustfile.py"
 _RUN_TIME = re.compile(r"^(?=\d)(\d+h)?(\d+m)?(\d+s?)?$")
@@ -201,7 +204,7 @@ def write_faults(out_dir: Path, started: float, events: list[dict]) -> None:
     }, indent=2) + "\n")
 
 
-def _distributed(lab: Lab, load: LoadProcess, run_dir: Path, log) -> int:
+def _distributed(lab: Lab, load: LoadProcess, run_dir: Path) -> int:
     """The master here, a worker on each named server; workers stopped on every path."""
     from lab import load_workers
 
@@ -209,10 +212,10 @@ def _distributed(lab: Lab, load: LoadProcess, run_dir: Path, log) -> int:
     machines_backend = lab.machines()
     machines = [lab.connect(s, machines_backend) for s in servers]
     try:
-        data, digest = load_workers.payload(load_workers.wheelhouse(lab.paths, log))
+        data, digest = load_workers.payload(load_workers.wheelhouse(lab.paths))
         for machine in machines:
             if load_workers.install(machine, data, digest):
-                log(f"load: {machine.server.name}: Locust installed for a worker")
+                log.info(f"load: {machine.server.name}: Locust installed for a worker")
         master = load_workers.controller_address(servers[0].address)
         load.start(master_bind=master)
         for machine in machines:
@@ -228,7 +231,7 @@ def _distributed(lab: Lab, load: LoadProcess, run_dir: Path, log) -> int:
                 machine.close()
 
 
-def run(lab: Lab, options: LoadOptions, log=print) -> int:
+def run(lab: Lab, options: LoadOptions, run_id: str | None = None) -> int:
     """``nox -s load``: one headless run; 0 when every port served requests."""
     options.validate()
     require_up(lab)
@@ -236,32 +239,32 @@ def run(lab: Lab, options: LoadOptions, log=print) -> int:
     if unknown:
         raise LabError(f"--workers {','.join(unknown)}: not a server of lab "
                        f"{lab.config.name} ({', '.join(s.name for s in lab.config.servers)})")
-    run_id, run_dir = new_run_dir("load")
+    run_id, run_dir = new_run_dir("load", run_id)
     load = LoadProcess(lab, options, run_dir)
     where = f"workers on {', '.join(options.workers)}" if options.workers else \
         f"{options.processes} process(es) here"
-    log(f"load: {options.users} users, {where}, {options.run_time} "
+    log.info(f"load: {options.users} users, {where}, {options.run_time} "
         f"through HAProxy on {', '.join(s.address for s in lab.config.servers)}")
     if options.workers:
-        code = _distributed(lab, load, run_dir, log)
+        code = _distributed(lab, load, run_dir)
     else:
         load.start()
         code = load.wait(timeout=run_seconds(options.run_time) + 60)
     rows = summary(run_dir)
     cpu = load.cpu_seconds()
-    log(f"{'name':<14} {'requests':>9} {'failures':>9} {'req/s':>9} {'median ms':>10} "
+    log.info(f"{'name':<14} {'requests':>9} {'failures':>9} {'req/s':>9} {'median ms':>10} "
         f"{'p99 ms':>8}")
     for row in rows:
-        log(f"{row['Name']:<14} {row['Request Count']:>9} {row['Failure Count']:>9} "
+        log.info(f"{row['Name']:<14} {row['Request Count']:>9} {row['Failure Count']:>9} "
             f"{float(row['Requests/s']):>9.1f} {row['Median Response Time']:>10} "
             f"{row['99%']:>8}")
     total = sum(float(r["Requests/s"]) for r in rows)
-    log(f"load: {total:.0f} req/s in all; Locust used {cpu:.1f} s of CPU "
+    log.info(f"load: {total:.0f} req/s in all; Locust used {cpu:.1f} s of CPU "
         f"(exit {code}); report: {run_dir / 'locust.html'}")
     ports = {r["Name"].rsplit(":", 1)[-1] for r in rows if int(r["Request Count"]) > 0}
     expected = {str(shard.port(kind)) for shard in lab.topology.shards
                 for kind in ("master", "replicas")}
     if code != 0 or not expected <= ports:
-        log(f"load: ports without traffic: {sorted(expected - ports)}")
+        log.info(f"load: ports without traffic: {sorted(expected - ports)}")
         return 1
     return 0

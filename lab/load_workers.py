@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import shlex
 import socket
 import subprocess
 import sys
 import tarfile
-from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 
@@ -28,7 +28,8 @@ from lab.errors import LabError
 from lab.paths import PROJECT_ROOT, LabPaths
 from lab.remote import Machine
 
-Log = Callable[[str], None]
+log = logging.getLogger(__name__)
+
 REMOTE = "/opt/redis-ha-lab-load"
 MASTER_PORT = 5557
 # What the locustfile imports from the lab package (and what those import).
@@ -36,7 +37,7 @@ LAB_MODULES = ("__init__.py", "errors.py", "config.py", "topology.py", "failures
                "probe.py")
 
 
-def wheelhouse(paths: LabPaths, log: Log) -> Path:
+def wheelhouse(paths: LabPaths) -> Path:
     """Wheels of this Locust and redis-py (and pip, to install them), downloaded once."""
     # async-timeout: redis-py needs it below Python 3.11.3 (Debian 12 has 3.11.2), and pip
     # judges such markers for this interpreter, even with --python-version: name it.
@@ -46,7 +47,7 @@ def wheelhouse(paths: LabPaths, log: Log) -> Path:
     target = paths.images.parent / "wheelhouse" / key.hexdigest()[:12]
     if (target / ".complete").exists():
         return target
-    log(f"load: downloading wheels for the workers ({', '.join(pins[:2])})")
+    log.info(f"load: downloading wheels for the workers ({', '.join(pins[:2])})")
     target.mkdir(parents=True, exist_ok=True)
     minor = f"{sys.version_info.major}.{sys.version_info.minor}"
     done = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:",

@@ -15,6 +15,7 @@ says so. The steps, in order:
 from __future__ import annotations
 
 import io
+import logging
 import shlex
 import tarfile
 import time
@@ -26,7 +27,8 @@ from lab.errors import RemoteCommandError
 from lab.remote import Machine
 from lab.render import COMPOSE_PROJECT, REMOTE_ROOT, Bundle
 
-Log = Callable[[str], None]
+log = logging.getLogger(__name__)
+
 
 DOCKER_CE_EL7 = "26.1.4"  # Docker CE's last release line for el7
 ENGINE_WAIT_S = 60
@@ -50,7 +52,7 @@ class Report:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def provision(machine: Machine, bundle: Bundle, plan: ImagePlan, log: Log) -> Report:
+def provision(machine: Machine, bundle: Bundle, plan: ImagePlan) -> Report:
     report = Report(machine.server.name)
 
     def step(name: str, fn: Callable[[], str | None]) -> str | None:
@@ -59,7 +61,7 @@ def provision(machine: Machine, bundle: Bundle, plan: ImagePlan, log: Log) -> Re
         report.seconds[name] = round(time.monotonic() - started, 2)
         if change:
             report.changes.append(change)
-            log(f"  {machine.server.name}: {change} ({report.seconds[name]:.1f} s)")
+            log.info(f"  {machine.server.name}: {change} ({report.seconds[name]:.1f} s)")
         return change
 
     os_id = detect_os(machine)

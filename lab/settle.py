@@ -15,14 +15,16 @@ list is empty or the timeout passes, then names what is still not settled.
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Callable
 
 from lab import probe
 from lab.config import LabConfig
 from lab.errors import NotSettledError
 from lab.probe import Snapshot
 from lab.topology import Topology
+
+log = logging.getLogger(__name__)
 
 
 def problems(snapshot: Snapshot, config: LabConfig, topology: Topology) -> list[str]:
@@ -97,9 +99,9 @@ def problems(snapshot: Snapshot, config: LabConfig, topology: Topology) -> list[
 
 
 def poll(config: LabConfig, topology: Topology, password: str, *, timeout_s: float,
-         log: Callable[[str], None] = print, interval_s: float = 1.0
-         ) -> tuple[Snapshot, list[str]]:
-    """Snapshots until one is settled or ``timeout_s`` passed: (last snapshot, problems)."""
+         interval_s: float = 1.0, progress: bool = True) -> tuple[Snapshot, list[str]]:
+    """Snapshots until one is settled or ``timeout_s`` passed: (last snapshot, problems).
+    With ``progress``, what is still open is logged every 10 s."""
     deadline = time.monotonic() + timeout_s
     last_report = 0.0
     while True:
@@ -108,19 +110,19 @@ def poll(config: LabConfig, topology: Topology, password: str, *, timeout_s: flo
         now = time.monotonic()
         if not found or now > deadline:
             return snapshot, found
-        if now - last_report >= 10:
-            log(f"  waiting to settle: {len(found)} open point(s), e.g. {found[0]}")
+        if progress and now - last_report >= 10:
+            log.info(f"  waiting to settle: {len(found)} open point(s), e.g. {found[0]}")
             last_report = now
         time.sleep(interval_s)
 
 
 def wait(config: LabConfig, topology: Topology, password: str, *,
-         timeout_s: float | None = None, log: Callable[[str], None] = print,
-         interval_s: float = 1.0) -> Snapshot:
+         timeout_s: float | None = None, interval_s: float = 1.0,
+         progress: bool = True) -> Snapshot:
     """Poll until settled; raise :class:`NotSettledError` naming what is not."""
     timeout_s = config.settle_timeout_s if timeout_s is None else timeout_s
-    snapshot, found = poll(config, topology, password, timeout_s=timeout_s, log=log,
-                           interval_s=interval_s)
+    snapshot, found = poll(config, topology, password, timeout_s=timeout_s,
+                           interval_s=interval_s, progress=progress)
     if found:
         listed = "\n".join(f"  - {p}" for p in found[:20])
         more = f"\n  ... and {len(found) - 20} more" if len(found) > 20 else ""

@@ -8,18 +8,34 @@ counts as settled when one of a few snapshots, a second apart, is.
 
 from __future__ import annotations
 
+import io
+import logging
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
 from lab import leftovers, settle
 from lab.context import Lab
 from lab.errors import LabError
 from lab.probe import Snapshot
 
+log = logging.getLogger(__name__)
+
 STATUS_WINDOW_S = 3  # snapshots a second apart within this window
+TABLE_WIDTH = 200  # wide enough that no cell wraps
 
 
 def table(rows: list[list[str]], headers: list[str]) -> str:
-    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=False)]
-    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=False))  # noqa: E731
-    return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, rows)])
+    """Rows under headers, as plain text (rich lays it out; no colour codes, no wrapping,
+    so the text reads the same in a terminal, a CI log or a file)."""
+    grid = Table(*headers, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for row in rows:
+        grid.add_row(*map(str, row))
+    console = Console(file=io.StringIO(), width=TABLE_WIDTH, color_system=None,
+                      highlight=False)
+    console.print(grid, overflow="ignore", crop=False)
+    return "\n".join(line.rstrip() for line in console.file.getvalue().splitlines())
 
 
 def render(lab: Lab, snapshot: Snapshot, leftovers: list[str]) -> tuple[str, list[str]]:
@@ -78,13 +94,13 @@ def render(lab: Lab, snapshot: Snapshot, leftovers: list[str]) -> tuple[str, lis
     return text, found + leftovers
 
 
-def run(lab: Lab, log=print) -> bool:
+def run(lab: Lab) -> bool:
     if not lab.paths.applied_config.exists():
         raise LabError(f"lab {lab.config.name} is not up; bring it up with `nox -s lab_up`")
     # A single snapshot can catch a replica between two of its master's replication
     # pings (a few bytes behind): a settled lab is settled in one of a few snapshots.
     snapshot, _ = settle.poll(lab.config, lab.topology, lab.secrets.redis_password,
-                              timeout_s=STATUS_WINDOW_S, log=lambda _: None)
+                              timeout_s=STATUS_WINDOW_S, progress=False)
     machines = lab.connect_all()
     try:
         left = leftovers.find(machines)
@@ -92,5 +108,5 @@ def run(lab: Lab, log=print) -> bool:
         for machine in machines:
             machine.close()
     text, found = render(lab, snapshot, left)
-    log(lab.secrets.redact(text))
+    log.info(lab.secrets.redact(text))
     return not found

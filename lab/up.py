@@ -20,9 +20,9 @@ provision: its hosts must answer, and it must be settled; nothing is installed.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -32,7 +32,8 @@ from lab import host, images, settle
 from lab.context import Lab
 from lab.provision import ImagePlan, Report, provision
 
-Log = Callable[[str], None]
+log = logging.getLogger(__name__)
+
 
 
 @dataclass
@@ -59,27 +60,27 @@ def preflight(lab: Lab) -> None:
         lab.recipes()  # fails early when the host's mirror cannot be told
 
 
-def run(lab: Lab, config_path: Path, log: Log = print, *, machines_only: bool = False
+def run(lab: Lab, config_path: Path, *, machines_only: bool = False
         ) -> UpResult:
     """Bring the lab up; with ``machines_only``, stop once the machines run (unprovisioned,
     e.g. to rehearse an SSH inventory on them)."""
     result = UpResult()
 
     with _timed(result.seconds, "preflight"):
-        log(f"preflight: {lab.config.name}, {lab.config.layout} layout, {lab.machines_label}")
+        log.info(f"preflight: {lab.config.name}, {lab.config.layout} layout, {lab.machines_label}")
         preflight(lab)
     if lab.config.adopted:
-        return _adopt(lab, config_path, result, log)
+        return _adopt(lab, config_path, result)
 
     with _timed(result.seconds, "images"):
-        log("images:")
+        log.info("images:")
         base, machine_image = lab.recipes()
         wanted = []
         if lab.config.images.source == "offline":
             wanted.append(base)
         if lab.machines().uses_local_engine:
             wanted.append(machine_image)
-        built = images.ensure(tuple(wanted), lab.paths, log)
+        built = images.ensure(tuple(wanted), lab.paths)
         result.changes += [f"built image {name}" for name in built]
         tarball = images.saved_tarball(base, lab.paths) \
             if lab.config.images.source == "offline" else None
@@ -92,18 +93,18 @@ def run(lab: Lab, config_path: Path, log: Log = print, *, machines_only: bool = 
         lab.record_applied(config_path)
 
     with _timed(result.seconds, "machines"):
-        log("machines:")
+        log.info("machines:")
         machines = lab.machines(machine_image.image)
-        started = machines.up(log)
+        started = machines.up()
         result.changes += [f"started machine {name}" for name in started]
         if not started and not lab.is_inventory:
-            log(f"  {len(lab.config.servers)} machines running")
+            log.info(f"  {len(lab.config.servers)} machines running")
     if machines_only:
-        log("lab_up: machines only: not provisioned")
+        log.info("lab_up: machines only: not provisioned")
         return result
 
     with _timed(result.seconds, "provision"):
-        log("provision:")
+        log.info("provision:")
         names = lab.image_names()
         plan = ImagePlan(lab.config.images.source,
                          tuple(sorted({names.redis_base, names.haproxy})), tarball)
@@ -111,7 +112,7 @@ def run(lab: Lab, config_path: Path, log: Log = print, *, machines_only: bool = 
         try:
             with ThreadPoolExecutor(max_workers=len(connections)) as pool:
                 reports: list[Report] = list(pool.map(
-                    lambda m: provision(m, _bundle_for(bundles, m.server.name), plan, log),
+                    lambda m: provision(m, _bundle_for(bundles, m.server.name), plan),
                     connections))
         finally:
             for connection in connections:
@@ -119,31 +120,31 @@ def run(lab: Lab, config_path: Path, log: Log = print, *, machines_only: bool = 
         for report in reports:
             result.changes += [f"{report.server}: {c}" for c in report.changes]
         if not any(r.changes for r in reports):
-            log("  every machine is up to date")
+            log.info("  every machine is up to date")
 
     with _timed(result.seconds, "settle"):
-        log("settle:")
-        settle.wait(lab.config, lab.topology, lab.secrets.redis_password, log=log)
-        log("  settled")
+        log.info("settle:")
+        settle.wait(lab.config, lab.topology, lab.secrets.redis_password)
+        log.info("  settled")
 
     total = sum(result.seconds.values())
     breakdown = ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items())
     summary = f"{len(result.changes)} change(s)" if result.changed else "nothing to change"
-    log(f"lab_up: {summary}; settled in {total:.1f} s ({breakdown})")
+    log.info(f"lab_up: {summary}; settled in {total:.1f} s ({breakdown})")
     return result
 
 
-def _adopt(lab: Lab, config_path: Path, result: UpResult, log: Log) -> UpResult:
+def _adopt(lab: Lab, config_path: Path, result: UpResult) -> UpResult:
     """Take an existing deployment as the lab: reachable hosts, and settled as it is."""
     with _timed(result.seconds, "machines"):
-        log("machines:")
-        lab.machines().up(log)
+        log.info("machines:")
+        lab.machines().up()
     lab.record_applied(config_path)
     with _timed(result.seconds, "settle"):
-        log("settle (adopted deployment: observed, nothing installed):")
-        settle.wait(lab.config, lab.topology, lab.secrets.redis_password, log=log)
-        log("  settled")
-    log(f"lab_up: adopted {lab.config.name}; settled in {sum(result.seconds.values()):.1f} s")
+        log.info("settle (adopted deployment: observed, nothing installed):")
+        settle.wait(lab.config, lab.topology, lab.secrets.redis_password)
+        log.info("  settled")
+    log.info(f"lab_up: adopted {lab.config.name}; settled in {sum(result.seconds.values()):.1f} s")
     return result
 
 

@@ -6,14 +6,18 @@ lab a user brought up with the shipped ``lab.toml`` (192.168.56.0/24).
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import uuid
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from lab.context import Lab
-from lab.paths import PROJECT_ROOT, LabPaths
+from lab.paths import PROJECT_ROOT, REPORTS, LabPaths
 
 
 def write_config(directory: Path, *, name: str, subnet: int, layout: str = "article",
@@ -88,3 +92,37 @@ def host_footprint() -> dict[str, list[str]]:
 def machine_list_written(name: str) -> bool:
     """Whether ``lab_up`` got as far as telling Vagrant about machines."""
     return LabPaths.for_lab(name).machines_json.exists()
+
+
+@dataclass
+class Recorded:
+    """A verb that records a run (chaos, replay, load), and where its run landed: tests
+    read the run folder, never the log text, to find what a run wrote."""
+
+    process: subprocess.CompletedProcess
+    run_dir: Path
+
+    @property
+    def returncode(self) -> int:
+        return self.process.returncode
+
+    @property
+    def stdout(self) -> str:
+        return self.process.stdout
+
+    @cached_property
+    def results(self) -> dict:
+        """results.json as written (the file format, not the typed record)."""
+        return json.loads((self.run_dir / "results.json").read_text())
+
+    @property
+    def page(self) -> Path:
+        return self.run_dir / "index.html"
+
+
+def recorded(verb: str, *args: str, run: Callable[..., subprocess.CompletedProcess] | None
+             = None, **kwargs) -> Recorded:
+    """``run(verb, ARGS, --run-id ID)`` (default :func:`run_lab`) with a fresh run id."""
+    run_id = f"test-{verb}-{uuid.uuid4().hex[:10]}"
+    process = (run or run_lab)(verb, *args, "--run-id", run_id, **kwargs)
+    return Recorded(process, REPORTS / run_id)

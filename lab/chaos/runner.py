@@ -98,7 +98,7 @@ class ChaosSession:
     def settle(self, timeout_s: float, quiet: bool = True) -> settle.Snapshot:
         lab = self.lab
         return settle.wait(lab.config, lab.topology, lab.secrets.redis_password,
-                           timeout_s=timeout_s, log=(lambda _: None) if quiet else log.info)
+                           timeout_s=timeout_s, progress=not quiet)
 
     def reset(self, timeout_s: float = CONVERGENCE_BOUND_S) -> float:
         """Heal everything and wait until settled; return the seconds it took.

@@ -8,11 +8,8 @@ the backend can, restarting one machine (the ``restart-machine`` fault).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 
 __all__ = ["Machines", "RestartUnsupported"]
-
-Log = Callable[[str], None]
 
 
 class RestartUnsupported(Exception):
@@ -35,7 +32,7 @@ class Machines(ABC):
         """Server name -> state ("running", "not_created", "reachable", ...)."""
 
     @abstractmethod
-    def up(self, log: Log) -> list[str]:
+    def up(self) -> list[str]:
         """Make every machine run; return the names of those started."""
 
     @abstractmethod
@@ -43,7 +40,7 @@ class Machines(ABC):
         """OpenSSH ``ssh_config`` text with a ``Host <name>`` entry for Fabric."""
 
     @abstractmethod
-    def destroy(self, log: Log) -> None:
+    def destroy(self) -> None:
         """Remove the machines this backend created (an inventory's hosts stay)."""
 
     def sanity_checks(self) -> None:  # noqa: B027 - most backends need nothing here

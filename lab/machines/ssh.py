@@ -8,16 +8,17 @@ out ``vagrant ssh-config``. Provisioning, status, chaos and load then run unchan
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from lab.config import LabConfig, Server
 from lab.errors import LabError
 from lab.machines.base import Machines
 
-Log = Callable[[str], None]
+log = logging.getLogger(__name__)
+
 PROBE_TIMEOUT_S = 5
 
 
@@ -47,7 +48,7 @@ class SshInventory(Machines):
         except OSError:
             return False
 
-    def up(self, log: Log) -> list[str]:
+    def up(self) -> list[str]:
         """Nothing to start: fail with one line when a host does not answer."""
         states = self.status()
         down = [f"{s.name} ({self.host_of(s)}:{self.ssh.port})"
@@ -55,7 +56,7 @@ class SshInventory(Machines):
         if down:
             raise LabError(f"no SSH answer from {', '.join(down)}; check the addresses and "
                            "[ssh] in lab.toml, and that sshd runs there")
-        log(f"  {len(self.config.servers)} hosts answer on SSH (inventory, nothing to start)")
+        log.info(f"  {len(self.config.servers)} hosts answer on SSH (inventory, nothing to start)")
         return []
 
     def ssh_config(self, name: str) -> str:
@@ -68,7 +69,7 @@ class SshInventory(Machines):
             lines.append(f"  ProxyJump {self.ssh.jump}")
         return "\n".join(lines) + "\n"
 
-    def destroy(self, log: Log) -> None:
+    def destroy(self) -> None:
         """The hosts exist outside the lab: nothing to destroy (``lab_down`` removes what
         the lab put on them)."""
 

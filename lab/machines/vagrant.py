@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import logging
 import os
 import subprocess
-from collections.abc import Callable
 
 from lab import host
 from lab.config import LabConfig
@@ -20,7 +20,8 @@ from lab.machines.base import Machines, RestartUnsupported
 from lab.paths import VAGRANTFILE_DIR, LabPaths
 from lab.secrets import LabSecrets
 
-Log = Callable[[str], None]
+log = logging.getLogger(__name__)
+
 
 
 class VagrantMachines(Machines):
@@ -106,7 +107,7 @@ class VagrantMachines(Machines):
         except subprocess.CalledProcessError as exc:
             raise LabError(f"`vagrant status` failed (exit {exc.returncode})") from None
 
-    def up(self, log: Log) -> list[str]:
+    def up(self) -> list[str]:
         """Start every machine that is not running, one at a time; return their names."""
         self.write_machine_list()
         states = self.status()
@@ -114,14 +115,14 @@ class VagrantMachines(Machines):
         for server in self.config.servers:
             if states.get(server.name) == "running":
                 continue
-            log(f"  vagrant up {server.name} ({server.address}, provider {self.provider})")
+            log.info(f"  vagrant up {server.name} ({server.address}, provider {self.provider})")
             try:
                 lines = self._vagrant(quiet=False).up(
                     vm_name=server.name, provider=self.provider, stream_output=True)
                 for line in lines:
                     line = line.rstrip()
                     if line:
-                        log(f"    {line}")
+                        log.info(f"    {line}")
             except subprocess.CalledProcessError as exc:
                 raise LabError(
                     f"`vagrant up {server.name}` failed (exit {exc.returncode}); see the lines "
@@ -133,25 +134,25 @@ class VagrantMachines(Machines):
     def ssh_config(self, name: str) -> str:
         return self._vagrant().ssh_config(vm_name=name)
 
-    def destroy(self, log: Log) -> None:
+    def destroy(self) -> None:
         """Destroy every machine Vagrant knows, then whatever of this lab it forgot."""
         if self.uses_local_engine and not host.docker_engine_answers():
-            log("  no Docker engine answers, so no machine container can be running")
+            log.info("  no Docker engine answers, so no machine container can be running")
             return
         if self.paths.machines_json.exists():
             try:
                 self._vagrant(quiet=False).destroy()
             except subprocess.CalledProcessError as exc:
-                log(f"  vagrant destroy failed (exit {exc.returncode}); removing by label")
+                log.info(f"  vagrant destroy failed (exit {exc.returncode}); removing by label")
         if self.provider == "docker":
-            self._remove_leftover_containers(log)
+            self._remove_leftover_containers()
 
-    def _remove_leftover_containers(self, log: Log) -> None:
+    def _remove_leftover_containers(self) -> None:
         leftovers = host.lab_containers(self.config.name)
         if leftovers:
             subprocess.run(["docker", "rm", "-f", "-v", *leftovers], capture_output=True)
-            log(f"  removed {len(leftovers)} leftover machine container(s)")
+            log.info(f"  removed {len(leftovers)} leftover machine container(s)")
         for network in host.lab_networks(self.config.machines.network, self.config.name):
             subprocess.run(["docker", "network", "rm", network["Id"]], capture_output=True)
-            log(f"  removed network {network['Name']}")
+            log.info(f"  removed network {network['Name']}")
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
 from pathlib import Path
 
 from lab.errors import LabError
 from lab.report import browser, pages, rundata
+
+log = logging.getLogger(__name__)
 
 SCREENSHOT = "screenshot.png"
 
@@ -34,21 +36,21 @@ INDEX_QUESTIONS = {
 }
 
 
-def publish(run_dir: Path, log: Callable[[str], None] = print) -> Path | None:
+def publish(run_dir: Path) -> Path | None:
     """A run's HTML page and the index, once the run ended; a failure here never loses the
     raw data (the page can be rebuilt with ``nox -s report``)."""
     try:
         page = pages.build_run(run_dir)
         pages.build_index(run_dir.parent)
     except Exception as exc:  # noqa: BLE001 - results.json and the histories are kept
-        log(f"report: not written ({type(exc).__name__}: {exc}); "
+        log.info(f"report: not written ({type(exc).__name__}: {exc}); "
             f"rebuild it with `nox -s report -- {run_dir.name}`")
         return None
-    log(f"report: {page}")
+    log.info(f"report: {page}")
     return page
 
 
-def run(reports: Path, run_ids: list[str], check: bool, log: Callable[[str], None] = print
+def run(reports: Path, run_ids: list[str], check: bool
         ) -> int:
     if not reports.is_dir():
         raise LabError(f"{reports} does not exist: no run has been recorded yet "
@@ -58,21 +60,21 @@ def run(reports: Path, run_ids: list[str], check: bool, log: Callable[[str], Non
             known = sorted(p.name for p in reports.iterdir() if rundata.has_results(p))
             raise LabError(f"no run {run_id!r} with {rundata.RESULTS} under {reports}/"
                            f" (known: {', '.join(known[-5:]) or 'none'})")
-    if check and browser.find_chromium() is None:
-        raise LabError("--check needs chromium: `apt-get install chromium` "
-                       "(scripts/setup-host installs it)")
+    if check and (browser.find_chromium() is None or browser.find_chromedriver() is None):
+        raise LabError("--check needs chromium and its driver: `apt-get install chromium "
+                       "chromium-driver` (scripts/setup-host installs them)")
     written = pages.build(reports, run_ids or None)
     for path in written:
-        log(f"report: {path}")
+        log.info(f"report: {path}")
     if not check:
         return 0
     problems = []
     for path in written:
         problems += [f"{path}: {p}" for p in verify(path)[0]]
     for problem in problems:
-        log(f"report: CHECK FAILED: {problem}")
+        log.info(f"report: CHECK FAILED: {problem}")
     if not problems:
-        log(f"report: {len(written)} page(s) opened in headless Chromium: no console errors")
+        log.info(f"report: {len(written)} page(s) opened in headless Chromium: no console errors")
     return 1 if problems else 0
 
 

@@ -1,46 +1,24 @@
-"""One real article-layout lab for the chaos tests (the CI lab)."""
-
-import json
-import re
-from pathlib import Path
+"""The chaos tests attack the shared article lab (tests/conftest.py): the CI campaign."""
 
 import pytest
 
-from tests.labs import run_lab, running, write_config
+from tests.labs import recorded
 
-SUBNET = 60
 CI_SCENARIOS = ["crash-master", "pause-master", "partition-sentinels",
                 "isolate-master-with-clients", "kill-sentinels-majority", "restart-machine"]
 
 
 @pytest.fixture(scope="package")
-def chaos_lab(tmp_path_factory):
+def chaos_lab(article_lab):
     """The lab the chaos and load tests attack (article layout, default settings)."""
-    config = write_config(tmp_path_factory.mktemp("chaos"), name="rhl-chaos", subnet=SUBNET)
-    with running(config) as lab:
-        yield lab
+    return article_lab
 
 
 @pytest.fixture(scope="package")
 def campaign(chaos_lab):
-    """The CI campaign, run once: (the finished process, its results.json)."""
+    """The CI campaign, run once."""
     args = [arg for name in CI_SCENARIOS for arg in ("-k", name)]
-    result = run_lab("chaos", *args, "--no-hypothesis", config=chaos_lab.config_path)
-    return result, results_of(result.stdout)
-
-
-def results_of(output: str) -> dict:
-    """results.json of the run whose summary is in ``output``."""
-    match = re.search(r"chaos: results \((?:complete|INCOMPLETE)\): (\S+)", output)
-    assert match, output
-    return json.loads(Path(match.group(1)).read_text())
-
-
-def report_of(output: str) -> Path:
-    """The run page a chaos run printed it wrote."""
-    match = re.search(r"^report: (\S+/index\.html)$", output, re.MULTILINE)
-    assert match, output
-    return Path(match.group(1))
+    return recorded("chaos", *args, "--no-hypothesis", config=chaos_lab.config_path)
 
 
 def scenario(results: dict, name: str) -> dict:

@@ -2,20 +2,13 @@
 
 import csv
 import json
-import re
 from pathlib import Path
 
-from tests.chaos.conftest import report_of, results_of, scenario
-from tests.labs import run_lab, write_config
+from tests.chaos.conftest import scenario
+from tests.labs import recorded, run_lab, write_config
 
 PORTS = {f"{op} :{port}" for op, port in (("SET", 5000), ("GET", 5001), ("SET", 5002),
                                            ("GET", 5003), ("SET", 5004), ("GET", 5005))}
-
-
-def load_dir(output: str) -> Path:
-    match = re.search(r"report: (\S+)/locust\.html", output)
-    assert match, output
-    return Path(match.group(1))
 
 
 def rows(path: Path) -> list[dict]:
@@ -24,10 +17,10 @@ def rows(path: Path) -> list[dict]:
 
 
 def test_load_reports_every_port_with_throughput(chaos_lab):
-    result = run_lab("load", "--users", "6", "--spawn-rate", "6", "--run-time", "10s",
-                     config=chaos_lab.config_path)
-    assert result.returncode == 0, result.stdout + result.stderr
-    out = load_dir(result.stdout)
+    result = recorded("load", "--users", "6", "--spawn-rate", "6", "--run-time", "10s",
+                      config=chaos_lab.config_path)
+    assert result.returncode == 0, result.stdout + result.process.stderr
+    out = result.run_dir
     stats = {r["Name"]: r for r in rows(out / "locust_stats.csv") if r["Name"] != "Aggregated"}
     assert set(stats) == PORTS
     for name, row in stats.items():
@@ -40,10 +33,10 @@ def test_load_reports_every_port_with_throughput(chaos_lab):
 
 
 def test_two_locust_processes(chaos_lab):
-    result = run_lab("load", "--users", "4", "--spawn-rate", "4", "--run-time", "8s",
-                     "--processes", "2", config=chaos_lab.config_path)
-    assert result.returncode == 0, result.stdout + result.stderr
-    stats = rows(load_dir(result.stdout) / "locust_stats.csv")
+    result = recorded("load", "--users", "4", "--spawn-rate", "4", "--run-time", "8s",
+                      "--processes", "2", config=chaos_lab.config_path)
+    assert result.returncode == 0, result.stdout + result.process.stderr
+    stats = rows(result.run_dir / "locust_stats.csv")
     assert {r["Name"] for r in stats if int(r["Request Count"]) > 0} >= PORTS
     assert "2 process(es)" in result.stdout
 
@@ -58,9 +51,9 @@ def test_bad_load_input(chaos_lab, tmp_path):
 
 
 def test_a_crashed_master_shows_as_a_failure_spike_on_its_port_only(chaos_lab):
-    result = run_lab("chaos", "-k", "crash-master", "--no-hypothesis", "--with-load",
-                     "--load-users", "6", config=chaos_lab.config_path)
-    results = results_of(result.stdout)
+    result = recorded("chaos", "-k", "crash-master", "--no-hypothesis", "--with-load",
+                      "--load-users", "6", config=chaos_lab.config_path)
+    results = result.results
     crash = scenario(results, "crash-master")
     load = Path("reports", results["run_id"], crash["load"]["dir"])
     faults = json.loads((load / "faults.json").read_text())
@@ -77,6 +70,6 @@ def test_a_crashed_master_shows_as_a_failure_spike_on_its_port_only(chaos_lab):
         assert failures(name), f"no history for {name}"
         assert max(failures(name)) == 0, f"{name} failed although its shard was not touched"
     # The run's report links Locust's own report and charts its series under the timeline.
-    page = report_of(result.stdout).read_text()
+    page = result.page.read_text()
     assert f'href="{crash["load"]["report"]}"' in page
     assert "Locust GET :5001" in page and "Locust SET :5000 failures" in page

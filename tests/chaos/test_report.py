@@ -5,13 +5,13 @@ import shutil
 
 from lab.paths import REPORTS
 from lab.report import command
-from tests.chaos.conftest import CI_SCENARIOS, report_of
+from tests.chaos.conftest import CI_SCENARIOS
 from tests.labs import run_lab
 
 
 def test_the_report_opens_in_chromium_with_every_part(campaign):
-    result, results = campaign
-    page = report_of(result.stdout)
+    results = campaign.results
+    page = campaign.page
     assert page == REPORTS / results["run_id"] / "index.html"
     problems, check = command.verify(page)
     assert problems == []
@@ -29,8 +29,8 @@ def test_the_report_opens_in_chromium_with_every_part(campaign):
 
 
 def test_a_report_rebuilt_from_raw_data_alone_is_identical(campaign, tmp_path, chaos_lab):
-    result, results = campaign
-    original = report_of(result.stdout).read_bytes()
+    results = campaign.results
+    original = campaign.page.read_bytes()
     copy = tmp_path / "reports" / results["run_id"]
     shutil.copytree(REPORTS / results["run_id"], copy)
     (copy / "index.html").unlink()

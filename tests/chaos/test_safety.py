@@ -5,28 +5,27 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 
 from lab.paths import PROJECT_ROOT, REPORTS
 from lab.report import command
-from tests.chaos.conftest import report_of
 from tests.labs import run_lab
 
 
 def test_ctrl_c_in_the_middle_of_a_fault_leaves_the_lab_healed(chaos_lab):
     """Interrupted half-way (the second scenario's fault is in): healed, and the report
     shows the finished scenario, marked incomplete."""
-    before = set(REPORTS.glob("*-chaos"))
+    run_id = f"test-ctrl-c-{uuid.uuid4().hex[:8]}"
     process = subprocess.Popen(
         [sys.executable, "-m", "lab", "--config", str(chaos_lab.config_path), "chaos",
-         "-k", "kill-haproxy", "-k", "stop-master", "--no-hypothesis"],
+         "-k", "kill-haproxy", "-k", "stop-master", "--no-hypothesis", "--run-id", run_id],
         cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     history_file = None
+    candidate = REPORTS / run_id / "stop-master.jsonl"
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and history_file is None:
-        for run_dir in set(REPORTS.glob("*-chaos")) - before:
-            candidate = run_dir / "stop-master.jsonl"
-            if candidate.exists() and '"phase": "inject"' in candidate.read_text():
-                history_file = candidate
+        if candidate.exists() and '"phase": "inject"' in candidate.read_text():
+            history_file = candidate
         time.sleep(0.2)
     assert history_file is not None, "the second scenario's fault was never injected"
     process.send_signal(signal.SIGINT)
@@ -38,8 +37,8 @@ def test_ctrl_c_in_the_middle_of_a_fault_leaves_the_lab_healed(chaos_lab):
     assert [s["scenario"] for s in results["scenarios"]] == ["kill-haproxy"]
     assert any('"phase": "heal"' in line for line in history_file.read_text().splitlines())
 
-    page = report_of(output)
-    assert page.parent == history_file.parent
+    page = history_file.parent / "index.html"
+    assert f"report: {page}" in output
     problems, check = command.verify(page)
     assert problems == []
     assert check.answers["incomplete_banner"] is True

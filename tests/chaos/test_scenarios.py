@@ -3,12 +3,12 @@
 from lab.chaos import checkers, history
 from lab.paths import REPORTS
 from lab.probe import client
-from tests.chaos.conftest import CI_SCENARIOS, results_of, scenario
-from tests.labs import run_lab
+from tests.chaos.conftest import CI_SCENARIOS, scenario
+from tests.labs import recorded
 
 
 def test_every_ci_scenario_ran_and_met_its_expectations(campaign):
-    result, results = campaign
+    result, results = campaign, campaign.results
     assert results["complete"] is True
     verdicts = {s["scenario"]: s["status"] for s in results["scenarios"]}
     assert set(verdicts) == set(CI_SCENARIOS)
@@ -24,14 +24,14 @@ def measures(results, name):
 
 
 def test_kill_sentinels_majority_prevents_failover(campaign):
-    _, results = campaign
+    results = campaign.results
     m = measures(results, "kill-sentinels-majority")
     assert m["failover_s"] is None
     assert m["outage_s"] and m["outage_s"] > 5  # the shard was down while its master was
 
 
 def test_pause_master_measures_split_brain(campaign, chaos_lab):
-    _, results = campaign
+    results = campaign.results
     m = measures(results, "pause-master")
     sentinel = chaos_lab.lab.config.sentinel
     # down-after + 3 s, plus one failover timeout per observed split vote (Sentinel's retry)
@@ -42,14 +42,14 @@ def test_pause_master_measures_split_brain(campaign, chaos_lab):
 
 
 def test_partition_sentinels_fails_over_an_unreachable_but_live_master(campaign):
-    _, results = campaign
+    results = campaign.results
     m = measures(results, "partition-sentinels")
     assert m["failover_s"] is not None
     assert m["split_brain_roles_s"] > 0  # the old master stayed master behind the partition
 
 
 def test_histories_hold_every_kind_of_event(campaign):
-    _, results = campaign
+    results = campaign.results
     run_dir = REPORTS / results["run_id"]
     for s in results["scenarios"]:
         events = history.read(run_dir / s["history"])
@@ -63,9 +63,9 @@ def test_histories_hold_every_kind_of_event(campaign):
 
 def test_lost_write_count_matches_an_independent_read_back(chaos_lab):
     """Run the lost-writes scenario, then check every acknowledged value ourselves."""
-    result = run_lab("chaos", "-k", "isolate-master-with-clients", "--no-hypothesis",
-                     config=chaos_lab.config_path)
-    results = results_of(result.stdout)
+    result = recorded("chaos", "-k", "isolate-master-with-clients", "--no-hypothesis",
+                      config=chaos_lab.config_path)
+    results = result.results
     s = scenario(results, "isolate-master-with-clients")
     run_dir = REPORTS / results["run_id"]
     events = history.read(run_dir / s["history"])

@@ -13,7 +13,7 @@ import time
 from lab import leftovers
 from lab.paths import PROJECT_ROOT, REPORTS
 from lab.render import COMPOSE_PROJECT, REMOTE_ROOT
-from tests.chaos.conftest import report_of, results_of
+from tests.labs import recorded
 
 
 def host_state(inventory) -> dict[str, str]:
@@ -62,13 +62,13 @@ def test_chaos_without_the_opt_in_prints_the_plan_and_touches_nothing(inventory)
 
 
 def test_chaos_with_the_opt_in_runs_and_the_report_names_the_inventory(inventory):
-    result = inventory.run("chaos", "-k", "crash-master", "--no-hypothesis",
-                           "--i-accept-disruption")
-    results = results_of(result.stdout)
+    result = recorded("chaos", "-k", "crash-master", "--no-hypothesis",
+                      "--i-accept-disruption", run=inventory.run)
+    results = result.results
     assert result.returncode == 0, result.stdout
     assert results["lab"]["backend"] == "ssh"
     assert results["scenarios"][0]["status"] in ("pass", "finding")
-    page = report_of(result.stdout).read_text()
+    page = result.page.read_text()
     assert "ssh inventory (vagrant@, port 22)" in page
     assert not inventory.vagrant_calls.exists()
 
@@ -80,12 +80,11 @@ def test_a_short_load_through_every_port(inventory):
 
 
 def test_distributed_load_with_workers_on_two_hosts(inventory):
-    load = inventory.run("load", "--users", "6", "--run-time", "8s",
-                         "--workers", "redis2,redis3")
-    assert load.returncode == 0, load.stdout + load.stderr
+    load = recorded("load", "--users", "6", "--run-time", "8s", "--workers", "redis2,redis3",
+                    run=inventory.run)
+    assert load.returncode == 0, load.stdout + load.process.stderr
     assert "workers on redis2, redis3" in load.stdout
-    run_dir = next(p.parent for p in REPORTS.glob("*-load/locust.html")
-                   if str(p.parent) in load.stdout)
+    run_dir = load.run_dir
     for host in ("redis2", "redis3"):
         log = (run_dir / f"worker-{host}.log").read_text()
         assert "Starting Locust" in log, log

@@ -18,9 +18,9 @@ from lab import images, render
 from lab.context import Lab
 from lab.leftovers import TOUCHED
 from lab.render import COMPOSE_PROJECT, REMOTE_ROOT
-from tests.chaos.conftest import report_of, results_of, scenario
+from tests.chaos.conftest import scenario
 from tests.inventory.conftest import ssh_lab_toml
-from tests.labs import run_lab
+from tests.labs import recorded, run_lab
 
 HANDMADE = "/srv/handmade"
 MONITORS = ("cache-a", "cache-b", "cache-c")
@@ -115,9 +115,10 @@ def test_adopt_observes_the_deployment_and_installs_nothing(adopted, inventory):
 
 def test_crash_master_against_the_adopted_stack(adopted, inventory):
     config, lab, password = adopted
-    result = run_lab("chaos", "-k", "crash-master", "-k", "partition-sentinels",
-                     "--no-hypothesis", "--i-accept-disruption", config=config, env=inventory.env)
-    results = results_of(result.stdout)
+    result = recorded("chaos", "-k", "crash-master", "-k", "partition-sentinels",
+                      "--no-hypothesis", "--i-accept-disruption", config=config,
+                      env=inventory.env)
+    results = result.results
     assert result.returncode == 0, result.stdout
     crash = scenario(results, "crash-master")
     assert crash["status"] in ("pass", "finding"), crash
@@ -127,7 +128,7 @@ def test_crash_master_against_the_adopted_stack(adopted, inventory):
     partition = scenario(results, "partition-sentinels")
     assert partition["status"] == "skipped"
     assert "adopt mode" in partition["findings"][0]
-    page = report_of(result.stdout).read_text()
+    page = result.page.read_text()
     assert password not in page
     assert "adopted deployment on an ssh inventory" in page and "watches cache-a" in page
     for machine in lab.connect_all():

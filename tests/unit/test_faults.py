@@ -192,9 +192,9 @@ def test_restart_machine_goes_through_the_backend():
         restarted: list[str] = []
 
         def status(self): return {}
-        def up(self, log): return []
+        def up(self): return []
         def ssh_config(self, name): return ""
-        def destroy(self, log): ...
+        def destroy(self): ...
         def restart(self, name): self.restarted.append(name)
 
     topo = lab_topology()
@@ -209,9 +209,9 @@ def test_restart_machine_goes_through_the_backend():
 def test_a_backend_that_cannot_restart_skips_the_fault():
     class NoRestart(Machines):
         def status(self): return {}
-        def up(self, log): return []
+        def up(self): return []
         def ssh_config(self, name): return ""
-        def destroy(self, log): ...
+        def destroy(self): ...
 
     nemesis, _ = fake_nemesis(lab_topology(), backend=NoRestart())
     with pytest.raises(faults.FaultSkipped, match="cannot restart a whole machine"):

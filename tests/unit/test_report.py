@@ -216,6 +216,7 @@ def two_runs(tmp_path_factory):
     return reports
 
 
+@pytest.mark.browser
 def test_run_page_in_headless_chromium_has_no_console_errors(two_runs):
     page = two_runs / "20261125-100000-chaos" / "index.html"
     problems, check = command.verify(page)
@@ -226,6 +227,7 @@ def test_run_page_in_headless_chromium_has_no_console_errors(two_runs):
     assert check.external_requests == []  # self-contained: nothing fetched over a network
 
 
+@pytest.mark.browser
 def test_index_compares_two_runs_in_headless_chromium(two_runs):
     problems, check = command.verify(two_runs / "index.html")
     assert problems == []
@@ -239,3 +241,20 @@ def test_build_index_lists_newest_first(two_runs):
     page = build_index(two_runs).read_text()
     assert page.index("20261125-120000-load") < page.index("20261125-110000-chaos") \
         < page.index("20261125-100000-chaos")
+
+
+@pytest.mark.browser
+def test_the_browser_check_sees_errors_exceptions_and_outside_requests(tmp_path):
+    """The check itself can fail: a page that logs an error, throws, and asks a server
+    (loopback's discard port: nothing leaves this machine) for an image."""
+    from lab.report import browser
+
+    page = tmp_path / "bad.html"
+    page.write_text('<html><body><img src="http://127.0.0.1:9/x.png">'
+                    '<script>console.error("boom"); throw new Error("kaput");</script>'
+                    '</body></html>')
+    check = browser.check_page(page, {"title": "document.title"})
+    assert any("boom" in e for e in check.console_errors), check.console_errors
+    assert any("kaput" in e for e in check.console_errors), check.console_errors
+    assert "http://127.0.0.1:9/x.png" in check.external_requests
+    assert check.answers == {"title": ""}
