@@ -85,7 +85,7 @@ def install(machine: Machine, data: bytes, digest: str) -> str | None:
     if machine.run(f"cat {REMOTE}/.digest 2>/dev/null", check=False).strip() == digest:
         return None
     staging = "/tmp/redis-ha-lab-load.tar"
-    machine.connection.put(io.BytesIO(data), staging)
+    machine.put(io.BytesIO(data), staging)
     pip = f"$(ls {REMOTE}/wheels/pip-*.whl)/pip"
     machine.run(f"rm -rf {REMOTE} && mkdir -p {REMOTE} && tar -C {REMOTE} -xf {staging} && "
                 f"rm -f {staging} && python3 {pip} install -q --no-index --find-links "
@@ -104,7 +104,7 @@ def controller_address(toward: str) -> str:
 def start(machine: Machine, master: str, password: str, locust_args: list[str]) -> None:
     """A worker on ``machine``, in the background, connecting to the master."""
     secret = f"{REMOTE}/password"
-    machine.connection.put(io.BytesIO(password.encode()), "/tmp/redis-ha-lab-load.pw")
+    machine.put(io.BytesIO(password.encode()), "/tmp/redis-ha-lab-load.pw")
     machine.run(f"install -m 600 /tmp/redis-ha-lab-load.pw {secret} && "
                 "rm -f /tmp/redis-ha-lab-load.pw")
     args = " ".join(shlex.quote(a) for a in locust_args)

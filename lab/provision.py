@@ -178,7 +178,7 @@ def upload_bundle(machine: Machine, bundle: Bundle) -> str | None:
     if current == bundle.digest:
         return None
     staging = "/tmp/redis-ha-lab-bundle.tar"
-    machine.connection.put(io.BytesIO(_tar(bundle)), staging)
+    machine.put(io.BytesIO(_tar(bundle)), staging)
     data_dirs = " ".join(f"{REMOTE_ROOT}/{d}" for d in bundle.data_dirs)
     machine.run(
         f"mkdir -p {REMOTE_ROOT} && rm -rf {REMOTE_ROOT}/conf {REMOTE_ROOT}/image && "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass
+from typing import IO
 
 import fabric
 import paramiko
@@ -49,7 +50,8 @@ class Machine:
         return self.connection.run(command, hide=True, warn=True, timeout=timeout,
                                    in_stream=False)
 
-    def put(self, local: str, remote: str) -> None:
+    def put(self, local: str | IO[bytes], remote: str) -> None:
+        """Upload a local file (a path, or an open binary file) to ``remote``."""
         self.connection.put(local, remote)
 
     def close(self) -> None:

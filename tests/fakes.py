@@ -44,8 +44,8 @@ class FakeMachine:
     def ok(self, command: str, *, sudo: bool = True) -> bool:
         return self._reply(command)[1] == 0
 
-    def put(self, local: str, remote: str) -> None:
-        self.uploads.append((local, remote))
+    def put(self, local, remote: str) -> None:
+        self.uploads.append((local if isinstance(local, str) else "<bytes>", remote))
 
     def close(self) -> None:
         self.closed += 1
