@@ -4,8 +4,9 @@
     nox -s status           # what is running, and is it settled?
     nox -s report           # rebuild the HTML reports from the raw data
     nox -s heal             # remove fault leftovers after a crashed run
+    nox -s judge -- RUN_ID  # re-judge a finished run from its histories alone
     nox -s lab_down         # remove everything the lab created
-    nox -s tests            # unit tests + an end-to-end lab test
+    nox -s tests            # the suite (`-- -m unit`: seconds, no Docker, no browser)
     nox -s lint bench
 
 Every lab session runs ``python -m lab VERB`` from one shared virtualenv
@@ -100,8 +101,14 @@ def report(session: nox.Session) -> None:
 
 
 @nox.session
+def judge(session: nox.Session) -> None:
+    """Judge finished runs again from their histories alone (`-- RUN_ID ...`)."""
+    _lab(session, "judge", *session.posargs)
+
+
+@nox.session
 def tests(session: nox.Session) -> None:
-    """Run the test suite (unit tests, then end-to-end tests against a real lab)."""
+    """Run the test suite: unit, browser, then real labs (`-- -m unit` for seconds)."""
     python = _lab_python(session)
     code = subprocess.run([python, "-m", "pytest", *session.posargs], cwd=ROOT).returncode
     if code == 5:

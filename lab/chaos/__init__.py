@@ -3,13 +3,18 @@
 The separation follows Jepsen's: the thing that breaks the system never judges it, and
 the judge reads only the history.
 
-``nemesis``    faults, each with inject and heal, run over Fabric on the machines
+``faults``     one object per fault, one registry: parameters, inject (returning its
+               undo), the plan's words, the hosts it touches, Hypothesis' strategy
+``nemesis``    the faults' hands on the machines (containers, tagged rules, restarts)
 ``workload``   clients writing unique keys through HAProxy and reading them back
 ``observers``  Sentinel events, instance roles and HAProxy backends, over time
 ``history``    one timestamped JSONL timeline per scenario
 ``checkers``   pure functions: history in, measurements out
 ``scenarios``  named scenarios (``scenarios/*.py``) and their expected outcomes
-``runner``     one scenario: settle, observe, inject, hold, heal, settle, read back
-``campaign``   many scenarios -> ``reports/<run-id>/results.json``
+``judge``      a scenario's verdict from its history alone; re-judging a finished run
+``record``     the typed run record (``results.json``)
+``runner``     one scenario: settle, record, inject, hold, heal, settle, read back, judge
+``campaign``   many scenarios (and Hypothesis) -> ``reports/<run-id>/``
 ``stateful``   the Hypothesis state machine over faults, heals, waits and bursts
+``plan``       the dry run: which fault touches which host
 """

@@ -1,6 +1,7 @@
 """The CI campaign's HTML report: opened in headless Chromium, rebuilt from raw data alone,
 and free of the lab's password."""
 
+import re
 import shutil
 
 from lab.paths import REPORTS
@@ -49,3 +50,17 @@ def test_no_report_file_holds_the_lab_password(campaign, chaos_lab):
     assert any(p.name == "index.html" for p in files)
     leaking = [str(p) for p in files if password in p.read_bytes()]
     assert leaking == []
+
+
+def test_rejudging_the_campaign_from_its_histories_gives_the_printed_verdicts(campaign,
+                                                                             chaos_lab):
+    """The judge reads only the history: run again on the files, it reaches every verdict,
+    check, finding and measure the live run printed and recorded."""
+    judged = run_lab("judge", campaign.run_dir.name, config=chaos_lab.config_path)
+    assert judged.returncode == 0, judged.stdout
+    assert "every verdict as recorded" in judged.stdout
+    printed = re.findall(r"^chaos: (\S+): (PASS|FINDING|FAIL|SKIPPED)  ", campaign.stdout,
+                         re.MULTILINE)
+    assert {name for name, _ in printed} == set(CI_SCENARIOS)
+    for name, status in printed:
+        assert f"  {name}: {status.lower()} (as recorded)" in judged.stdout

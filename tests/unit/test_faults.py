@@ -252,3 +252,26 @@ def test_leftovers_are_counted_per_machine_and_healed_everywhere():
         assert machine.commands[-1] == leftovers.HEAL_EVERYTHING
     assert "iptables -w -F RHL-INPUT" in leftovers.HEAL_EVERYTHING
     assert "xargs -r docker unpause" in leftovers.HEAL_EVERYTHING
+
+
+def test_the_readmes_example_fault_works_as_written(private_registry):
+    """README "Adding a fault": its class, run as written, registers and injects."""
+    import re
+
+    from lab.paths import PROJECT_ROOT
+
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    section = readme.split("### Adding a fault", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    exec(code, {"register": faults.register, "Fault": faults.Fault, "Param": faults.Param})
+    fault = faults.get("drop-sentinel-traffic")
+    assert "drop-sentinel-traffic" in faults.searched()
+    topo = lab_topology()
+    nemesis, machines = fake_nemesis(topo)
+    applied = faults.inject(nemesis, "drop-sentinel-traffic", server=2)
+    assert ("iptables -w -A RHL-INPUT -p tcp --dport 26379 -j DROP -m comment --comment "
+            "redis-ha-lab") in machines["redis2"].commands[-1]
+    assert applied.undo == [("redis2", "iptables -w -D RHL-INPUT -p tcp --dport 26379 -j DROP "
+                                       "-m comment --comment redis-ha-lab")]
+    assert fault.describe({"server": "redis2"}) == \
+        "iptables: drop traffic to redis2's Sentinel port"

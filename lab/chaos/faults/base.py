@@ -8,8 +8,8 @@ family that knows how to be scheduled, injected and drawn). It says:
   that draws them from the topology in use;
 * :meth:`Fault.inject`, returning an :class:`Applied` that holds exactly the commands that
   undo it;
-* :meth:`Fault.describe` (the dry-run plan's words) and :meth:`Fault.hosts` (which hosts it
-  would touch, asked read-only).
+* ``words`` (the dry-run plan's line, :meth:`Fault.describe`) and :meth:`Fault.hosts`
+  (which hosts it would touch, asked read-only).
 
 ``--list``, the plan, the Hypothesis rules and the README's table all read the registry;
 nothing else lists faults. The registry is private; :func:`registered` hands out a copy.
@@ -84,11 +84,13 @@ class Param:
 
 
 class Fault(ABC):
-    """One fault. Subclasses set the class attributes and implement inject/describe."""
+    """One fault. Subclasses set the class attributes and implement inject."""
 
     name: ClassVar[str]
     family: ClassVar[str]  # "processes", "network" or "machines"
     params: ClassVar[tuple[Param, ...]] = ()
+    # The dry-run plan's words, formatted with the resolved parameters.
+    words: ClassVar[str] = ""
     # Whether the Hypothesis state machine draws this fault (slow or lab-specific faults
     # are left to the scenarios).
     searched: ClassVar[bool] = False
@@ -116,9 +118,9 @@ class Fault(ABC):
     def inject(self, nemesis: Nemesis, **params: Any) -> Applied:
         """Break the lab; return exactly what undoes it. ``params`` are resolved."""
 
-    @abstractmethod
     def describe(self, params: dict[str, Any]) -> str:
         """The dry-run plan's words for this fault with resolved ``params``."""
+        return self.words.format(**params) if self.words else self.summary
 
     def hosts(self, topology: Topology, params: dict[str, Any], master_of: MasterOf
               ) -> list[Server]:

@@ -13,12 +13,10 @@ class RestartMachine(Fault):
     name = "restart-machine"
     family = "machines"
     params = (Param("server", "server", 1),)
+    words = "restart machine {server} itself"
 
     def inject(self, nemesis, server):
         at = nemesis.restart_machine(server)
         return Applied(self.name, {"server": server},
                        [(server, f"docker ps -aq --filter {LABEL} --filter status=exited "
                                  "| xargs -r docker start")], at=at)
-
-    def describe(self, params):
-        return f"restart machine {params['server']} itself"

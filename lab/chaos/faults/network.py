@@ -26,6 +26,7 @@ class PartitionSentinels(_ShardPartition):
 
     name = "partition-sentinels"
     searched = True
+    words = "iptables: cut shard {shard}'s Sentinels off from its master"
 
     def inject(self, nemesis, shard):
         master = nemesis.master_of(shard)
@@ -34,9 +35,6 @@ class PartitionSentinels(_ShardPartition):
                                              "sentinels": [s.label for s in sentinels]},
                                  nemesis.block(sentinels, [master]))
 
-    def describe(self, params):
-        return f"iptables: cut shard {params['shard']}'s Sentinels off from its master"
-
 
 @register
 class IsolateMasterWithClients(_ShardPartition):
@@ -44,6 +42,8 @@ class IsolateMasterWithClients(_ShardPartition):
     replicas and the Sentinel majority on the other: the classic lost-writes case."""
 
     name = "isolate-master-with-clients"
+    words = ("iptables: cut shard {shard}'s master (with clients) off from its replicas and "
+             "most Sentinels")
 
     def inject(self, nemesis, shard):
         master = nemesis.master_of(shard)
@@ -61,10 +61,6 @@ class IsolateMasterWithClients(_ShardPartition):
             nemesis.block(side_a, side_b) + nemesis.block(side_b, side_a),
         )
 
-    def describe(self, params):
-        return (f"iptables: cut shard {params['shard']}'s master (with clients) off from its "
-                "replicas and most Sentinels")
-
 
 @register
 class IsolateServer(Fault):
@@ -73,6 +69,7 @@ class IsolateServer(Fault):
     name = "isolate-server"
     family = "network"
     params = (SERVER,)
+    words = "iptables: cut {server} off from the other servers"
 
     def inject(self, nemesis, server):
         others = [s.address for s in nemesis.topology.servers if s.name != server]
@@ -82,9 +79,6 @@ class IsolateServer(Fault):
             rules.append((server, "OUTPUT", f"-d {address} -j DROP"))
         return nemesis.add_rules(self.name, {"server": server, "cut_from": others}, rules)
 
-    def describe(self, params):
-        return f"iptables: cut {params['server']} off from the other servers"
-
 
 @register
 class PacketLoss(Fault):
@@ -93,16 +87,13 @@ class PacketLoss(Fault):
     name = "packet-loss"
     family = "network"
     params = (SERVER, Param("percent", "int", 30, low=1, high=100))
+    words = "iptables: drop {percent} % of the lab traffic {server} receives"
 
     def inject(self, nemesis, server, percent):
         rule = (f"-s {nemesis.network} -p tcp ! --dport 22 -m statistic --mode random "
                 f"--probability {percent / 100:.2f} -j DROP")
         return nemesis.add_rules(self.name, {"server": server, "percent": percent},
                                  [(server, "INPUT", rule)])
-
-    def describe(self, params):
-        return (f"iptables: drop {params['percent']} % of the lab traffic {params['server']} "
-                "receives")
 
 
 @register
@@ -112,6 +103,7 @@ class Latency(Fault):
     name = "latency"
     family = "network"
     params = (SERVER, Param("ms", "int", 200, low=1, high=10_000))
+    words = "netem: delay {server}'s lab traffic by {ms} ms"
 
     def inject(self, nemesis, server, ms):
         machine = nemesis.machines[server]
@@ -124,6 +116,3 @@ class Latency(Fault):
         if not machine.ok(f"tc qdisc add dev {iface} root netem delay {ms}ms"):
             raise FaultSkipped("kernel lacks netem (tc qdisc ... netem failed)")
         return applied
-
-    def describe(self, params):
-        return f"netem: delay {params['server']}'s lab traffic by {params['ms']} ms"

@@ -3,6 +3,8 @@ server's containers stopped or restarted. Each acts on containers and undoes its
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from lab.chaos.faults.base import (
     Applied,
     Fault,
@@ -20,10 +22,17 @@ _RUNNING = "[ \"$(docker inspect -f '{{{{.State.Running}}}}' {cid})\" = true ]"
 
 
 class _MasterFault(Fault):
-    """A fault on the current master of a shard: it touches that master's host."""
+    """A fault on the current master of a shard: ``action`` on its container (``{cid}``),
+    ``undo`` to put it back; it touches that master's host."""
 
     family = "processes"
     params = (SHARD,)
+    action: ClassVar[str]
+    undo: ClassVar[str]
+
+    def inject(self, nemesis, shard):
+        return nemesis.container_action(self.name, nemesis.master_of(shard), self.action,
+                                        self.undo)
 
     def hosts(self, topology, params, master_of):
         return master_host(topology, params["shard"], master_of)
@@ -34,15 +43,9 @@ class CrashMaster(_MasterFault):
     """SIGKILL the master's redis-server from the machine: the restart policy applies."""
 
     name = "crash-master"
-
-    def inject(self, nemesis, shard):
-        return nemesis.container_action(
-            self.name, nemesis.master_of(shard),
-            "kill -9 $(docker inspect -f '{{{{.State.Pid}}}}' {cid})",
-            f"{_RUNNING} || docker start {{cid}}")
-
-    def describe(self, params):
-        return f"SIGKILL the master of shard {params['shard']}"
+    action = "kill -9 $(docker inspect -f '{{{{.State.Pid}}}}' {cid})"
+    undo = f"{_RUNNING} || docker start {{cid}}"
+    words = "SIGKILL the master of shard {shard}"
 
 
 @register
@@ -51,13 +54,8 @@ class StopMaster(_MasterFault):
 
     name = "stop-master"
     searched = True
-
-    def inject(self, nemesis, shard):
-        return nemesis.container_action(self.name, nemesis.master_of(shard),
-                                        "docker stop -t 1 {cid}", "docker start {cid}")
-
-    def describe(self, params):
-        return f"stop the master of shard {params['shard']} (docker stop), start it again"
+    action, undo = "docker stop -t 1 {cid}", "docker start {cid}"
+    words = "stop the master of shard {shard} (docker stop), start it again"
 
 
 @register
@@ -66,13 +64,8 @@ class PauseMaster(_MasterFault):
 
     name = "pause-master"
     searched = True
-
-    def inject(self, nemesis, shard):
-        return nemesis.container_action(self.name, nemesis.master_of(shard),
-                                        "docker pause {cid}", "docker unpause {cid}")
-
-    def describe(self, params):
-        return f"freeze the master of shard {params['shard']} (docker pause), resume it"
+    action, undo = "docker pause {cid}", "docker unpause {cid}"
+    words = "freeze the master of shard {shard} (docker pause), resume it"
 
 
 @register
@@ -84,6 +77,7 @@ class KillSentinels(Fault):
     params = (SHARD, Param("count", "choice", "majority", choices=("minority", "majority"),
                            search=("minority",)))
     searched = True
+    words = "stop a {count} of shard {shard}'s Sentinels, start them again"
 
     def inject(self, nemesis, shard, count):
         sentinels = nemesis.topology.sentinels_of(nemesis.topology.shard(shard))
@@ -95,9 +89,6 @@ class KillSentinels(Fault):
             nemesis.machines[server].run(f"docker stop -t 1 {cid}")
             applied.undo.append((server, f"docker start {cid}"))
         return applied
-
-    def describe(self, params):
-        return f"stop a {params['count']} of shard {params['shard']}'s Sentinels, start them again"
 
     def hosts(self, topology, params, master_of):
         return servers_of_shard(topology, params["shard"])
@@ -111,15 +102,13 @@ class KillHaproxy(Fault):
     family = "processes"
     params = (SERVER,)
     searched = True
+    words = "stop HAProxy on {server}, start it again"
 
     def inject(self, nemesis, server):
         cid = nemesis.container(server, "haproxy")
         applied = Applied(self.name, {"server": server}, [(server, f"docker start {cid}")])
         nemesis.machines[server].run(f"docker stop -t 1 {cid}")
         return applied
-
-    def describe(self, params):
-        return f"stop HAProxy on {params['server']}, start it again"
 
 
 @register
@@ -129,6 +118,7 @@ class RestartServer(Fault):
     name = "restart-server"
     family = "processes"
     params = (SERVER,)
+    words = "restart every lab container on {server}"
 
     def inject(self, nemesis, server):
         if nemesis.adopted:
@@ -141,6 +131,3 @@ class RestartServer(Fault):
         nemesis.machines[server].run(
             f"docker ps -q --filter {LABEL} | xargs -r docker restart -t 1")
         return applied
-
-    def describe(self, params):
-        return f"restart every lab container on {params['server']}"
