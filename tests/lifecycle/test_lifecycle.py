@@ -93,9 +93,9 @@ def test_down_after_a_half_finished_up(config):
     base, machine_image = lab.recipes()
     from lab import images
 
-    images.ensure((machine_image,), lab.paths, print)
+    images.ensure((machine_image,), lab.paths)
     lab.record_applied(config)
-    lab.machines(machine_image.image).up(print)  # machines only: no provisioning, no settle
+    lab.machines(machine_image.image).up()  # machines only: no provisioning, no settle
     assert len(lab_containers(NAME)) == 3
     down = run_lab("down", config=config)
     assert down.returncode == 0, down.stderr
