@@ -17,6 +17,8 @@ from lab.context import Lab
 from lab.errors import LabError
 from lab.paths import REPORTS
 
+MAX_REPEAT = 100
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -49,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     p = verbs.add_parser("judge", help="judge finished runs again from their histories alone "
                                        "and say whether the verdicts match the recorded ones")
     p.add_argument("runs", nargs="+", metavar="RUN_ID")
+    p.add_argument("--slo", type=Path, metavar="FILE",
+                   help="judge the SLOs of FILE's [slo] table instead of the recorded ones")
     p.add_argument("--reports", type=Path, default=None, help=argparse.SUPPRESS)
     p = verbs.add_parser("chaos", help="run chaos scenarios against the running lab")
     p.add_argument("-k", dest="patterns", action="append", default=[], metavar="NAME",
@@ -57,6 +61,13 @@ def _parser() -> argparse.ArgumentParser:
                    help="list the scenarios and the faults, and exit")
     p.add_argument("--run-id", metavar="ID",
                    help="name the run folder reports/ID/ (default: the time and the kind)")
+    p.add_argument("--slo", type=Path, metavar="FILE",
+                   help="judge against the [slo] table of FILE instead of lab.toml's")
+    p.add_argument("--junit", type=Path, metavar="PATH",
+                   help="also write the run's JUnit XML to PATH (it is always written to "
+                        "reports/<run-id>/junit.xml)")
+    p.add_argument("--repeat", type=int, default=1, metavar="N",
+                   help="run each selected scenario N times (median / p90 / max reported)")
     p.add_argument("--profile", choices=["ci", "workshop", "thorough"],
                    help="Hypothesis profile (default: ci; with -k, only when given)")
     p.add_argument("--seed", type=int, help="Hypothesis seed (default: random, printed)")
@@ -105,7 +116,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return heal.run(Lab.load(args.config, prefer_applied=True))
     if args.verb == "judge":
-        return _judge(args.reports or REPORTS, args.runs)
+        return _judge(args.reports or REPORTS, args.runs, args.slo)
     if args.verb == "down":
         down.run(Lab.load(args.config, prefer_applied=True), remove_images=args.images)
         return 0
@@ -165,20 +176,26 @@ def _load_options(args: argparse.Namespace):
                        workers=tuple(w for w in args.workers.split(",") if w))
 
 
-def _judge(reports: Path, run_ids: list[str]) -> int:
+def _judge(reports: Path, run_ids: list[str], slo_file: Path | None) -> int:
+    """0 every verdict as recorded (and, with --slo, GO); 1 otherwise."""
+    from lab import config as config_module
     from lab.chaos.judge import rejudge_run
 
-    all_same = True
+    slo = config_module.load_slo(slo_file) if slo_file else None
+    all_same, breaches = True, []
     for run_id in run_ids:
         if not (reports / run_id / "results.json").is_file():
             raise LabError(f"no run {run_id!r} with results.json under {reports}/")
-        lines, same = rejudge_run(reports / run_id)
+        lines, same, found = rejudge_run(reports / run_id, slo)
         print(f"judge {run_id}: " + ("every verdict as recorded" if same
                                      else "verdicts DIFFER from the record"))
         for line in lines:
             print(f"  {line}")
-        all_same = all_same and same
-    return 0 if all_same else 1
+        all_same, breaches = all_same and same, breaches + found
+    if slo is not None:
+        print("GO: every SLO met" if not breaches
+              else "NO-GO: " + "; ".join(b.line() for b in breaches))
+    return 0 if all_same and not (slo is not None and breaches) else 1
 
 
 def _list_chaos() -> None:
@@ -194,10 +211,13 @@ def _list_chaos() -> None:
         print(f"  {name:<28}{mark} {fault.family:<10} {params:<26} {fault.summary}")
 
 
-def _publish(run_dir: Path) -> None:
-    from lab.report import command
+def _publisher(junit_copy: Path | None):
+    """What a finished run calls: the report, with the JUnit XML (and its copy)."""
+    def publish(run_dir: Path) -> None:
+        from lab.report import command
 
-    command.publish(run_dir)
+        command.publish(run_dir, junit_copy)
+    return publish
 
 
 def _chaos(args: argparse.Namespace) -> int:
@@ -207,12 +227,14 @@ def _chaos(args: argparse.Namespace) -> int:
     if args.list:
         _list_chaos()
         return 0
+    if not 1 <= args.repeat <= MAX_REPEAT:
+        raise LabError(f"--repeat {args.repeat}: must be 1..{MAX_REPEAT}")
     lab = Lab.load(args.config, prefer_applied=True)
     if args.heal:
         return heal.run(lab)
     if args.replay:
         return campaign.replay(lab, args.replay, accept_disruption=args.i_accept_disruption,
-                               publish=_publish, run_id=args.run_id)
+                               publish=_publisher(args.junit), run_id=args.run_id)
     profile = args.profile or ("ci" if not args.patterns else None)
     if args.no_hypothesis:
         profile = None
@@ -228,4 +250,18 @@ def _chaos(args: argparse.Namespace) -> int:
     return campaign.run(lab, args.patterns, profile=profile, seed=args.seed,
                         scenarios=not args.no_scenarios, load=load,
                         accept_disruption=args.i_accept_disruption, plan_only=args.plan,
-                        publish=_publish, run_id=args.run_id)
+                        publish=_publisher(args.junit), run_id=args.run_id, slo=_slo(args, lab),
+                        repeat=args.repeat)
+
+
+def _slo(args: argparse.Namespace, lab: Lab):
+    """The SLOs to judge: --slo FILE, else lab.toml's own [slo] as it reads now (edited
+    since lab_up or not), else the [slo] the lab was brought up with."""
+    from lab import config as config_module
+
+    if args.slo:
+        return config_module.load_slo(args.slo)
+    try:
+        return config_module.load(args.config).slo
+    except LabError:
+        return lab.config.slo

@@ -29,6 +29,20 @@ RESTART_POLICIES = ("always", "unless-stopped", "on-failure", "no")
 IMAGE_SOURCES = ("offline", "registry")
 MODES = ("provision", "adopt")
 
+# The measures an SLO can bound (DESIGN 5), with what each means; lab.chaos.slo reads them
+# from a history's measures.
+SLO_MEASURES = {
+    "failover_s": "fault -> first +switch-master, seconds (no failover: not judged)",
+    "writes_resumed_s": "fault -> first write through HAProxy after the switch, seconds",
+    "outage_s": "longest write gap overlapping a fault that any client saw, seconds",
+    "lost_writes": "acknowledged writes absent after heal and settle, all shards",
+    "indeterminate_writes": "unacknowledged writes that did land, all shards",
+    "split_brain_s": "time two instances of a shard said role:master (or HAProxy had two "
+                     "UP), seconds",
+    "convergence_s": "heal -> settled again, seconds (never settled: breached)",
+    "stale_reads": "reads through replica ports that missed an acknowledged write",
+}
+
 _TYPE_NAMES = {int: "an integer", str: "a string", bool: "true or false"}
 _HOSTNAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 
@@ -124,6 +138,26 @@ class AdoptSettings:
 
 
 @dataclass(frozen=True)
+class SloSettings:
+    """The user's requirements: an upper bound per measure (``SLO_MEASURES``), for every
+    scenario, with per-scenario overrides (``[slo.scenarios.<name>]``)."""
+
+    thresholds: tuple[tuple[str, float], ...] = ()
+    scenarios: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.thresholds or self.scenarios)
+
+    def for_scenario(self, name: str) -> dict[str, float]:
+        """The thresholds that apply to scenario ``name`` (global, then its overrides)."""
+        return {**dict(self.thresholds), **dict(dict(self.scenarios).get(name, ()))}
+
+    def to_json(self) -> dict:
+        return {"global": dict(self.thresholds),
+                "scenarios": {name: dict(t) for name, t in self.scenarios}}
+
+
+@dataclass(frozen=True)
 class LabConfig:
     """The validated lab: what ``lab.toml`` says, with defaults filled in."""
 
@@ -138,6 +172,7 @@ class LabConfig:
     machines: MachineSettings = field(default_factory=MachineSettings)
     ssh: SshSettings = field(default_factory=SshSettings)
     adopt: AdoptSettings = field(default_factory=AdoptSettings)
+    slo: SloSettings = field(default_factory=SloSettings)
     source: str = "lab.toml"
 
     @property
@@ -208,7 +243,7 @@ def from_dict(raw: dict[str, Any], source: str = "lab.toml") -> LabConfig:
     """Build a :class:`LabConfig` from parsed TOML (also used by tests)."""
     reader = _Reader(source)
     known = {"lab", "servers", "redis", "sentinel", "haproxy", "images", "machines", "ssh",
-             "adopt"}
+             "adopt", "slo"}
     for key in raw:
         if key not in known:
             raise ConfigError(
@@ -233,10 +268,56 @@ def from_dict(raw: dict[str, Any], source: str = "lab.toml") -> LabConfig:
         machines=machines,
         ssh=SshSettings(**reader.section(raw, "ssh", _defaults(SshSettings))),
         adopt=AdoptSettings(**reader.section(raw, "adopt", _defaults(AdoptSettings))),
+        slo=slo_settings(raw.get("slo", {}), source),
         source=source,
     )
     _check_consistency(config)
     return config
+
+
+def load_slo(path: str | Path) -> SloSettings:
+    """``--slo FILE``: a TOML file with an ``[slo]`` table, as in lab.toml."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"--slo {path}: no such file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"--slo {path}: not valid TOML: {exc}") from None
+    unknown = sorted(set(raw) - {"slo"})
+    if unknown or "slo" not in raw:
+        raise ConfigError(f"--slo {path}: expected one [slo] table (as in lab.toml), found "
+                          f"{', '.join(f'[{k}]' for k in unknown) or 'none'}")
+    return slo_settings(raw["slo"], path.name)
+
+
+def slo_settings(table: Any, source: str) -> SloSettings:
+    """``[slo]``: measure = upper bound, and ``[slo.scenarios.<name>]`` overrides."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{source}: [slo] must be a table")
+    scenarios = table.get("scenarios", {})
+    if not isinstance(scenarios, dict) or not all(isinstance(v, dict)
+                                                  for v in scenarios.values()):
+        raise ConfigError(f"{source}: [slo.scenarios.<name>] must be tables of measure = bound")
+    overrides = tuple(sorted((name, _slo_thresholds(t, f"[slo.scenarios.{name}]", source))
+                             for name, t in scenarios.items()))
+    rest = {k: v for k, v in table.items() if k != "scenarios"}
+    return SloSettings(_slo_thresholds(rest, "[slo]", source), overrides)
+
+
+def _slo_thresholds(table: dict, where: str, source: str) -> tuple[tuple[str, float], ...]:
+    found = []
+    for measure, bound in table.items():
+        if measure not in SLO_MEASURES:
+            raise ConfigError(f"{source}: {where} unknown measure {measure!r}; known: "
+                              f"{', '.join(SLO_MEASURES)}")
+        if isinstance(bound, bool) or not isinstance(bound, int | float):
+            raise ConfigError(f"{source}: {where} {measure} = {bound!r}: must be a number")
+        if bound < 0:
+            raise ConfigError(f"{source}: {where} {measure} = {bound!r}: must be 0 or more "
+                              "(an upper bound)")
+        found.append((measure, bound))
+    return tuple(sorted(found))
 
 
 def _defaults(cls: type) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from lab.chaos import faults, plan, stateful
 from lab.chaos import scenarios as scenario_module
 from lab.chaos.record import RunRecord, ScenarioResult
 from lab.chaos.runner import ChaosSession, LoadStarter, run_scenario
+from lab.config import SloSettings
 from lab.context import Lab
 from lab.errors import LabError
 
@@ -55,17 +56,24 @@ def lab_record(lab: Lab) -> dict:
 def run(lab: Lab, patterns: list[str], profile: str | None = "ci",
         seed: int | None = None, scenarios: bool = True, load: LoadStarter | None = None,
         accept_disruption: bool = False, plan_only: bool = False,
-        publish: Publish | None = None, run_id: str | None = None) -> int:
-    """Run the chosen scenarios, then (with a profile) the Hypothesis state machine.
+        publish: Publish | None = None, run_id: str | None = None,
+        slo: SloSettings | None = None, repeat: int = 1) -> int:
+    """Run the chosen scenarios (each ``repeat`` times), then (with a profile) the
+    Hypothesis state machine; judge every history against the expectations and ``slo``.
 
     On an SSH inventory nothing runs without ``accept_disruption``: the dry-run plan is
     printed and the run refused. ``plan_only`` prints the plan for any lab and stops."""
     runs.require_up(lab)
+    slo = slo or SloSettings()
+    available = scenario_module.load_all()
     try:
-        chosen = scenario_module.select(scenario_module.load_all(), patterns) \
-            if scenarios else []
+        chosen = scenario_module.select(available, patterns) if scenarios else []
     except ValueError as exc:
         raise LabError(str(exc)) from None
+    unknown = sorted(name for name, _ in slo.scenarios if name not in available)
+    if unknown:
+        raise LabError(f"[slo.scenarios.{unknown[0]}]: no such scenario; known: "
+                       f"{', '.join(available)}")
     if plan_only or _needs_consent(lab, accept_disruption):
         _print_plan(plan.describe(lab.topology, chosen, profile, _master_finder(lab),
                                   faults.searched()))
@@ -76,18 +84,20 @@ def run(lab: Lab, patterns: list[str], profile: str | None = "ci",
     log.info(f"chaos: run {run_id}: {len(chosen)} scenario(s) on the {lab.config.layout} layout")
     record = RunRecord(run_id, lab_record(lab),
                        options={"scenarios": [s.name for s in chosen], "profile": profile,
-                                "seed": seed, "with_load": bool(load)})
+                                "seed": seed, "with_load": bool(load), "repeat": repeat},
+                       slo=slo.to_json() if slo else None)
     path = run_dir / runs.RESULTS
     record.write(path)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
-        session = ChaosSession(lab, run_dir, run_id, load)
+        session = ChaosSession(lab, run_dir, run_id, load, slo)
         try:
             record.lab["versions"] = session.versions()
             record.write(path)
             for scenario in chosen:
-                record.scenarios.append(_run_one(session, scenario))
-                record.write(path)
+                for repetition in range(1, repeat + 1):
+                    record.scenarios.append(_run_one(session, scenario, repetition, repeat))
+                    record.write(path)
             if profile:
                 record.hypothesis = stateful.run(session, profile, seed)
                 record.write(path)
@@ -104,20 +114,23 @@ def run(lab: Lab, patterns: list[str], profile: str | None = "ci",
         _summary(record, path)
         if publish:
             publish(run_dir)
+        if record.go_line():  # the run's last line: the go/no-go decision
+            log.info(record.go_line())
     return record.exit_code()
 
 
-def _run_one(session: ChaosSession, scenario) -> ScenarioResult:
-    """One scenario; an error is recorded and the campaign goes on."""
+def _run_one(session: ChaosSession, scenario, repetition: int, repetitions: int
+             ) -> ScenarioResult:
+    """One repetition of a scenario; an error is recorded and the campaign goes on."""
     try:
-        return run_scenario(session, scenario)
-    except LabError as exc:
-        log.info(f"chaos: {scenario.name}: ERROR {exc}")
-        return ScenarioResult.errored(scenario.name, str(exc))
+        return run_scenario(session, scenario, repetition, repetitions)
     except Exception as exc:  # noqa: BLE001 - recorded, and the campaign goes on
-        log.info(f"chaos: {scenario.name}: ERROR {type(exc).__name__}: {exc}")
-        return ScenarioResult.errored(scenario.name, f"{type(exc).__name__}: {exc}",
-                                      traceback.format_exc())
+        error = str(exc) if isinstance(exc, LabError) else f"{type(exc).__name__}: {exc}"
+        result = ScenarioResult.errored(
+            scenario.name, error, None if isinstance(exc, LabError) else traceback.format_exc())
+        result.repetition, result.repetitions = repetition, repetitions
+        log.info(f"chaos: {result.label}: ERROR {error}")
+        return result
 
 
 def replay(lab: Lab, failure_id: str, accept_disruption: bool = False,
@@ -176,7 +189,7 @@ def _summary(record: RunRecord, path: Path) -> None:
     log.info(f"{'scenario':<30} {'verdict':<8} failover  outage  lost  split-brain")
     for s in record.scenarios:
         m = s.target
-        log.info(f"{s.scenario:<30} {s.status:<8} {_num(m and m.failover_s):>8}  "
+        log.info(f"{s.label:<30} {s.status:<8} {_num(m and m.failover_s):>8}  "
                  f"{_num(m and m.outage_s):>6}  {_num(m and m.lost):>4}  "
                  f"{m.split_brain_s if m else 0:>9.1f} s")
     state = "complete" if record.complete else "INCOMPLETE"

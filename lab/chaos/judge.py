@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lab.chaos import checkers, history
+from lab.chaos import slo as slo_module
 from lab.chaos.checkers import ShardMeasures
 from lab.chaos.record import Convergence, RunRecord, ScenarioResult, Status, Verdict
 from lab.chaos.scenarios import Expect, judge
+from lab.config import SloSettings
 
 __all__ = ["Judged", "NotJudgeable", "judge_file", "judge_history", "rejudge_run"]
 
@@ -33,9 +35,12 @@ class Judged:
     convergence: Convergence | None
     faults: list[dict]
     target_shard: int
+    breaches: list[slo_module.Breach]  # the SLOs the history breaches (none without SLOs)
 
 
-def judge_history(events: list[dict]) -> Judged:
+def judge_history(events: list[dict], thresholds: dict[str, float] | None = None) -> Judged:
+    """Measures, the expectations' verdict and the SLO breaches of one history.
+    ``thresholds`` (SLO measure -> bound) replaces the ones the history recorded."""
     meta = next((e for e in events if e["type"] == "meta"), None)
     if meta is None or "expect" not in meta:
         raise NotJudgeable("the history has no meta event with the scenario's expectations "
@@ -47,12 +52,17 @@ def judge_history(events: list[dict]) -> Judged:
     convergence = Convergence.from_json(_without_event_fields(checkers.convergence(events)))
     target = int(meta["target_shard"])
     reason = checkers.skipped(events)
+    breaches: list[slo_module.Breach] = []
     if reason:
         verdict = Verdict(Status.SKIPPED, findings=[f"skipped: {reason}"])
     else:
         verdict = judge(Expect.from_json(meta["expect"]), measures[target], convergence,
                         election_retry_s=meta.get("election_retry_s", 0.0))
-    return Judged(measures, verdict, convergence, checkers.injected(events), target)
+        if thresholds is None:
+            thresholds = meta.get("slo") or {}
+        breaches = slo_module.breaches(thresholds, slo_module.values(measures, convergence),
+                                meta.get("label") or meta["scenario"])
+    return Judged(measures, verdict, convergence, checkers.injected(events), target, breaches)
 
 
 def judge_file(path: Path) -> Judged:
@@ -70,6 +80,8 @@ def same_verdict(recorded: ScenarioResult, judged: Judged) -> list[str]:
         differences.append("findings differ")
     if recorded.measures != judged.measures:
         differences.append("measures differ")
+    if recorded.slo_breaches != judged.breaches:
+        differences.append("SLO breaches differ")
     return differences
 
 
@@ -79,11 +91,14 @@ def _without_event_fields(event: dict | None) -> dict | None:
     return {k: v for k, v in event.items() if k not in ("type", "t")}
 
 
-def rejudge_run(run_dir: Path) -> tuple[list[str], bool]:
+def rejudge_run(run_dir: Path, slo: SloSettings | None = None
+                ) -> tuple[list[str], bool, list[slo_module.Breach]]:
     """Judge every scenario of a finished run again from its history: one line each,
-    and whether every verdict, check, finding and measure came out as recorded."""
+    whether every verdict, check, finding, measure and SLO breach came out as recorded,
+    and the breaches. With ``slo``, its thresholds replace the recorded ones (the
+    verdicts are then compared, the breaches are new)."""
     record = RunRecord.read(run_dir / "results.json")
-    lines, same = [], True
+    lines, same, breaches = [], True, []
     for result in record.scenarios:
         path = run_dir / (result.history or f"{result.scenario}.jsonl")
         if result.status == Status.ERROR or not path.is_file():
@@ -91,14 +106,19 @@ def rejudge_run(run_dir: Path) -> tuple[list[str], bool]:
                          f"{'the run errored' if result.status == Status.ERROR else 'no history'})")
             continue
         try:
-            judged = judge_file(path)
+            judged = judge_history(history.read(path),
+                                   slo.for_scenario(result.scenario) if slo else None)
         except NotJudgeable as exc:
-            lines.append(f"{result.scenario}: not re-judged: {exc}")
+            lines.append(f"{result.label}: not re-judged: {exc}")
             same = False
             continue
         differences = same_verdict(result, judged)
+        if slo:  # other thresholds: other breaches, by design
+            differences = [d for d in differences if d != "SLO breaches differ"]
+        breaches += judged.breaches
         same = same and not differences
-        lines.append(f"{result.scenario}: {judged.verdict.status} "
+        lines.append(f"{result.label}: {judged.verdict.status} "
                      + ("(as recorded)" if not differences
-                        else f"(DIFFERS from the record: {'; '.join(differences)})"))
-    return lines, same
+                        else f"(DIFFERS from the record: {'; '.join(differences)})")
+                     + "".join(f"; SLO breached: {b.measure}" for b in judged.breaches))
+    return lines, same, breaches

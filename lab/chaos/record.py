@@ -10,17 +10,33 @@ from __future__ import annotations
 
 import enum
 import json
+import statistics
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from lab.chaos.checkers import ShardMeasures
+from lab.chaos.slo import Breach
 
-__all__ = ["SCHEMA", "Check", "Convergence", "HypothesisResult", "RunRecord",
+__all__ = ["HEADLINE", "SCHEMA", "Check", "Convergence", "HypothesisResult", "RunRecord",
            "ScenarioResult", "Status", "Verdict"]
 
 SCHEMA = 2
+
+# A scenario's headline numbers, (key, title, unit), in the order the report and the
+# comparison list them.
+HEADLINE = (
+    ("failover_s", "failover", "s"),
+    ("failover_write_s", "writes resumed", "s"),
+    ("outage_s", "outage", "s"),
+    ("lost", "lost writes", ""),
+    ("indeterminate", "indeterminate", ""),
+    ("split_brain_s", "split brain", "s"),
+    ("convergence_s", "convergence", "s"),
+    ("stale_reads", "stale reads", ""),
+    ("errors", "client errors", ""),
+)
 
 
 class Status(enum.StrEnum):
@@ -90,11 +106,40 @@ class ScenarioResult:
     load: dict | None = None  # {"dir", "report", "summary"} with --with-load
     error: str | None = None
     traceback: str | None = None
+    seconds: float | None = None  # wall time, reset to read-back
+    repetition: int = 1  # with --repeat N: 1..N of ``repetitions``
+    repetitions: int = 1
+    slo_breaches: list[Breach] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        """The scenario, with its repetition when it ran more than once."""
+        return self.scenario if self.repetitions == 1 else \
+            f"{self.scenario} #{self.repetition}"
 
     @property
     def target(self) -> ShardMeasures | None:
         """The measures of the shard the fault hit: the scenario's headline."""
         return self.measures.get(self.target_shard)
+
+    def headline(self) -> dict:
+        """The numbers a reader looks for (:data:`HEADLINE`, the target shard's): None
+        where not measured (an error, no read-back)."""
+        m, convergence = self.target, self.convergence
+        return {
+            "failover_s": m and m.failover_s,
+            "failover_write_s": m and m.failover_write_s,
+            "outage_s": m and m.outage_s,
+            "outage_open": bool(m and m.outage_open),
+            "lost": m and m.lost,
+            "indeterminate": m and m.indeterminate,
+            "split_brain_s": round(m.split_brain_s, 2) if m else None,
+            "convergence_s": convergence and convergence.seconds,
+            "converged": convergence and convergence.settled,
+            "stale_reads": m and m.stale_reads,
+            "errors": sum(m.errors.values()) if m else None,
+            "errors_by_class": dict(sorted(m.errors.items())) if m else {},
+        }
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -108,6 +153,7 @@ class ScenarioResult:
         data = dict(data)
         data["status"] = Status(data.get("status", "error"))
         data["checks"] = [_build(Check, c) for c in data.get("checks") or []]
+        data["slo_breaches"] = [Breach.from_json(b) for b in data.get("slo_breaches") or []]
         data["measures"] = {int(k): _build(ShardMeasures, v)
                             for k, v in (data.get("measures") or {}).items() if v}
         data["convergence"] = Convergence.from_json(data.get("convergence"))
@@ -131,6 +177,7 @@ class HypothesisResult:
     reset_s: list[float] = field(default_factory=list)
     replay: str | None = None  # the replayed failure's id
     steps: list[dict] = field(default_factory=list)  # a replay's steps
+    breaches: list[Breach] = field(default_factory=list)  # SLOs breached by examples
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -141,7 +188,9 @@ class HypothesisResult:
     def from_json(cls, data: dict | None) -> HypothesisResult | None:
         if not data:
             return None
-        return _build(cls, {**data, "status": Status(data.get("status", "error"))})
+        return _build(cls, {**data, "status": Status(data.get("status", "error")),
+                            "breaches": [Breach.from_json(b)
+                                         for b in data.get("breaches") or []]})
 
 
 @dataclass
@@ -155,6 +204,7 @@ class RunRecord:
     options: dict = field(default_factory=dict)
     scenarios: list[ScenarioResult] = field(default_factory=list)
     hypothesis: HypothesisResult | None = None
+    slo: dict | None = None  # the thresholds judged ({"global", "scenarios"}); None: no SLOs
     schema: int = SCHEMA
 
     # -- the verdicts, in one place ----------------------------------------------------
@@ -169,11 +219,46 @@ class RunRecord:
         found = set(self.statuses())
         return next((s for s in SEVERITY if s in found), Status.PASS)
 
+    def aggregates(self) -> dict[str, dict[str, dict]]:
+        """Per scenario, per headline measure over its repetitions: n, min, median, p90,
+        max (what the comparison weighs a change against)."""
+        found: dict[str, dict[str, dict]] = {}
+        names = dict.fromkeys(s.scenario for s in self.scenarios)
+        for name in names:
+            runs = [s.headline() for s in self.scenarios
+                    if s.scenario == name and s.status not in (Status.ERROR, Status.SKIPPED)]
+            found[name] = {key: spread([r[key] for r in runs if r[key] is not None])
+                           for key, _, _ in HEADLINE}
+        return found
+
+    def breaches(self) -> list[Breach]:
+        """Every SLO breached, in every scenario, repetition and Hypothesis example."""
+        found = [b for s in self.scenarios for b in s.slo_breaches]
+        if self.hypothesis:
+            found += self.hypothesis.breaches
+        return found
+
+    @property
+    def go(self) -> bool | None:
+        """GO (True) when no SLO is breached, NO-GO (False); None without SLOs."""
+        return None if self.slo is None else not self.breaches()
+
+    def go_line(self) -> str | None:
+        """The run's last line: ``GO``, or ``NO-GO`` with each breach."""
+        if self.go is None:
+            return None
+        if self.go:
+            return "GO: every SLO met"
+        return "NO-GO: " + "; ".join(b.line() for b in self.breaches())
+
     def exit_code(self) -> int:
-        """0 every verdict pass, finding or skipped; 1 an expectation or invariant
-        failed; 2 the run could not complete a scenario."""
+        """0 every verdict pass, finding or skipped and every SLO met; 1 an expectation
+        or invariant failed, or an SLO was breached (NO-GO); 2 the run could not complete
+        a scenario."""
         worst = self.worst()
-        return {Status.ERROR: 2, Status.FAIL: 1}.get(worst, 0)
+        if worst == Status.ERROR:
+            return 2
+        return 1 if worst == Status.FAIL or self.go is False else 0
 
     # -- files -----------------------------------------------------------------------------
 
@@ -181,6 +266,8 @@ class RunRecord:
         data = asdict(self)
         data["scenarios"] = [s.to_json() for s in self.scenarios]
         data["hypothesis"] = self.hypothesis.to_json() if self.hypothesis else None
+        data["aggregates"] = self.aggregates()  # derived: recomputed, never read back
+        data["go"] = self.go
         return data
 
     @classmethod
@@ -201,6 +288,17 @@ class RunRecord:
     @classmethod
     def read(cls, path: Path) -> RunRecord:
         return cls.from_json(json.loads(path.read_text(encoding="utf-8")))
+
+
+def spread(values: list[float]) -> dict:
+    """n, min, median, p90 and max of ``values`` (empty: n = 0, the rest None)."""
+    if not values:
+        return {"n": 0, "min": None, "median": None, "p90": None, "max": None}
+    ordered = sorted(values)
+    p90 = ordered[0] if len(ordered) == 1 else \
+        statistics.quantiles(ordered, n=10, method="inclusive")[8]
+    return {"n": len(ordered), "min": ordered[0], "median": round(statistics.median(ordered), 3),
+            "p90": round(p90, 3), "max": ordered[-1]}
 
 
 def _build(cls, data: dict) -> Any:

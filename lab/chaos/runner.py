@@ -34,6 +34,7 @@ from lab.chaos.observers import Observers
 from lab.chaos.record import Convergence, ScenarioResult
 from lab.chaos.scenarios import Scenario
 from lab.chaos.workload import Workload, WorkloadSettings
+from lab.config import SloSettings
 from lab.context import Lab
 from lab.errors import NotSettledError
 from lab.remote import Machine
@@ -66,9 +67,10 @@ class ChaosSession:
     """The lab plus open SSH connections, shared by every scenario of a run."""
 
     def __init__(self, lab: Lab, run_dir: Path, run_id: str,
-                 load: LoadStarter | None = None) -> None:
+                 load: LoadStarter | None = None, slo: SloSettings | None = None) -> None:
         self.lab = lab
         self.load = load  # load for each scenario's whole duration, when set
+        self.slo = slo or SloSettings()  # the user's thresholds, judged on every history
         self.run_dir = run_dir
         self.run_id = run_id
         backend = lab.machines()
@@ -186,15 +188,21 @@ class ChaosSession:
                          present=None, error=str(exc))
 
 
-def run_scenario(session: ChaosSession, scenario: Scenario,
-                 workload_settings: WorkloadSettings | None = None) -> ScenarioResult:
+def run_scenario(session: ChaosSession, scenario: Scenario, repetition: int = 1,
+                 repetitions: int = 1, workload_settings: WorkloadSettings | None = None
+                 ) -> ScenarioResult:
+    """One repetition of ``scenario`` (``repetition`` of ``repetitions``)."""
     lab = session.lab
-    path = session.run_dir / f"{scenario.name}.jsonl"
+    label = scenario.name if repetitions == 1 else f"{scenario.name} #{repetition}"
+    stem = scenario.name if repetitions == 1 else f"{scenario.name}-{repetition}"
+    path = session.run_dir / f"{stem}.jsonl"
     path.unlink(missing_ok=True)
-    log.info(f"chaos: {scenario.name}: resetting to settled")
+    log.info(f"chaos: {label}: resetting to settled")
+    started = time.monotonic()
     reset_s = session.reset()
     with History(path) as h:
-        h.record("meta", scenario=scenario.name, description=scenario.description,
+        h.record("meta", scenario=scenario.name, label=label, repetition=repetition,
+                 description=scenario.description,
                  layout=lab.config.layout, run_id=session.run_id,
                  settings={"sentinel": vars(lab.config.sentinel), "redis": vars(lab.config.redis)},
                  shards={s.number: {"monitor": s.monitor_name,
@@ -202,15 +210,16 @@ def run_scenario(session: ChaosSession, scenario: Scenario,
                          for s in lab.topology.shards},
                  target_shard=scenario.target_shard,
                  expect=scenario.expect(lab.config).to_json(),
+                 slo=session.slo.for_scenario(scenario.name),
                  election_retry_s=lab.config.sentinel.failover_timeout_ms / 1000)
-        load = _start_load(session, scenario)
+        load = _start_load(session, stem, scenario.hold_s)
         observers = Observers(lab.config, lab.topology, lab.secrets.redis_password, h)
         workload = Workload(lab.topology, lab.secrets.redis_password, h,
                             f"{session.run_id}:{scenario.name}", workload_settings)
         observers.start()
         workload.start()
         try:
-            _inject_and_hold(session, scenario, h)
+            _inject_and_hold(session, scenario, label, h)
             convergence = session.wait_converged()
             time.sleep(1.0)  # writes through the converged lab, for the outage's end
         finally:
@@ -229,12 +238,18 @@ def run_scenario(session: ChaosSession, scenario: Scenario,
         scenario.name, scenario.description, judged.verdict.status, judged.verdict.checks,
         judged.verdict.findings, judged.target_shard, judged.faults, judged.measures,
         judged.convergence, round(reset_s, 2), path.name,
-        load.finish(events) if load else None)
-    log.info(f"chaos: {scenario.name}: {result.status.upper()}  " + _headline(result.target))
+        load.finish(events) if load else None, seconds=round(time.monotonic() - started, 1),
+        repetition=repetition,
+        repetitions=repetitions, slo_breaches=judged.breaches)
+    log.info(f"chaos: {label}: {result.status.upper()}  " + _headline(result.target))
+    for breach in judged.breaches:
+        log.info(f"chaos: {label}: SLO breached: {breach.measure} = "
+                 f"{'unknown' if breach.value is None else breach.value} > {breach.threshold}")
     return result
 
 
-def _inject_and_hold(session: ChaosSession, scenario: Scenario, h: History) -> None:
+def _inject_and_hold(session: ChaosSession, scenario: Scenario, label: str,
+                     h: History) -> None:
     """Inject the faults in order, hold, heal in reverse on every exit path. A fault that
     cannot run here is recorded as skipped (the judge then skips the scenario)."""
     applied: list[Applied] = []
@@ -245,7 +260,7 @@ def _inject_and_hold(session: ChaosSession, scenario: Scenario, h: History) -> N
             applied.append(fault)
             h.record("fault", t=fault.at, phase="inject", id=fault.id, fault=fault.kind,
                      target=fault.target, injected_by=time.time())
-            log.info(f"chaos: {scenario.name}: injected {fault.kind} {fault.target}")
+            log.info(f"chaos: {label}: injected {fault.kind} {fault.target}")
         time.sleep(scenario.hold_s)
     except FaultSkipped as exc:
         h.record("fault", phase="skipped", fault=scenario.faults[len(applied)].fault,
@@ -257,15 +272,15 @@ def _inject_and_hold(session: ChaosSession, scenario: Scenario, h: History) -> N
             h.record("fault", t=healing, phase="heal", id=fault.id, fault=fault.kind)
         leftovers.heal_everything(session.machines)
         if applied:
-            log.info(f"chaos: {scenario.name}: healed")
+            log.info(f"chaos: {label}: healed")
 
 
-def _start_load(session: ChaosSession, scenario: Scenario) -> LoadHandle | None:
+def _start_load(session: ChaosSession, stem: str, hold_s: float) -> LoadHandle | None:
     """Load for the scenario's whole duration, bounded by a run time it never reaches."""
     if not session.load:
         return None
-    bound = int(WARMUP_S + scenario.hold_s + CONVERGENCE_BOUND_S + 60)
-    load = session.load(session.run_dir / f"{scenario.name}-load", bound)
+    bound = int(WARMUP_S + hold_s + CONVERGENCE_BOUND_S + 60)
+    load = session.load(session.run_dir / f"{stem}-load", bound)
     time.sleep(2)  # users spawned before the fault
     return load
 

@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 from lab.errors import LabError
-from lab.report import browser, pages, rundata
+from lab.report import browser, junit, pages, rundata
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +36,16 @@ INDEX_QUESTIONS = {
 }
 
 
-def publish(run_dir: Path) -> Path | None:
-    """A run's HTML page and the index, once the run ended; a failure here never loses the
-    raw data (the page can be rebuilt with ``nox -s report``)."""
+def publish(run_dir: Path, junit_copy: Path | None = None) -> Path | None:
+    """A run's HTML page, its JUnit XML (and a copy at ``junit_copy``), and the index,
+    once the run ended; a failure here never loses the raw data (``nox -s report``
+    rebuilds them)."""
     try:
+        record = rundata.read_results(run_dir)
+        junit.write(record, run_dir / junit.JUNIT)
+        if junit_copy:
+            junit.write(record, junit_copy)
+            log.info(f"junit: {junit_copy}")
         page = pages.build_run(run_dir)
         pages.build_index(run_dir.parent)
     except Exception as exc:  # noqa: BLE001 - results.json and the histories are kept
@@ -64,6 +70,8 @@ def run(reports: Path, run_ids: list[str], check: bool
         raise LabError("--check needs chromium and its driver: `apt-get install chromium "
                        "chromium-driver` (scripts/setup-host installs them)")
     written = pages.build(reports, run_ids or None)
+    for page in written[:-1]:  # every run page (the last is the index): its JUnit XML too
+        junit.write(rundata.read_results(page.parent), page.parent / junit.JUNIT)
     for path in written:
         log.info(f"report: {path}")
     if not check:

@@ -68,6 +68,8 @@ def build_run(run_dir: Path) -> Path:
         topology=topology_svg(topology, ports) if topology else None,
         measures=summary.HEADLINE_MEASURES,
         rows=[_row(s.result) for s in run.scenarios],
+        aggregates=_aggregates(results),
+        breaches=results.breaches(),
         sections=[_section(run, s, shards) for s in run.scenarios],
         hypothesis=results.hypothesis,
         plotly_js=get_plotlyjs() if run.scenarios else "",
@@ -115,7 +117,8 @@ def _row(result) -> dict:
     note = result.error or "; ".join(result.findings)
     failed_checks = [c.check + (f": {c.detail}" if c.detail else "")
                      for c in result.checks if not c.ok]
-    return {"name": result.scenario, "status": str(result.status),
+    return {"name": result.label, "anchor": Path(result.history or result.scenario).stem,
+            "slo": [b.measure for b in result.slo_breaches], "status": str(result.status),
             "numbers": numbers, "note": "; ".join(failed_checks + ([note] if note else []))}
 
 
@@ -124,7 +127,7 @@ def _section(run: rundata.Run, scenario: rundata.ScenarioRun, shards: list[int])
     chart = None
     if scenario.events:
         chart = timeline.figure(scenario, shards).to_html(
-            full_html=False, include_plotlyjs=False, div_id=f"timeline-{scenario.name}",
+            full_html=False, include_plotlyjs=False, div_id=f"timeline-{scenario.anchor}",
             config={"displaylogo": False, "responsive": True})
     load = result.load or {}
     links = []
@@ -137,8 +140,16 @@ def _section(run: rundata.Run, scenario: rundata.ScenarioRun, shards: list[int])
         links.append(("Locust CSV history", f"{load['dir']}/{rundata.LOCUST_HISTORY}"))
     per_shard = [{"shard": n, "m": m, "split_brain": m.split_brain_s}
                  for n in shards if (m := result.measures.get(n))]
-    return {"name": scenario.name, "result": result, "chart": chart, "links": links,
+    return {"name": scenario.name, "anchor": scenario.anchor, "result": result,
+            "chart": chart, "links": links,
             "per_shard": per_shard, "target": result.target_shard}
+
+
+def _aggregates(results) -> dict | None:
+    """Median / p90 / max per scenario and measure, when some scenario was repeated."""
+    if not any(s.repetitions > 1 for s in results.scenarios):
+        return None
+    return results.aggregates()
 
 
 def _script_json(data) -> str:

@@ -30,7 +30,13 @@ class ScenarioRun:
 
     @property
     def name(self) -> str:
-        return self.result.scenario
+        """The scenario, with its repetition when it ran more than once."""
+        return self.result.label
+
+    @property
+    def anchor(self) -> str:
+        """A unique id for the page: the history's name (``crash-master-2``)."""
+        return Path(self.result.history or self.result.scenario).stem
 
 
 @dataclass

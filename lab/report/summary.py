@@ -10,43 +10,17 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
-from lab.chaos.record import RunRecord, ScenarioResult, Status
+from lab.chaos.record import HEADLINE, SEVERITY, RunRecord, ScenarioResult, Status
 
 STATUSES = tuple(str(s) for s in (Status.PASS, Status.FINDING, Status.FAIL, Status.SKIPPED,
                                   Status.ERROR))
 
-# (key, column title, unit): the comparison lists them in this order.
-HEADLINE_MEASURES = (
-    ("failover_s", "failover", "s"),
-    ("failover_write_s", "writes resumed", "s"),
-    ("outage_s", "outage", "s"),
-    ("lost", "lost writes", ""),
-    ("indeterminate", "indeterminate", ""),
-    ("split_brain_s", "split brain", "s"),
-    ("convergence_s", "convergence", "s"),
-    ("stale_reads", "stale reads", ""),
-    ("errors", "client errors", ""),
-)
+HEADLINE_MEASURES = HEADLINE  # one definition, the record's
 
 
 def headline(result: ScenarioResult) -> dict:
     """A scenario's numbers: None where not measured (error, or no read-back)."""
-    m = result.target
-    convergence = result.convergence
-    return {
-        "failover_s": m and m.failover_s,
-        "failover_write_s": m and m.failover_write_s,
-        "outage_s": m and m.outage_s,
-        "outage_open": bool(m and m.outage_open),
-        "lost": m and m.lost,
-        "indeterminate": m and m.indeterminate,
-        "split_brain_s": round(m.split_brain_s, 2) if m else None,
-        "convergence_s": convergence and convergence.seconds,
-        "converged": convergence and convergence.settled,
-        "stale_reads": m and m.stale_reads,
-        "errors": sum(m.errors.values()) if m else None,
-        "errors_by_class": dict(sorted(m.errors.items())) if m else {},
-    }
+    return result.headline()
 
 
 def verdict_counts(results: RunRecord) -> dict[str, int]:
@@ -105,10 +79,27 @@ def run_summary(run_id: str, results: RunRecord) -> dict:
         "counts": verdict_counts(results),
         "overall": overall(results)[0],
         "hypothesis": str(results.hypothesis.status) if results.hypothesis else None,
+        "go": results.go,
+        "breaches": [b.line() for b in results.breaches()],
         "settings": settings(results),
-        "scenarios": {s.scenario: {"status": str(s.status), **headline(s)}
-                      for s in results.scenarios},
+        "scenarios": _compared_scenarios(results),
     }
+
+
+def _compared_scenarios(results: RunRecord) -> dict[str, dict]:
+    """Per scenario: its worst verdict over the repetitions, how many ran, and per measure
+    the median with the [min, max] of the repetitions: a change counts only beyond it."""
+    aggregates = results.aggregates()
+    found = {}
+    for name, spreads in aggregates.items():
+        runs = [s for s in results.scenarios if s.scenario == name]
+        worst = next(s for s in SEVERITY if s in {r.status for r in runs})
+        entry: dict = {"status": str(worst), "n": len(runs)}
+        for key, _, _ in HEADLINE:
+            entry[key] = spreads[key]["median"]
+            entry[f"{key}_range"] = [spreads[key]["min"], spreads[key]["max"]]
+        found[name] = entry
+    return found
 
 
 def fmt(value, unit: str = "") -> str:
