@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -70,6 +71,12 @@ def _parser() -> argparse.ArgumentParser:
                    help="run each selected scenario N times (median / p90 / max reported)")
     p.add_argument("--profile", choices=["ci", "workshop", "thorough"],
                    help="Hypothesis profile (default: ci; with -k, only when given)")
+    p.add_argument("--budget", metavar="TIME",
+                   help="search with Hypothesis until TIME is spent (e.g. 30m, 2h, 90s), "
+                        "batch after batch, or until a failure is found")
+    p.add_argument("--save-scenario", metavar="NAME",
+                   help="with --replay ID: save that failure's steps as scenario NAME "
+                        "(scenarios/NAME.toml; then -k NAME runs it) and stop")
     p.add_argument("--seed", type=int, help="Hypothesis seed (default: random, printed)")
     p.add_argument("--replay", metavar="ID", help="replay a saved failing sequence")
     p.add_argument("--no-hypothesis", action="store_true",
@@ -229,12 +236,16 @@ def _chaos(args: argparse.Namespace) -> int:
         return 0
     if not 1 <= args.repeat <= MAX_REPEAT:
         raise LabError(f"--repeat {args.repeat}: must be 1..{MAX_REPEAT}")
+    budget_s = _duration(args.budget) if args.budget else None
+    if args.save_scenario:
+        return _save_scenario(args)
     lab = Lab.load(args.config, prefer_applied=True)
     if args.heal:
         return heal.run(lab)
     if args.replay:
         return campaign.replay(lab, args.replay, accept_disruption=args.i_accept_disruption,
-                               publish=_publisher(args.junit), run_id=args.run_id)
+                               publish=_publisher(args.junit), run_id=args.run_id,
+                               repeat=args.repeat, slo=_slo(args, lab))
     profile = args.profile or ("ci" if not args.patterns else None)
     if args.no_hypothesis:
         profile = None
@@ -251,7 +262,34 @@ def _chaos(args: argparse.Namespace) -> int:
                         scenarios=not args.no_scenarios, load=load,
                         accept_disruption=args.i_accept_disruption, plan_only=args.plan,
                         publish=_publisher(args.junit), run_id=args.run_id, slo=_slo(args, lab),
-                        repeat=args.repeat)
+                        repeat=args.repeat, budget_s=budget_s)
+
+
+def _duration(text: str) -> float:
+    """``--budget``: 90s, 30m, 2h, 1h30m (at most a day)."""
+    match = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?", text.strip())
+    if not text.strip() or not match or not any(match.groups()):
+        raise LabError(f"--budget {text!r}: use e.g. 90s, 30m, 2h or 1h30m")
+    hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    total = hours * 3600 + minutes * 60 + seconds
+    if not 0 < total <= 24 * 3600:
+        raise LabError(f"--budget {text!r}: must be more than 0 and at most 24h")
+    return float(total)
+
+
+def _save_scenario(args: argparse.Namespace) -> int:
+    from lab.chaos import scenarios, stateful
+
+    if not args.replay:
+        raise LabError("--save-scenario NAME needs --replay ID: the saved failure to keep")
+    try:
+        failure = stateful.load_failure(args.replay)
+        path = scenarios.save(args.save_scenario, failure)
+    except (FileNotFoundError, ValueError) as exc:
+        raise LabError(str(exc)) from None
+    print(f"chaos: saved failure {args.replay} as scenario {args.save_scenario}: {path}")
+    print(f"chaos: run it with: nox -s chaos -- -k {args.save_scenario}")
+    return 0
 
 
 def _slo(args: argparse.Namespace, lab: Lab):

@@ -57,7 +57,8 @@ def run(lab: Lab, patterns: list[str], profile: str | None = "ci",
         seed: int | None = None, scenarios: bool = True, load: LoadStarter | None = None,
         accept_disruption: bool = False, plan_only: bool = False,
         publish: Publish | None = None, run_id: str | None = None,
-        slo: SloSettings | None = None, repeat: int = 1) -> int:
+        slo: SloSettings | None = None, repeat: int = 1, budget_s: float | None = None
+        ) -> int:
     """Run the chosen scenarios (each ``repeat`` times), then (with a profile) the
     Hypothesis state machine; judge every history against the expectations and ``slo``.
 
@@ -84,7 +85,8 @@ def run(lab: Lab, patterns: list[str], profile: str | None = "ci",
     log.info(f"chaos: run {run_id}: {len(chosen)} scenario(s) on the {lab.config.layout} layout")
     record = RunRecord(run_id, lab_record(lab),
                        options={"scenarios": [s.name for s in chosen], "profile": profile,
-                                "seed": seed, "with_load": bool(load), "repeat": repeat},
+                                "seed": seed, "with_load": bool(load), "repeat": repeat,
+                                "budget_s": budget_s},
                        slo=slo.to_json() if slo else None)
     path = run_dir / runs.RESULTS
     record.write(path)
@@ -99,7 +101,7 @@ def run(lab: Lab, patterns: list[str], profile: str | None = "ci",
                     record.scenarios.append(_run_one(session, scenario, repetition, repeat))
                     record.write(path)
             if profile:
-                record.hypothesis = stateful.run(session, profile, seed)
+                record.hypothesis = stateful.run(session, profile, seed, budget_s)
                 record.write(path)
             record.complete = True
         except KeyboardInterrupt:
@@ -134,8 +136,10 @@ def _run_one(session: ChaosSession, scenario, repetition: int, repetitions: int
 
 
 def replay(lab: Lab, failure_id: str, accept_disruption: bool = False,
-           publish: Publish | None = None, run_id: str | None = None) -> int:
-    """Replay a saved failing sequence; exit 1 when it reproduces, 0 when it does not."""
+           publish: Publish | None = None, run_id: str | None = None, repeat: int = 1,
+           slo: SloSettings | None = None) -> int:
+    """Replay a saved failing sequence ``repeat`` times; exit 1 when it reproduced at
+    least once (the reproduction rate is printed and recorded), 0 when it never did."""
     runs.require_up(lab)
     if _needs_consent(lab, accept_disruption):
         _print_plan(plan.describe_replay(lab.topology, failure_id))
@@ -144,19 +148,20 @@ def replay(lab: Lab, failure_id: str, accept_disruption: bool = False,
         raise LabError(f"no saved failure {failure_id!r} under reports/*/failures/; "
                        "the id is printed when Hypothesis finds one")
     run_id, run_dir = runs.new_run_dir("replay", run_id)
-    record = RunRecord(run_id, lab_record(lab))
+    record = RunRecord(run_id, lab_record(lab), kind="replay", options={"replay": failure_id,
+                                                          "repeat": repeat})
     path = run_dir / runs.RESULTS
-    session = ChaosSession(lab, run_dir, run_id)
+    session = ChaosSession(lab, run_dir, run_id, slo=slo)
     try:
         record.lab["versions"] = session.versions()
-        record.hypothesis = stateful.replay(session, failure_id)
+        record.hypothesis = stateful.replay(session, failure_id, repeat)
         record.complete = True
     finally:
         session.close()
         record.write(path)
         if publish:
             publish(run_dir)
-    return record.exit_code()
+    return 1 if record.hypothesis and record.hypothesis.reproduced else record.exit_code()
 
 
 def _master_finder(lab: Lab) -> Callable[[int], object]:

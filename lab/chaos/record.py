@@ -178,10 +178,28 @@ class HypothesisResult:
     replay: str | None = None  # the replayed failure's id
     steps: list[dict] = field(default_factory=list)  # a replay's steps
     breaches: list[Breach] = field(default_factory=list)  # SLOs breached by examples
+    examples: list[dict] = field(default_factory=list)  # every example: steps, scores, verdict
+    repeat: int = 1  # a replay: how many times it ran ...
+    reproduced: int = 0  # ... and how many of those failed again
+
+    def worst(self) -> dict[str, tuple[float, int]]:
+        """Per target score: (the worst value any example reached, that example)."""
+        worst: dict[str, tuple[float, int]] = {}
+        for example in self.examples:
+            for label, value in example.get("scores", {}).items():
+                if label not in worst or value > worst[label][0]:
+                    worst[label] = (value, example["n"])
+        return dict(sorted(worst.items()))
+
+    @property
+    def reproduction_rate(self) -> float | None:
+        """A replay's share of repetitions that failed again."""
+        return round(self.reproduced / self.repeat, 2) if self.replay else None
 
     def to_json(self) -> dict:
         data = asdict(self)
         data["status"] = str(self.status)
+        data["worst"] = {k: {"value": v, "example": n} for k, (v, n) in self.worst().items()}
         return data
 
     @classmethod
@@ -197,6 +215,7 @@ class HypothesisResult:
 class RunRecord:
     run_id: str
     lab: dict = field(default_factory=dict)  # the settings and topology measured
+    kind: str = "chaos"  # chaos or replay
     started: str = field(default_factory=lambda: _now())
     updated: str = ""
     complete: bool = False

@@ -28,12 +28,12 @@ from lab import leftovers, masters, probe, settle, versions
 from lab.chaos import faults, history
 from lab.chaos.faults import Applied, FaultSkipped
 from lab.chaos.history import History
-from lab.chaos.judge import judge_history
+from lab.chaos.judge import Judged, judge_history
 from lab.chaos.nemesis import Nemesis
 from lab.chaos.observers import Observers
 from lab.chaos.record import Convergence, ScenarioResult
-from lab.chaos.scenarios import Scenario
-from lab.chaos.workload import Workload, WorkloadSettings
+from lab.chaos.scenarios import Expect, Scenario
+from lab.chaos.workload import Workload
 from lab.config import SloSettings
 from lab.context import Lab
 from lab.errors import NotSettledError
@@ -97,10 +97,11 @@ class ChaosSession:
             for machine in self.machines:
                 machine.close()
 
-    def settle(self, timeout_s: float, quiet: bool = True) -> settle.Snapshot:
+    def settle(self, timeout_s: float, quiet: bool = True, interval_s: float = 1.0
+               ) -> settle.Snapshot:
         lab = self.lab
         return settle.wait(lab.config, lab.topology, lab.secrets.redis_password,
-                           timeout_s=timeout_s, progress=not quiet)
+                           timeout_s=timeout_s, progress=not quiet, interval_s=interval_s)
 
     def reset(self, timeout_s: float = CONVERGENCE_BOUND_S) -> float:
         """Heal everything and wait until settled; return the seconds it took.
@@ -131,11 +132,12 @@ class ChaosSession:
                 except redis.RedisError:
                     continue  # unreachable: settle will say so
 
-    def wait_converged(self) -> Convergence:
-        """Wait (within the bound) until settled after a heal; how long, and what is not."""
+    def wait_converged(self, interval_s: float = 1.0) -> Convergence:
+        """Wait (within the bound) until settled after a heal, polling every
+        ``interval_s``; how long it took, and what is not settled."""
         started = time.monotonic()
         try:
-            snapshot = self.settle(CONVERGENCE_BOUND_S)
+            snapshot = self.settle(CONVERGENCE_BOUND_S, interval_s=interval_s)
         except NotSettledError as exc:
             return Convergence(False, round(time.monotonic() - started, 2),
                                problems=str(exc).splitlines()[1:])
@@ -188,59 +190,114 @@ class ChaosSession:
                          present=None, error=str(exc))
 
 
+class Recording:
+    """One recorded window of chaos: a history, the observers and the workload running,
+    faults injected and healed through it, then convergence, datasets and read-back
+    recorded, and the whole judged from the closed history. A scenario is one recording;
+    so is each Hypothesis example."""
+
+    def __init__(self, session: ChaosSession, path: Path, label: str, expect: Expect,
+                 thresholds: dict[str, float], target_shard: int = 1,
+                 load: LoadHandle | None = None, settle_poll_s: float = 1.0, **meta) -> None:
+        lab = session.lab
+        self.session, self.path, self.label, self.load = session, path, label, load
+        self.settle_poll_s = settle_poll_s  # how often convergence is polled after heal
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.unlink(missing_ok=True)
+        self.history = History(path)
+        self.history.record(
+            "meta", label=label, layout=lab.config.layout, run_id=session.run_id,
+            settings={"sentinel": vars(lab.config.sentinel), "redis": vars(lab.config.redis)},
+            shards={s.number: {"monitor": s.monitor_name, "master_backend": s.master_backend}
+                    for s in lab.topology.shards},
+            target_shard=target_shard, expect=expect.to_json(), slo=thresholds,
+            election_retry_s=lab.config.sentinel.failover_timeout_ms / 1000, **meta)
+        self.observers = Observers(lab.config, lab.topology, lab.secrets.redis_password,
+                                   self.history)
+        self.workload = Workload(lab.topology, lab.secrets.redis_password, self.history,
+                                 f"{session.run_id}:{path.stem}")
+        self.observers.start()
+        self.workload.start()
+        self.stopped = False
+
+    def inject(self, name: str, **params) -> Applied:
+        """Inject fault ``name``; its start is when its destructive command was issued."""
+        fault = faults.inject(self.session.nemesis, name, **params)
+        self.history.record("fault", t=fault.at, phase="inject", id=fault.id,
+                            fault=fault.kind, target=fault.target, injected_by=time.time())
+        log.info(f"chaos: {self.label}: injected {fault.kind} {fault.target}")
+        return fault
+
+    def skipped(self, name: str, reason: str) -> None:
+        self.history.record("fault", phase="skipped", fault=name, reason=reason)
+
+    def heal(self, applied: list[Applied]) -> None:
+        """Heal ``applied`` in reverse; each fault's window ends when its heal begins."""
+        for fault in reversed(applied):
+            healing = time.time()
+            self.session.nemesis.heal(fault)
+            self.history.record("fault", t=healing, phase="heal", id=fault.id,
+                                fault=fault.kind)
+
+    def finish(self) -> tuple[Judged, list[dict]]:
+        """Heal what a fault left, wait for convergence with the workload running, stop,
+        compare the datasets, read back; judge the closed history: (judged, its events)."""
+        try:
+            leftovers.heal_everything(self.session.machines)
+            convergence = self.session.wait_converged(self.settle_poll_s)
+            time.sleep(1.0)  # writes through the converged lab, for the outage's end
+        finally:
+            self.stop()
+        if convergence.settled:
+            self.session.compare_datasets(convergence)
+        self.history.record("convergence", **convergence.to_json())
+        self.session.read_back(self.history)
+        self.history.close()
+        events = history.read(self.path)
+        return judge_history(events), events
+
+    def abort(self) -> None:
+        """On an error or Ctrl-C: stop everything and keep the history as far as it got."""
+        self.stop()
+        self.history.close()
+
+    def stop(self) -> None:
+        """Stop the workload, the observers and the load (safe to call twice)."""
+        if self.stopped:
+            return
+        self.stopped = True
+        self.workload.stop()
+        self.observers.stop()
+        if self.load:
+            self.load.stop()
+
+
 def run_scenario(session: ChaosSession, scenario: Scenario, repetition: int = 1,
-                 repetitions: int = 1, workload_settings: WorkloadSettings | None = None
-                 ) -> ScenarioResult:
+                 repetitions: int = 1) -> ScenarioResult:
     """One repetition of ``scenario`` (``repetition`` of ``repetitions``)."""
-    lab = session.lab
     label = scenario.name if repetitions == 1 else f"{scenario.name} #{repetition}"
     stem = scenario.name if repetitions == 1 else f"{scenario.name}-{repetition}"
-    path = session.run_dir / f"{stem}.jsonl"
-    path.unlink(missing_ok=True)
     log.info(f"chaos: {label}: resetting to settled")
     started = time.monotonic()
     reset_s = session.reset()
-    with History(path) as h:
-        h.record("meta", scenario=scenario.name, label=label, repetition=repetition,
-                 description=scenario.description,
-                 layout=lab.config.layout, run_id=session.run_id,
-                 settings={"sentinel": vars(lab.config.sentinel), "redis": vars(lab.config.redis)},
-                 shards={s.number: {"monitor": s.monitor_name,
-                                    "master_backend": s.master_backend}
-                         for s in lab.topology.shards},
-                 target_shard=scenario.target_shard,
-                 expect=scenario.expect(lab.config).to_json(),
-                 slo=session.slo.for_scenario(scenario.name),
-                 election_retry_s=lab.config.sentinel.failover_timeout_ms / 1000)
-        load = _start_load(session, stem, scenario.hold_s)
-        observers = Observers(lab.config, lab.topology, lab.secrets.redis_password, h)
-        workload = Workload(lab.topology, lab.secrets.redis_password, h,
-                            f"{session.run_id}:{scenario.name}", workload_settings)
-        observers.start()
-        workload.start()
-        try:
-            _inject_and_hold(session, scenario, label, h)
-            convergence = session.wait_converged()
-            time.sleep(1.0)  # writes through the converged lab, for the outage's end
-        finally:
-            workload.stop()
-            observers.stop()
-            if load:
-                load.stop()
-        if convergence.settled:
-            session.compare_datasets(convergence)
-        h.record("convergence", **convergence.to_json())
-        session.read_back(h)
-
-    events = history.read(path)
-    judged = judge_history(events)
+    load = _start_load(session, stem, scenario.hold_s)
+    recording = Recording(session, session.run_dir / f"{stem}.jsonl", label,
+                          scenario.expect(session.lab.config),
+                          session.slo.for_scenario(scenario.name), scenario.target_shard,
+                          load, scenario=scenario.name, repetition=repetition,
+                          description=scenario.description)
+    try:
+        _inject_and_hold(recording, scenario)
+    except BaseException:
+        recording.abort()
+        raise
+    judged, events = recording.finish()
     result = ScenarioResult(
         scenario.name, scenario.description, judged.verdict.status, judged.verdict.checks,
         judged.verdict.findings, judged.target_shard, judged.faults, judged.measures,
-        judged.convergence, round(reset_s, 2), path.name,
+        judged.convergence, round(reset_s, 2), recording.path.name,
         load.finish(events) if load else None, seconds=round(time.monotonic() - started, 1),
-        repetition=repetition,
-        repetitions=repetitions, slo_breaches=judged.breaches)
+        repetition=repetition, repetitions=repetitions, slo_breaches=judged.breaches)
     log.info(f"chaos: {label}: {result.status.upper()}  " + _headline(result.target))
     for breach in judged.breaches:
         log.info(f"chaos: {label}: SLO breached: {breach.measure} = "
@@ -248,31 +305,33 @@ def run_scenario(session: ChaosSession, scenario: Scenario, repetition: int = 1,
     return result
 
 
-def _inject_and_hold(session: ChaosSession, scenario: Scenario, label: str,
-                     h: History) -> None:
-    """Inject the faults in order, hold, heal in reverse on every exit path. A fault that
-    cannot run here is recorded as skipped (the judge then skips the scenario)."""
+def _inject_and_hold(recording: Recording, scenario: Scenario) -> None:
+    """Inject the faults in order (or play a saved script), hold, heal in reverse on every
+    exit path. A fault that cannot run here is recorded as skipped (the judge then skips
+    the scenario)."""
     applied: list[Applied] = []
+    steps = scenario.script or tuple({"rule": "inject", "kind": s.fault, **s.params}
+                                     for s in scenario.faults)
+    step: dict = {}
     try:
         time.sleep(WARMUP_S)
-        for step in scenario.faults:
-            fault = faults.inject(session.nemesis, step.fault, **step.params)
-            applied.append(fault)
-            h.record("fault", t=fault.at, phase="inject", id=fault.id, fault=fault.kind,
-                     target=fault.target, injected_by=time.time())
-            log.info(f"chaos: {label}: injected {fault.kind} {fault.target}")
+        for step in steps:
+            args = {k: v for k, v in step.items() if k not in ("rule", "kind")}
+            if step["rule"] == "inject":
+                applied.append(recording.inject(step["kind"], **args))
+            elif step["rule"] == "wait":
+                time.sleep(float(args["seconds"]))
+            else:  # heal what is active so far
+                recording.heal(applied)
+                applied.clear()
         time.sleep(scenario.hold_s)
     except FaultSkipped as exc:
-        h.record("fault", phase="skipped", fault=scenario.faults[len(applied)].fault,
-                 reason=str(exc))
+        recording.skipped(step["kind"], str(exc))
     finally:
-        for fault in reversed(applied):
-            healing = time.time()  # the heal starts now; the fault window ends here
-            session.nemesis.heal(fault)
-            h.record("fault", t=healing, phase="heal", id=fault.id, fault=fault.kind)
-        leftovers.heal_everything(session.machines)
+        recording.heal(applied)
+        leftovers.heal_everything(recording.session.machines)
         if applied:
-            log.info(f"chaos: {label}: healed")
+            log.info(f"chaos: {recording.label}: healed")
 
 
 def _start_load(session: ChaosSession, stem: str, hold_s: float) -> LoadHandle | None:

@@ -19,16 +19,21 @@ cut-off master can lose, and so on.
 from __future__ import annotations
 
 import importlib.util
+import re
+import tomllib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+import tomli_w
 
 from lab.chaos.checkers import ShardMeasures
 from lab.chaos.record import Convergence, Status, Verdict
 from lab.config import LabConfig
 from lab.paths import PROJECT_ROOT
 
-__all__ = ["Expect", "Scenario", "Step", "judge", "load_all", "select"]
+__all__ = ["SAVED_EXPECT", "Expect", "Scenario", "Step", "judge", "load_all", "save",
+           "select"]
 
 SCENARIO_DIR = PROJECT_ROOT / "scenarios"
 
@@ -67,10 +72,19 @@ class Scenario:
     expect: Callable[[LabConfig], Expect]
     hold_s: float = 8.0
     target_shard: int = 1
+    # A saved Hypothesis sequence (inject / wait / heal steps, run in order) instead of
+    # ``faults``: what ``--save-scenario`` writes as scenarios/<name>.toml.
+    script: tuple[dict, ...] = ()
+
+
+_SAVED_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+# A saved sequence is judged by the SLOs and by convergence: it has no documented outcome.
+SAVED_EXPECT = Expect(max_lost_writes=None)
 
 
 def load_all(directory: Path = SCENARIO_DIR) -> dict[str, Scenario]:
-    """Every ``SCENARIO`` in ``directory``, by name, in file order."""
+    """Every scenario in ``directory``: ``SCENARIO`` of each ``*.py``, then each saved
+    sequence ``*.toml``, by name, in file order."""
     found = {}
     for path in sorted(directory.glob("*.py")):
         if path.name.startswith("_"):
@@ -80,7 +94,42 @@ def load_all(directory: Path = SCENARIO_DIR) -> dict[str, Scenario]:
         spec.loader.exec_module(module)
         scenario = module.SCENARIO
         found[scenario.name] = scenario
+    for path in sorted(directory.glob("*.toml")):
+        scenario = _saved(path)
+        found[scenario.name] = scenario
     return found
+
+
+def _saved(path: Path) -> Scenario:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        steps = tuple(dict(step) for step in data["steps"])
+        if not steps or not all(s.get("rule") in ("inject", "wait", "heal") for s in steps):
+            raise ValueError("steps must be inject, wait or heal")
+        return Scenario(data["name"], data.get("description", data["name"]), (),
+                        lambda config: SAVED_EXPECT, float(data.get("hold_s", 2.0)),
+                        script=steps)
+    except (KeyError, ValueError, TypeError, tomllib.TOMLDecodeError) as exc:
+        raise ValueError(f"{path}: not a saved scenario ({exc}); fix or remove it") from None
+
+
+def save(name: str, failure: dict, directory: Path = SCENARIO_DIR) -> Path:
+    """Write a saved Hypothesis failure's steps as scenario ``name`` (``-k NAME`` runs it)."""
+    if not _SAVED_NAME.match(name):
+        raise ValueError(f"--save-scenario {name!r}: use lowercase letters, digits and '-'")
+    if name in load_all(directory):
+        raise ValueError(f"--save-scenario {name}: a scenario of that name exists already")
+    path = directory / f"{name}.toml"
+    error = str(failure.get("error", "")).splitlines()[0] if failure.get("error") else ""
+    data = {"name": name,
+            "description": f"{name}: the sequence Hypothesis shrank failure {failure['id']} "
+                           f"to ({error})",
+            "hold_s": 2.0, "saved_from": {"failure": failure["id"],
+                                          "run": failure.get("run", "")},
+            "steps": failure["steps"]}
+    path.write_text("# Saved by `nox -s chaos -- --replay ID --save-scenario NAME`.\n"
+                    + tomli_w.dumps(data))
+    return path
 
 
 def select(available: dict[str, Scenario], patterns: list[str]) -> list[Scenario]:

@@ -19,11 +19,13 @@ RUN_PAGE_QUESTIONS = {
     "timelines": "document.querySelectorAll('section.scenario .js-plotly-plot').length",
     "charted_sections": "document.querySelectorAll('section.scenario .timeline').length",
     # Per drawn timeline: its fault windows (a shape per row, named "fault: KIND").
-    "fault_shapes": "[...document.querySelectorAll('.js-plotly-plot')].map("
+    "fault_shapes": "[...document.querySelectorAll('section.scenario .js-plotly-plot')].map("
                     "g => (g.layout.shapes || []).filter("
                     "s => (s.name || '').startsWith('fault')).length)",
     "shaded_paths": "document.querySelectorAll('.js-plotly-plot .shapelayer path').length",
     "incomplete_banner": "!!document.getElementById('incomplete')",
+    "failing_example_chart": "!!document.querySelector('#failing-example .js-plotly-plot')",
+    "examples": "document.querySelectorAll('#examples tr.example-row').length",
 }
 # Plotly has drawn every chart (it marks each drawn div .js-plotly-plot).
 RUN_PAGE_READY = ("document.readyState === 'complete' && "
@@ -110,6 +112,11 @@ def verify(page: Path) -> tuple[list[str], browser.PageCheck]:
             problems.append(f"{shaded} timelines shade a fault, {faulted} scenarios had one")
         if answers["incomplete_banner"] == results.complete:
             problems.append("the incomplete banner does not match results.json")
+        h = results.hypothesis
+        if h and answers["examples"] != len(h.examples):
+            problems.append(f"{answers['examples']} example rows for {len(h.examples)} examples")
+        if h and h.failure and h.failure.get("history") and not answers["failing_example_chart"]:
+            problems.append("no timeline for the minimal failing example")
         return problems, check
     check = browser.check_page(page, INDEX_QUESTIONS)
     problems = list(check.console_errors)

@@ -15,6 +15,8 @@ from pathlib import Path
 import jinja2
 from plotly.offline import get_plotlyjs
 
+from lab.chaos import history
+from lab.chaos.record import ScenarioResult
 from lab.report import rundata, summary, timeline
 from lab.report.drawing import topology_svg
 
@@ -58,7 +60,7 @@ def build_run(run_dir: Path) -> Path:
     overall_class, overall_text = summary.overall(results)
     page = _environment().get_template("run.html.j2").render(
         run=run,
-        kind=rundata.kind_of(run.run_id),
+        kind=results.kind,
         results=results,
         lab=lab,
         overall_class=overall_class,
@@ -72,7 +74,8 @@ def build_run(run_dir: Path) -> Path:
         breaches=results.breaches(),
         sections=[_section(run, s, shards) for s in run.scenarios],
         hypothesis=results.hypothesis,
-        plotly_js=get_plotlyjs() if run.scenarios else "",
+        failing_chart=_failing_example_chart(run, shards),
+        plotly_js=get_plotlyjs() if run.scenarios or _failing_history(run) else "",
     )
     path = run_dir / PAGE
     _write(path, page)
@@ -85,7 +88,9 @@ def build_index(reports: Path) -> Path:
         entry = {"id": run_dir.name, "kind": rundata.kind_of(run_dir.name),
                  "page": None, "locust": None, "summary": None}
         if rundata.has_results(run_dir):
-            entry["summary"] = summary.run_summary(run_dir.name, rundata.read_results(run_dir))
+            results = rundata.read_results(run_dir)
+            entry["kind"] = results.kind
+            entry["summary"] = summary.run_summary(run_dir.name, results)
             entry["page"] = f"{run_dir.name}/{PAGE}"
         if (run_dir / "locust.html").is_file():
             entry["locust"] = f"{run_dir.name}/locust.html"
@@ -143,6 +148,27 @@ def _section(run: rundata.Run, scenario: rundata.ScenarioRun, shards: list[int])
     return {"name": scenario.name, "anchor": scenario.anchor, "result": result,
             "chart": chart, "links": links,
             "per_shard": per_shard, "target": result.target_shard}
+
+
+def _failing_history(run: rundata.Run) -> Path | None:
+    """The minimal failing Hypothesis example's history, when the run kept it."""
+    failure = run.results.hypothesis and run.results.hypothesis.failure
+    if not failure or not failure.get("history"):
+        return None
+    path = run.path / failure["history"]
+    return path if path.is_file() else None
+
+
+def _failing_example_chart(run: rundata.Run, shards: list[int]) -> str | None:
+    """The minimal failing example's timeline, drawn like a scenario's."""
+    path = _failing_history(run)
+    if path is None:
+        return None
+    example = rundata.ScenarioRun(ScenarioResult(path.stem, history=path.name),
+                                  history.read(path))
+    return timeline.figure(example, shards).to_html(
+        full_html=False, include_plotlyjs=False, div_id="timeline-hypothesis-failure",
+        config={"displaylogo": False, "responsive": True})
 
 
 def _aggregates(results) -> dict | None:

@@ -54,7 +54,8 @@ class Run:
 
 
 def kind_of(run_id: str) -> str:
-    """``20261125-093410-chaos`` -> ``chaos`` (also replay, load, bench, bench-load)."""
+    """A run's kind from its folder name, for runs without a record (load, bench):
+    ``20261125-093410-load`` -> ``load``. Runs with a record say their own kind."""
     return run_id.split("-", 2)[2] if run_id.count("-") >= 2 else "unknown"
 
 

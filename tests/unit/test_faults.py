@@ -8,6 +8,8 @@ by being registered, nothing else.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import find
 
@@ -17,6 +19,7 @@ from lab.chaos.faults import base
 from lab.chaos.nemesis import Nemesis
 from lab.chaos.scenarios import Expect, Scenario, Step
 from lab.cli import main
+from lab.config import SloSettings
 from lab.machines.base import Machines, RestartUnsupported
 from tests.fakes import FakeMachine
 
@@ -95,9 +98,11 @@ def test_a_registered_fault_reaches_list_plan_and_state_machine(private_registry
     assert "throwaway" in lines[1]
 
     # the state machine's inject rule draws it, with its own parameter strategy
-    class Session:
+    class Session:  # what building the state machine reads of a session
         class lab:  # noqa: N801 - the attribute a session has
             topology = topo
+        run_dir = Path("/nonexistent")
+        slo = SloSettings()
     cls = stateful.machine_class(Session())
     inject = next(r for r in cls.setup_state().rules if r.function.__name__ == "inject")
     drawn = find(inject.arguments_strategies["fault"], lambda f: f[0] == "throwaway")

@@ -58,7 +58,7 @@ def test_the_plan_names_every_fault_and_the_hosts_it_touches():
     assert lines[1] == "kill-haproxy: stop HAProxy on stg-a, start it again; touches stg-a " \
                        "(10.9.0.21)"
     assert lines[2].startswith("partition-sentinels: iptables:")
-    assert lines[3].startswith("hypothesis (ci): sequences of stop-master")
+    assert lines[3].startswith("hypothesis (ci): sequences of crash-master, stop-master")
     assert "stg-c (10.9.0.23)" in lines[3]
     assert asked == [1]
 

@@ -91,9 +91,9 @@ class Fault(ABC):
     params: ClassVar[tuple[Param, ...]] = ()
     # The dry-run plan's words, formatted with the resolved parameters.
     words: ClassVar[str] = ""
-    # Whether the Hypothesis state machine draws this fault (slow or lab-specific faults
-    # are left to the scenarios).
-    searched: ClassVar[bool] = False
+    # Whether the Hypothesis state machine draws this fault (all do, unless a fault sets
+    # False: one that only makes sense in a hand-written scenario).
+    searched: ClassVar[bool] = True
 
     @property
     def summary(self) -> str:

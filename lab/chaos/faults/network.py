@@ -25,7 +25,6 @@ class PartitionSentinels(_ShardPartition):
     """Cut every Sentinel of the shard off from its master; clients still reach it."""
 
     name = "partition-sentinels"
-    searched = True
     words = "iptables: cut shard {shard}'s Sentinels off from its master"
 
     def inject(self, nemesis, shard):

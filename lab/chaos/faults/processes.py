@@ -53,7 +53,6 @@ class StopMaster(_MasterFault):
     """Stop the master's container (a manual stop: no restart) until healed."""
 
     name = "stop-master"
-    searched = True
     action, undo = "docker stop -t 1 {cid}", "docker start {cid}"
     words = "stop the master of shard {shard} (docker stop), start it again"
 
@@ -63,7 +62,6 @@ class PauseMaster(_MasterFault):
     """Freeze the master (SIGSTOP via docker pause); heal resumes it: the zombie master."""
 
     name = "pause-master"
-    searched = True
     action, undo = "docker pause {cid}", "docker unpause {cid}"
     words = "freeze the master of shard {shard} (docker pause), resume it"
 
@@ -74,9 +72,7 @@ class KillSentinels(Fault):
 
     name = "kill-sentinels"
     family = "processes"
-    params = (SHARD, Param("count", "choice", "majority", choices=("minority", "majority"),
-                           search=("minority",)))
-    searched = True
+    params = (SHARD, Param("count", "choice", "majority", choices=("minority", "majority")))
     words = "stop a {count} of shard {shard}'s Sentinels, start them again"
 
     def inject(self, nemesis, shard, count):
@@ -101,7 +97,6 @@ class KillHaproxy(Fault):
     name = "kill-haproxy"
     family = "processes"
     params = (SERVER,)
-    searched = True
     words = "stop HAProxy on {server}, start it again"
 
     def inject(self, nemesis, server):
