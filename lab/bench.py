@@ -13,8 +13,17 @@ alone. ``--what lifecycle`` (part of the default ``all``) repeats, in order:
 (a crashed master stays down, as in DESIGN's native measurement) and measures:
 
 * ``crash-master`` repeated: fault -> ``+switch-master`` and fault -> writes resumed
-  through HAProxy, against DESIGN's floor (writes resumed after 1.9 s on loopback);
+  through HAProxy, with where the time goes (+sdown, +odown, +switch-master, the new
+  master UP in HAProxy, the first write), against the **floor** measured in the same run
+  (:mod:`lab.chaos.floor`: the same kill on one native shard on loopback with the lab's
+  settings and templates, the same workload and checkers), as lab / floor;
 * the time to reset to settled after a fault (what Hypothesis pays between examples).
+
+``--what hypothesis``: the search of issue 11's acceptance (``[slo] lost_writes = 0``,
+profile ``ci``, seeds 1..N) on the default settings and with ``min_replicas_to_write =
+1``: examples per minute, time to the first breach and to the end of shrinking, median
+reset and example, where an example's time goes, the worst lost writes side by side
+(the two searches' runs are under ``reports/`` for the comparison page).
 
 ``--what load``, side by side in one run through the same HAProxy port (5000):
 ``redis-benchmark`` (50 clients, SET) and Locust users at saturation (SET only, 50 users,
@@ -44,17 +53,18 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from contextlib import contextmanager
 from pathlib import Path
 
 from lab import down, up
+from lab.chaos import history
 from lab.context import Lab
 from lab.errors import LabError
 from lab.paths import REPORTS
 from lab.runs import new_run_dir
 
 TARGETS_S = {"cold_up": 240, "warm_up": 60, "rerun_up": 15, "down": 15}
-FLOOR_WRITES_RESUMED_S = 1.9  # DESIGN 4: native processes, down-after 1000 ms
 CHAOS_SETTINGS = """
 [redis]
 restart = "no"
@@ -83,8 +93,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--repeat", type=int, default=3, help="repetitions (default 3)")
     parser.add_argument("--skip-cold", action="store_true",
                         help="keep the cached images: measure warm, re-run and down only")
-    parser.add_argument("--what", choices=["all", "lifecycle", "chaos", "load", "report"],
-                        default="all")
+    parser.add_argument("--what", choices=["all", "lifecycle", "chaos", "load", "report",
+                                           "hypothesis"], default="all")
     parser.add_argument("--output", type=Path, default=REPORTS / "bench.json")
     return parser
 
@@ -114,6 +124,9 @@ def main(argv: list[str] | None = None) -> int:
                 report["chaos"] = _measure_chaos(Lab.load(config_path), config_path,
                                                  args.repeat)
                 _print_chaos(report["chaos"])
+            if args.what in ("all", "hypothesis"):
+                report["hypothesis"] = _measure_hypothesis(config_path, args.repeat)
+                _print_hypothesis(report["hypothesis"])
             if args.what in ("all", "report"):
                 report["report"] = _measure_report(args.repeat)
                 print(f"report: {report['report']}")
@@ -162,7 +175,9 @@ def _measure_report(repeat: int) -> dict:
 
 
 def _measure_chaos(lab: Lab, config_path: Path, repeat: int) -> dict:
-    from lab.chaos import faults
+    """crash-master on the lab against the same kill on a native shard (the floor),
+    side by side in this run; and the reset time between Hypothesis examples."""
+    from lab.chaos import checkers, faults, floor
     from lab.chaos.runner import ChaosSession, run_scenario
     from lab.chaos.scenarios import load_all
 
@@ -171,13 +186,19 @@ def _measure_chaos(lab: Lab, config_path: Path, repeat: int) -> dict:
     run_id, run_dir = new_run_dir("bench")
     session = ChaosSession(lab, run_dir, run_id)
     crash = load_all()["crash-master"]
-    failover, resumed, resets = [], [], []
+    failover, resumed, resets, lab_phases = [], [], [], []
     try:
         for i in range(1, repeat + 1):
-            print(f"bench {i}/{repeat}: crash-master")
-            m = run_scenario(session, crash).target
+            print(f"bench {i}/{repeat}: crash-master on the lab")
+            with _quiet():
+                result = run_scenario(session, crash)
+            m = result.target
             failover.append(m.failover_s)
             resumed.append(m.failover_write_s)
+            events = history.read(run_dir / result.history)
+            at = next(e["t"] for e in events if e["type"] == "fault" and e["phase"] == "inject")
+            lab_phases.append(checkers.failover_phases(
+                events, at, lab.topology.shard(crash.target_shard).master_backend))
             print(f"bench {i}/{repeat}: reset to settled after a paused master")
             fault = faults.inject(session.nemesis, "pause-master", shard=2)
             time.sleep(3)
@@ -185,21 +206,139 @@ def _measure_chaos(lab: Lab, config_path: Path, repeat: int) -> dict:
             resets.append(round(session.reset(), 2))
     finally:
         session.close()  # heals everything first
-    valid = [r for r in resumed if r is not None]
-    median_resumed = statistics.median(valid) if valid else None
+    floor_runs = []
+    missing = floor.available()
+    if missing:
+        print(f"bench: floor skipped: {missing}")
+    else:
+        print(f"bench: the floor: the same kill on a native shard on loopback, {repeat} times")
+        with _quiet():
+            floor_runs = floor.measure(tomllib.loads(CHAOS_SETTINGS), repeat, run_dir)
+    lab_resumed = _median(resumed)
+    floor_resumed = _median([r.writes_resumed_s for r in floor_runs])
     return {
         "settings": {"down_after_ms": 1000, "restart": "no"},
         "crash_master": {
             "failover_s": failover, "writes_resumed_s": resumed,
-            "median_failover_s": _median(failover), "median_writes_resumed_s": median_resumed,
-            "floor_writes_resumed_s": FLOOR_WRITES_RESUMED_S,
-            "gap_to_floor_s": None if median_resumed is None
-            else round(median_resumed - FLOOR_WRITES_RESUMED_S, 2),
-            "target_gap_s": 1.0,
+            "median_failover_s": _median(failover), "median_writes_resumed_s": lab_resumed,
+            "phases_median_s": _median_phases(lab_phases),
         },
+        "floor": {
+            "skipped": missing or None,
+            "writes_resumed_s": [r.writes_resumed_s for r in floor_runs],
+            "median_writes_resumed_s": floor_resumed,
+            "median_failover_s": _median([r.failover_s for r in floor_runs]),
+            "phases_median_s": _median_phases([r.phases for r in floor_runs]),
+        },
+        "lab_over_floor": round(lab_resumed / floor_resumed, 3)
+        if lab_resumed and floor_resumed else None,
+        "gap_s": round(lab_resumed - floor_resumed, 3)
+        if lab_resumed and floor_resumed else None,
+        "target_gap_s": 0.3,
         "reset_s": {"runs": resets, "median": _median(resets), "target": 10.0},
         "run": run_id,
     }
+
+
+def _median_phases(runs: list[dict[str, float]]) -> dict[str, float]:
+    names = [k for k in ("sdown", "odown", "switch_master", "haproxy_up", "first_write")
+             if any(k in r for r in runs)]
+    return {k: _median([r.get(k) for r in runs]) for k in names}
+
+
+def _measure_hypothesis(config_path: Path, repeat: int) -> dict:
+    """The acceptance search ([slo] lost_writes = 0, profile ci, fixed seeds) on the
+    default settings and with min_replicas_to_write = 1, each run ``repeat`` times."""
+    from lab.chaos import campaign
+    from lab.chaos.record import RunRecord
+    from lab.config import SloSettings
+    from lab.report.command import publish
+
+    slo = SloSettings(thresholds=(("lost_writes", 0),))
+    found: dict[str, dict] = {}
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    for label, extra in (("default", ""),
+                         ("min_replicas_to_write_1", "[redis]\nmin_replicas_to_write = 1\n")):
+        config_path.write_text(BENCH_LAB + extra)
+        lab = Lab.load(config_path)
+        print(f"bench: hypothesis lab up ({label})")
+        _up(lab, config_path)
+        runs = []
+        for i in range(1, repeat + 1):
+            run_id = f"{stamp}-bench-hypothesis-{label}-{i}"
+            print(f"bench {i}/{repeat}: ci profile, seed {i}, [slo] lost_writes = 0 ({label})")
+            with _quiet():
+                campaign.run(lab, [], profile="ci", seed=i, scenarios=False, publish=publish,
+                             run_id=run_id, slo=slo)
+            runs.append(_search_numbers(RunRecord.read(REPORTS / run_id / "results.json"),
+                                        REPORTS / run_id))
+        found[label] = _summarize_searches(runs)
+    default, bounded = found["default"], found["min_replicas_to_write_1"]
+    found["worst_lost_writes_side_by_side"] = {
+        "default": default["median_worst_lost_writes"],
+        "min_replicas_to_write_1": bounded["median_worst_lost_writes"]}
+    found["targets"] = {"examples_per_minute": 4, "first_breach_s": 180}
+    return found
+
+
+def _search_numbers(record, run_dir: Path) -> dict:
+    """One search: its pace, and where an example's time goes (from its history)."""
+    h = record.hypothesis
+    breaches = [e for e in h.examples if e["status"] != "pass"]
+    started = h.examples[0]["started"] - h.reset_s[0] if h.examples else 0
+    first_breach = round(breaches[0]["started"] + breaches[0]["seconds"] - started, 1) \
+        if breaches else None
+    parts = [_example_parts(run_dir / e["history"], e) for e in h.examples]
+    return {
+        "run": record.run_id, "status": str(h.status), "examples": len(h.examples),
+        "seconds": h.seconds,
+        "examples_per_minute": round(len(h.examples) / (h.seconds / 60), 2) if h.seconds else 0,
+        "first_breach_s": first_breach, "end_of_shrinking_s": h.seconds,
+        "minimal_steps": h.failure["steps"] if h.failure else None,
+        "median_reset_s": _median(h.reset_s),
+        "median_example_s": _median([e["seconds"] for e in h.examples]),
+        "worst": {k: v for k, (v, _) in h.worst().items()},
+        "example_parts_median_s": {k: _median([p.get(k) for p in parts])
+                                   for k in ("warmup_and_steps", "convergence", "read_back")},
+    }
+
+
+def _example_parts(path: Path, example: dict) -> dict:
+    """An example's time from its history: from the start to the last heal (warm-up and
+    the steps), from there to the convergence record, and to the read-back's end."""
+    events = history.read(path) if path.is_file() else []
+    if not events:
+        return {}
+    start = events[0]["t"]
+    heals = [e["t"] for e in events if e["type"] == "fault" and e.get("phase") == "heal"]
+    converged = [e["t"] for e in events if e["type"] == "convergence"]
+    readback = [e["t"] for e in events if e["type"] == "readback"]
+    last_step = max(heals, default=converged[0] if converged else start)
+    parts = {"warmup_and_steps": round(last_step - start, 2)}
+    if converged:
+        parts["convergence"] = round(converged[-1] - last_step, 2)
+    if converged and readback:
+        parts["read_back"] = round(max(readback) - converged[-1], 2)
+    return parts
+
+
+def _summarize_searches(runs: list[dict]) -> dict:
+    return {
+        "runs": runs,
+        "median_examples_per_minute": _median([r["examples_per_minute"] for r in runs]),
+        "median_first_breach_s": _median([r["first_breach_s"] for r in runs]),
+        "median_end_of_shrinking_s": _median([r["end_of_shrinking_s"] for r in runs]),
+        "median_reset_s": _median([r["median_reset_s"] for r in runs]),
+        "median_example_s": _median([r["median_example_s"] for r in runs]),
+        "median_worst_lost_writes": _median([r["worst"].get("lost_writes") for r in runs]),
+        "example_parts_median_s": _median_phases_of(
+            [r["example_parts_median_s"] for r in runs]),
+    }
+
+
+def _median_phases_of(runs: list[dict]) -> dict:
+    keys = sorted({k for r in runs for k in r})
+    return {k: _median([r.get(k) for r in runs]) for k in keys}
 
 
 def _measure_load(lab: Lab, config_path: Path) -> dict:
@@ -276,11 +415,24 @@ def _median(values: list) -> float | None:
 
 
 def _print_chaos(chaos: dict) -> None:
-    c = chaos["crash_master"]
-    print(f"crash-master (down-after 1000 ms): failover median {c['median_failover_s']} s, "
-          f"writes resumed median {c['median_writes_resumed_s']} s, floor "
-          f"{c['floor_writes_resumed_s']} s, gap {c['gap_to_floor_s']} s (target <= 1 s)")
+    c, f = chaos["crash_master"], chaos["floor"]
+    print(f"crash-master (down-after 1000 ms): writes resumed median lab "
+          f"{c['median_writes_resumed_s']} s, floor {f['median_writes_resumed_s']} s "
+          f"(measured in this run), lab/floor {chaos['lab_over_floor']}, gap "
+          f"{chaos['gap_s']} s (target < {chaos['target_gap_s']} s)")
+    print(f"  where the time goes (median s from the kill): lab {c['phases_median_s']}")
+    print(f"                                               floor {f['phases_median_s']}")
     print(f"reset to settled: median {chaos['reset_s']['median']} s (target < 10 s)")
+
+
+def _print_hypothesis(h: dict) -> None:
+    for label in ("default", "min_replicas_to_write_1"):
+        s = h[label]
+        print(f"hypothesis ({label}): {s['median_examples_per_minute']} examples/min, "
+              f"first breach {s['median_first_breach_s']} s, shrinking done "
+              f"{s['median_end_of_shrinking_s']} s, example {s['median_example_s']} s "
+              f"(reset {s['median_reset_s']} s; {s['example_parts_median_s']}), worst lost "
+              f"writes {s['median_worst_lost_writes']}")
 
 
 def _measure(lab: Lab, config_path: Path, repeat: int, skip_cold: bool) -> dict[str, list]:

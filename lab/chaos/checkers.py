@@ -242,3 +242,27 @@ def _span(events: list[dict]) -> tuple[float, float]:
     start = min((o["start"] for o in ops), default=events[0]["t"])
     end = max((o["end"] for o in ops), default=events[-1]["t"])
     return start, end
+
+
+def failover_phases(events: list[dict], at: float, master_backend: str) -> dict[str, float]:
+    """Where a failover's time goes: seconds from the fault at ``at`` to the first
+    ``+sdown`` (of a master), ``+odown``, ``+switch-master``, the new master UP in an
+    HAProxy's ``master_backend``, and the first write acknowledged that started after
+    the switch (steps not seen are left out)."""
+    def first(match) -> float | None:
+        found = [e["t"] for e in events if e["t"] >= at and match(e)]
+        return round(min(found) - at, 3) if found else None
+
+    switch = first(lambda e: e["type"] == "sentinel" and e["channel"] == "+switch-master")
+    after = at + switch if switch is not None else float("inf")
+    marks = {
+        "sdown": first(lambda e: e["type"] == "sentinel" and e["channel"] == "+sdown"
+                       and str(e["data"]).startswith("master")),
+        "odown": first(lambda e: e["type"] == "sentinel" and e["channel"] == "+odown"),
+        "switch_master": switch,
+        "haproxy_up": first(lambda e: e["type"] == "haproxy" and e["backend"] == master_backend
+                            and e["up"] and e["t"] >= after),
+        "first_write": first(lambda e: e["type"] == "op" and e["op"] == "write"
+                             and e["outcome"] == "ok" and e["start"] >= after),
+    }
+    return {k: v for k, v in marks.items() if v is not None}

@@ -93,12 +93,15 @@ class Nemesis:
         leftovers.heal_everything(list(self.machines.values()))
 
     def container_action(self, kind: str, instance, action: str, undo: str) -> Applied:
-        """Run ``action`` on ``instance``'s container (``{cid}`` filled in); ``undo``
-        puts it back."""
+        """Run ``action`` on ``instance``'s container (``{cid}`` filled in, and ``{pid}``:
+        its main process, looked up first so that the fault's clock starts at the
+        destructive command itself); ``undo`` puts it back."""
         server = instance.server.name
         cid = self.container(server, instance.service)
+        pid = self.machines[server].run(f"docker inspect -f '{{{{.State.Pid}}}}' {cid}").strip() \
+            if "{pid}" in action else ""
         at = time.time()
-        self.machines[server].run(action.format(cid=cid))
+        self.machines[server].run(action.format(cid=cid, pid=pid))
         return Applied(kind, {"instance": instance.label, "server": server,
                               "service": instance.service},
                        [(server, undo.format(cid=cid))], at=at)

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
-from hypothesis import HealthCheck, Phase, settings, target
+from hypothesis import HealthCheck, Phase, currently_in_test_context, settings, target
 from hypothesis import seed as use_seed
 from hypothesis import strategies as st
 from hypothesis.errors import Flaky
@@ -143,7 +143,8 @@ def machine_class(session: ChaosSession, examples: _Examples | None = None,
             self.steps: list[dict] = []
             self.summary = {"n": self.number, "steps": self.steps, "status": "pass",
                             "history": f"hypothesis/example-{self.number}.jsonl",
-                            "scores": {}, "breaches": [], "error": None}
+                            "scores": {}, "breaches": [], "error": None,
+                            "started": round(time.time(), 3), "seconds": None}
             examples.tried.append(self.summary)
             examples.reset_times.append(session.reset(SETTLE_BOUND_S))
             self.recording = Recording(session, examples.run_dir / self.summary["history"],
@@ -217,12 +218,15 @@ def machine_class(session: ChaosSession, examples: _Examples | None = None,
                 self.recording.abort()
                 self._verdict("error", error=f"{type(exc).__name__}: {exc}")
                 raise
+            finally:
+                self.summary["seconds"] = round(time.time() - self.summary["started"], 2)
             measured = slo_module.values(judged.measures, judged.convergence)
             for label in TARGETS:
                 value = measured.get(label)
                 if isinstance(value, int | float):
                     self.summary["scores"][label] = value
-                    target(float(value), label=label)
+                    if currently_in_test_context():  # not in a replay, which is no search
+                        target(float(value), label=label)
             self.summary["breaches"] = [b.to_json() for b in judged.breaches]
             if judged.breaches:
                 self._verdict("fail", error="SLO breached: "

@@ -181,3 +181,23 @@ def test_split_votes_are_counted_per_shard_after_the_fault():
     events = [abort(0.5), fault(1, "inject"), abort(3), abort(4, "shard2"), switch(12)]
     assert measure(events).split_votes == 1
     assert measure(events, 2).split_votes == 1
+
+
+def test_failover_phases_say_where_the_time_goes():
+    from lab.chaos.checkers import failover_phases
+
+    t0 = 1000.0
+    events = [
+        {"type": "sentinel", "t": t0 + 1.0, "channel": "+sdown", "data": "slave x"},
+        {"type": "sentinel", "t": t0 + 1.1, "channel": "+sdown", "data": "master shard1 a 1"},
+        {"type": "sentinel", "t": t0 + 1.2, "channel": "+odown", "data": "master shard1 a 1"},
+        {"type": "op", "t": t0 + 1.5, "op": "write", "outcome": "ok", "start": t0 + 1.4},
+        {"type": "sentinel", "t": t0 + 2.0, "channel": "+switch-master", "data": "shard1"},
+        {"type": "haproxy", "t": t0 + 1.9, "backend": "shard1_master", "up": ["a"]},
+        {"type": "haproxy", "t": t0 + 2.3, "backend": "shard1_master", "up": ["b"]},
+        {"type": "op", "t": t0 + 2.25, "op": "write", "outcome": "ok", "start": t0 + 2.2},
+    ]
+    assert failover_phases(events, t0, "shard1_master") == {
+        "sdown": 1.1, "odown": 1.2, "switch_master": 2.0, "haproxy_up": 2.3,
+        "first_write": 2.25}  # (a slave's +sdown, and anything before the switch, ignored)
+    assert failover_phases(events[:3], t0, "shard1_master") == {"sdown": 1.1, "odown": 1.2}

@@ -43,7 +43,7 @@ class CrashMaster(_MasterFault):
     """SIGKILL the master's redis-server from the machine: the restart policy applies."""
 
     name = "crash-master"
-    action = "kill -9 $(docker inspect -f '{{{{.State.Pid}}}}' {cid})"
+    action = "kill -9 {pid}"
     undo = f"{_RUNNING} || docker start {{cid}}"
     words = "SIGKILL the master of shard {shard}"
 
