@@ -146,7 +146,11 @@ def machine_class(session: ChaosSession, examples: _Examples | None = None,
                             "scores": {}, "breaches": [], "error": None,
                             "started": round(time.time(), 3), "seconds": None}
             examples.tried.append(self.summary)
-            examples.reset_times.append(session.reset(SETTLE_BOUND_S))
+            try:
+                examples.reset_times.append(session.reset(SETTLE_BOUND_S))
+            except NotSettledError as exc:  # the lab itself is broken: say so, stop there
+                self._verdict("error", error=f"could not reset to settled: {exc}")
+                raise
             self.recording = Recording(session, examples.run_dir / self.summary["history"],
                                        f"hypothesis example {self.number}", EXAMPLE_EXPECT,
                                        examples.thresholds, settle_poll_s=EXAMPLE_POLL_S,

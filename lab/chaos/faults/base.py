@@ -91,6 +91,9 @@ class Fault(ABC):
     params: ClassVar[tuple[Param, ...]] = ()
     # The dry-run plan's words, formatted with the resolved parameters.
     words: ClassVar[str] = ""
+    # Which hosts it touches: "server" (its server parameter's), "master" (the shard's
+    # current master's) or "shard" (every host of the shard's instances and Sentinels).
+    touches: ClassVar[str] = "server"
     # Whether the Hypothesis state machine draws this fault (all do, unless a fault sets
     # False: one that only makes sense in a hand-written scenario).
     searched: ClassVar[bool] = True
@@ -124,8 +127,12 @@ class Fault(ABC):
 
     def hosts(self, topology: Topology, params: dict[str, Any], master_of: MasterOf
               ) -> list[Server]:
-        """The hosts it would touch (read-only: ``master_of`` asks the Sentinels).
-        Default: the ``server`` parameter's host."""
+        """The hosts it would touch, as ``touches`` says (read-only: ``master_of`` asks
+        the Sentinels)."""
+        if self.touches == "master":
+            return master_host(topology, params["shard"], master_of)
+        if self.touches == "shard":
+            return servers_of_shard(topology, params["shard"])
         return [topology.server(params["server"])]
 
 

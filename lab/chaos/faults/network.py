@@ -6,7 +6,7 @@ Sentinel runs as the uid equal to its port), so the same rules work in every lay
 
 from __future__ import annotations
 
-from lab.chaos.faults.base import Applied, Fault, FaultSkipped, Param, register, servers_of_shard
+from lab.chaos.faults.base import Applied, Fault, FaultSkipped, Param, register
 
 SHARD = Param("shard", "shard", 1)
 SERVER = Param("server", "server", 1)
@@ -15,9 +15,7 @@ SERVER = Param("server", "server", 1)
 class _ShardPartition(Fault):
     family = "network"
     params = (SHARD,)
-
-    def hosts(self, topology, params, master_of):
-        return servers_of_shard(topology, params["shard"])
+    touches = "shard"
 
 
 @register

@@ -10,9 +10,7 @@ from lab.chaos.faults.base import (
     Fault,
     FaultSkipped,
     Param,
-    master_host,
     register,
-    servers_of_shard,
 )
 from lab.leftovers import LABEL
 
@@ -27,15 +25,13 @@ class _MasterFault(Fault):
 
     family = "processes"
     params = (SHARD,)
+    touches = "master"
     action: ClassVar[str]
     undo: ClassVar[str]
 
     def inject(self, nemesis, shard):
         return nemesis.container_action(self.name, nemesis.master_of(shard), self.action,
                                         self.undo)
-
-    def hosts(self, topology, params, master_of):
-        return master_host(topology, params["shard"], master_of)
 
 
 @register
@@ -73,6 +69,7 @@ class KillSentinels(Fault):
     name = "kill-sentinels"
     family = "processes"
     params = (SHARD, Param("count", "choice", "majority", choices=("minority", "majority")))
+    touches = "shard"
     words = "stop a {count} of shard {shard}'s Sentinels, start them again"
 
     def inject(self, nemesis, shard, count):
@@ -85,9 +82,6 @@ class KillSentinels(Fault):
             nemesis.machines[server].run(f"docker stop -t 1 {cid}")
             applied.undo.append((server, f"docker start {cid}"))
         return applied
-
-    def hosts(self, topology, params, master_of):
-        return servers_of_shard(topology, params["shard"])
 
 
 @register
