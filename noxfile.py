@@ -126,6 +126,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Time lab_up (cold, warm, re-run) and lab_down; write reports/bench.json."""
+    """Lifecycle, chaos vs the native floor, the Hypothesis search, load, report:
+    reports/bench.json (`-- --what ...`, `-- --help`)."""
     python = _lab_python(session)
     session.run(python, "-m", "lab.bench", *session.posargs, external=True)

@@ -213,7 +213,17 @@ def machine_class(session: ChaosSession, examples: _Examples | None = None,
 
         def teardown(self) -> None:
             """Heal, judge the example's history, tell Hypothesis its scores; a breached
-            SLO fails the example (and Hypothesis shrinks it)."""
+            SLO fails the example (and Hypothesis shrinks it). An example an invariant
+            already failed is healed and its history kept as far as it got, not judged:
+            its failure is its verdict (and shrinking repeats such examples often)."""
+            if self.summary["status"] != "pass":
+                try:
+                    self.recording.heal(self.active)
+                    self.active.clear()
+                finally:
+                    self.recording.abort()
+                    self.summary["seconds"] = round(time.time() - self.summary["started"], 2)
+                return
             try:
                 self.recording.heal(self.active)
                 self.active.clear()
