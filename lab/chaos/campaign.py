@@ -22,7 +22,7 @@ from pathlib import Path
 from lab import masters, runs
 from lab.chaos import faults, plan, stateful
 from lab.chaos import scenarios as scenario_module
-from lab.chaos.record import RunRecord, ScenarioResult
+from lab.chaos.record import HypothesisResult, RunRecord, ScenarioResult, Status
 from lab.chaos.runner import ChaosSession, LoadStarter, run_scenario
 from lab.config import SloSettings
 from lab.context import Lab
@@ -101,7 +101,7 @@ def run(lab: Lab, patterns: list[str], profile: str | None = "ci",
                     record.scenarios.append(_run_one(session, scenario, repetition, repeat))
                     record.write(path)
             if profile:
-                record.hypothesis = stateful.run(session, profile, seed, budget_s)
+                record.hypothesis = _search(session, profile, seed, budget_s)
                 record.write(path)
             record.complete = True
         except KeyboardInterrupt:
@@ -119,6 +119,19 @@ def run(lab: Lab, patterns: list[str], profile: str | None = "ci",
         if record.go_line():  # the run's last line: the go/no-go decision
             log.info(record.go_line())
     return record.exit_code()
+
+
+def _search(session: ChaosSession, profile: str, seed: int | None,
+            budget_s: float | None) -> HypothesisResult:
+    """The Hypothesis search; an error that is not a finding is recorded as such."""
+    try:
+        return stateful.run(session, profile, seed, budget_s)
+    except Exception as exc:  # noqa: BLE001 - recorded: the run says it could not complete
+        error = str(exc) if isinstance(exc, LabError) else f"{type(exc).__name__}: {exc}"
+        log.info(f"hypothesis: ERROR {error}")
+        return HypothesisResult(Status.ERROR, profile, seed,
+                                failure={"error": error.splitlines()[0],
+                                         "traceback": traceback.format_exc()})
 
 
 def _run_one(session: ChaosSession, scenario, repetition: int, repetitions: int

@@ -121,4 +121,28 @@ def rejudge_run(run_dir: Path, slo: SloSettings | None = None
                      + ("(as recorded)" if not differences
                         else f"(DIFFERS from the record: {'; '.join(differences)})")
                      + "".join(f"; SLO breached: {b.measure}" for b in judged.breaches))
+    for example in (record.hypothesis.examples if record.hypothesis else []):
+        found, line = _rejudge_example(run_dir, example, dict(slo.thresholds) if slo else None)
+        if line:
+            lines.append(line)
+            breaches += found
+            same = same and (slo is not None or "DIFFERS" not in line)
     return lines, same, breaches
+
+
+def _rejudge_example(run_dir: Path, example: dict, thresholds: dict | None
+                     ) -> tuple[list[slo_module.Breach], str]:
+    """A Hypothesis example judged again (only one that was judged when it ran: one an
+    invariant failed kept its history as far as it got)."""
+    path = run_dir / example["history"]
+    if example.get("status") != "pass" and not example.get("breaches") or not path.is_file():
+        return [], ""
+    try:
+        judged = judge_history(history.read(path), thresholds)
+    except NotJudgeable:
+        return [], ""
+    recorded = [slo_module.Breach.from_json(b) for b in example.get("breaches", [])]
+    same = thresholds is not None or judged.breaches == recorded
+    what = "; ".join(b.line().split(": ", 1)[1] for b in judged.breaches) or "no SLO breached"
+    return judged.breaches, (f"hypothesis example {example['n']}: {what} "
+                             + ("(as recorded)" if same else "(DIFFERS from the record)"))

@@ -116,3 +116,27 @@ def test_the_record_round_trips_through_json(tmp_path):
     assert record.exit_code() == 0
     record.scenarios.append(ScenarioResult.errored("x", "boom"))
     assert record.worst() == Status.ERROR and record.exit_code() == 2
+
+
+def test_hypothesis_examples_are_rejudged_from_their_histories(tmp_path, capsys):
+    from lab.chaos.record import HypothesisResult
+    from lab.chaos.slo import Breach
+
+    run_dir = tmp_path / "20261129-010000-chaos"
+    (run_dir / "hypothesis").mkdir(parents=True)
+    events = history(expect=Expect(max_lost_writes=None), lost=True)
+    events[0]["slo"] = {"lost_writes": 0}
+    (run_dir / "hypothesis" / "example-1.jsonl").write_text(
+        "".join(json.dumps(e) + "\n" for e in events))
+    example = {"n": 1, "history": "hypothesis/example-1.jsonl", "status": "fail",
+               "breaches": [Breach("stop-master", "lost_writes", 5, 0).to_json()]}
+    record = RunRecord(run_dir.name, complete=True, slo={"global": {"lost_writes": 0}},
+                       hypothesis=HypothesisResult(Status.FAIL, "ci", 1, examples=[example]))
+    record.write(run_dir / "results.json")
+    assert main(["judge", "--reports", str(tmp_path), run_dir.name]) == 0
+    assert "hypothesis example 1: lost_writes = 5 > 0 (as recorded)" in capsys.readouterr().out
+
+    example.update(status="pass", breaches=[])  # a record that says it breached nothing
+    record.write(run_dir / "results.json")
+    assert main(["judge", "--reports", str(tmp_path), run_dir.name]) == 1
+    assert "(DIFFERS from the record)" in capsys.readouterr().out
