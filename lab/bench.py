@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import platform
 import re
@@ -54,7 +53,6 @@ import sys
 import tempfile
 import time
 import tomllib
-from contextlib import contextmanager
 from pathlib import Path
 
 from lab import down, up
@@ -62,6 +60,7 @@ from lab.chaos import history
 from lab.context import Lab
 from lab.errors import LabError
 from lab.paths import REPORTS
+from lab.progress import quiet, show_progress
 from lab.runs import new_run_dir
 
 TARGETS_S = {"cold_up": 240, "warm_up": 60, "rerun_up": 15, "down": 15}
@@ -101,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
+    show_progress()
     if args.repeat < 1:
         print("bench: --repeat must be at least 1", file=sys.stderr)
         return 2
@@ -190,7 +189,7 @@ def _measure_chaos(lab: Lab, config_path: Path, repeat: int) -> dict:
     try:
         for i in range(1, repeat + 1):
             print(f"bench {i}/{repeat}: crash-master on the lab")
-            with _quiet():
+            with quiet():
                 result = run_scenario(session, crash)
             m = result.target
             failover.append(m.failover_s)
@@ -212,7 +211,7 @@ def _measure_chaos(lab: Lab, config_path: Path, repeat: int) -> dict:
         print(f"bench: floor skipped: {missing}")
     else:
         print(f"bench: the floor: the same kill on a native shard on loopback, {repeat} times")
-        with _quiet():
+        with quiet():
             floor_runs = floor.measure(tomllib.loads(CHAOS_SETTINGS), repeat, run_dir)
     lab_resumed = _median(resumed)
     floor_resumed = _median([r.writes_resumed_s for r in floor_runs])
@@ -267,7 +266,7 @@ def _measure_hypothesis(config_path: Path, repeat: int) -> dict:
         for i in range(1, repeat + 1):
             run_id = f"{stamp}-bench-hypothesis-{label}-{i}"
             print(f"bench {i}/{repeat}: ci profile, seed {i}, [slo] lost_writes = 0 ({label})")
-            with _quiet():
+            with quiet():
                 campaign.run(lab, [], profile="ci", seed=i, scenarios=False, publish=publish,
                              run_id=run_id, slo=slo)
             runs.append(_search_numbers(RunRecord.read(REPORTS / run_id / "results.json"),
@@ -456,7 +455,7 @@ def _measure(lab: Lab, config_path: Path, repeat: int, skip_cold: bool) -> dict[
 
 
 def _down(lab: Lab, remove_images: bool = False) -> float:
-    with _quiet():
+    with quiet():
         seconds = down.run(lab, remove_images=remove_images)
     print(f"  lab_down: done in {seconds:.1f} s")
     return seconds
@@ -464,7 +463,7 @@ def _down(lab: Lab, remove_images: bool = False) -> float:
 
 def _up(lab: Lab, config_path: Path) -> dict:
     started = time.monotonic()
-    with _quiet():
+    with quiet():
         result = up.run(lab, config_path)
     built = [c for c in result.changes if c.startswith("built image")]
     print(f"  lab_up: {len(result.changes)} change(s) in {time.monotonic() - started:.1f} s"
@@ -501,19 +500,6 @@ def _print(report: dict) -> None:
     for name, m in report["median_s"].items():
         steps = ", ".join(f"{k} {v:.1f}" for k, v in m["steps"].items() if v >= 0.05)
         print(f"{name:<10} {m['total']:>7.1f}s {TARGETS_S[name]:>6}s  {steps}")
-
-
-@contextmanager
-def _quiet():
-    """The lab's own progress lines stay out of the bench's output: it prints what it
-    measured, from the values the verbs return."""
-    logger = logging.getLogger("lab")
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
 
 
 if __name__ == "__main__":

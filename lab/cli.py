@@ -7,7 +7,6 @@ that is not ready (the message says what to fix), 130 interrupted.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import re
 import sys
@@ -17,6 +16,7 @@ from lab import down, status, up
 from lab.context import Lab
 from lab.errors import LabError
 from lab.paths import REPORTS
+from lab.progress import show_progress
 
 MAX_REPEAT = 100
 
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     # Progress goes through `logging`, plain lines on stdout; prints flush per line too,
     # so the two never interleave out of order when stdout is a pipe.
     sys.stdout.reconfigure(line_buffering=True)
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
+    show_progress()
     try:
         return _dispatch(args)
     except LabError as exc:
