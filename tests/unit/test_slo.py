@@ -167,6 +167,9 @@ def test_the_report_shows_no_go_the_slo_column_and_the_repetitions(tmp_path):
 
 @pytest.mark.parametrize(("args", "expected"), [
     (["chaos", "--repeat", "0"], "--repeat 0: must be 1..100"),
+    (["chaos", "--budget", "nonsense"], "--budget 'nonsense': use e.g. 90s, 30m, 2h or 1h30m"),
+    (["chaos", "--budget", "0m"], "--budget '0m': must be more than 0 and at most 24h"),
+    (["chaos", "--save-scenario", "x"], "--save-scenario NAME needs --replay ID"),
     (["chaos", "--slo", "/nonexistent/slo.toml"], "--slo /nonexistent/slo.toml: no such file"),
 ])
 def test_bad_chaos_input_is_one_line(args, expected, capsys, tmp_path, monkeypatch):
