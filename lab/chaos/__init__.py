@@ -14,7 +14,10 @@ the judge reads only the history.
 ``judge``      a scenario's verdict from its history alone; re-judging a finished run
 ``record``     the typed run record (``results.json``)
 ``runner``     one scenario: settle, record, inject, hold, heal, settle, read back, judge
-``campaign``   many scenarios (and Hypothesis) -> ``reports/<run-id>/``
-``stateful``   the Hypothesis state machine over faults, heals, waits and bursts
+``campaign``   many scenarios (and Hypothesis) -> ``reports/<run-id>/``, GO / NO-GO
+``slo``        the user's SLOs judged on a history's measures
+``floor``      the same failover on a native shard on loopback (the bench's floor)
+``stateful``   the Hypothesis search: faults, heals and waits, each example judged
+               like a scenario, shrunk to the shortest sequence that breaks an SLO
 ``plan``       the dry run: which fault touches which host
 """
