@@ -287,7 +287,8 @@ def _search_numbers(record, run_dir: Path) -> dict:
     started = h.examples[0]["started"] - h.reset_s[0] if h.examples else 0
     first_breach = round(breaches[0]["started"] + breaches[0]["seconds"] - started, 1) \
         if breaches else None
-    parts = [_example_parts(run_dir / e["history"], e) for e in h.examples]
+    faulted = [e for e in h.examples if any(s["rule"] == "inject" for s in e["steps"])]
+    parts = [_example_parts(run_dir / e["history"], e) for e in faulted]
     return {
         "run": record.run_id, "status": str(h.status), "examples": len(h.examples),
         "seconds": h.seconds,
@@ -296,6 +297,8 @@ def _search_numbers(record, run_dir: Path) -> dict:
         "minimal_steps": h.failure["steps"] if h.failure else None,
         "median_reset_s": _median(h.reset_s),
         "median_example_s": _median([e["seconds"] for e in h.examples]),
+        "examples_with_a_fault": len(faulted),
+        "median_example_with_a_fault_s": _median([e["seconds"] for e in faulted]),
         "worst": {k: v for k, (v, _) in h.worst().items()},
         "example_parts_median_s": {k: _median([p.get(k) for p in parts])
                                    for k in ("warmup_and_steps", "convergence", "read_back")},
@@ -303,8 +306,9 @@ def _search_numbers(record, run_dir: Path) -> dict:
 
 
 def _example_parts(path: Path, example: dict) -> dict:
-    """An example's time from its history: from the start to the last heal (warm-up and
-    the steps), from there to the convergence record, and to the read-back's end."""
+    """An example with a fault, from its history: from the start to the last heal
+    (warm-up and the steps), from there to the convergence record (the lab settling
+    again), and to the read-back's end (datasets compared, keys read back)."""
     events = history.read(path) if path.is_file() else []
     if not events:
         return {}
@@ -329,6 +333,8 @@ def _summarize_searches(runs: list[dict]) -> dict:
         "median_end_of_shrinking_s": _median([r["end_of_shrinking_s"] for r in runs]),
         "median_reset_s": _median([r["median_reset_s"] for r in runs]),
         "median_example_s": _median([r["median_example_s"] for r in runs]),
+        "median_example_with_a_fault_s": _median([r["median_example_with_a_fault_s"]
+                                                  for r in runs]),
         "median_worst_lost_writes": _median([r["worst"].get("lost_writes") for r in runs]),
         "example_parts_median_s": _median_phases_of(
             [r["example_parts_median_s"] for r in runs]),
@@ -429,9 +435,10 @@ def _print_hypothesis(h: dict) -> None:
         s = h[label]
         print(f"hypothesis ({label}): {s['median_examples_per_minute']} examples/min, "
               f"first breach {s['median_first_breach_s']} s, shrinking done "
-              f"{s['median_end_of_shrinking_s']} s, example {s['median_example_s']} s "
-              f"(reset {s['median_reset_s']} s; {s['example_parts_median_s']}), worst lost "
-              f"writes {s['median_worst_lost_writes']}")
+              f"{s['median_end_of_shrinking_s']} s, example {s['median_example_s']} s, with a "
+              f"fault {s['median_example_with_a_fault_s']} s (reset {s['median_reset_s']} s; "
+              f"{s['example_parts_median_s']}), worst lost writes "
+              f"{s['median_worst_lost_writes']}")
 
 
 def _measure(lab: Lab, config_path: Path, repeat: int, skip_cold: bool) -> dict[str, list]:
