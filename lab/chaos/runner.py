@@ -198,10 +198,14 @@ class Recording:
 
     def __init__(self, session: ChaosSession, path: Path, label: str, expect: Expect,
                  thresholds: dict[str, float], target_shard: int = 1,
-                 load: LoadHandle | None = None, settle_poll_s: float = 1.0, **meta) -> None:
+                 load: LoadHandle | None = None, settle_poll_s: float = 1.0,
+                 settled_writes_s: float = 1.0, **meta) -> None:
         lab = session.lab
         self.session, self.path, self.label, self.load = session, path, label, load
         self.settle_poll_s = settle_poll_s  # how often convergence is polled after heal
+        # How long the workload goes on through the converged lab: its writes close the
+        # outage (every process writes every 10 ms).
+        self.settled_writes_s = settled_writes_s
         path.parent.mkdir(parents=True, exist_ok=True)
         path.unlink(missing_ok=True)
         self.history = History(path)
@@ -245,7 +249,7 @@ class Recording:
         try:
             leftovers.heal_everything(self.session.machines)
             convergence = self.session.wait_converged(self.settle_poll_s)
-            time.sleep(1.0)  # writes through the converged lab, for the outage's end
+            time.sleep(self.settled_writes_s)
         finally:
             self.stop()
         if convergence.settled:

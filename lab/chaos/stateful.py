@@ -77,6 +77,7 @@ WRITE_BOUND_S = 10.0
 # often (examples a minute is what the search is worth).
 EXAMPLE_WARMUP_S = 1.0
 EXAMPLE_POLL_S = 0.25
+EXAMPLE_SETTLED_WRITES_S = 0.25
 MAX_ACTIVE_FAULTS = 2
 # What the search climbs towards: SLO measures (lab.config.SLO_MEASURES), worst first.
 TARGETS = ("lost_writes", "outage_s", "split_brain_s")
@@ -154,6 +155,7 @@ def machine_class(session: ChaosSession, examples: _Examples | None = None,
             self.recording = Recording(session, examples.run_dir / self.summary["history"],
                                        f"hypothesis example {self.number}", EXAMPLE_EXPECT,
                                        examples.thresholds, settle_poll_s=EXAMPLE_POLL_S,
+                                       settled_writes_s=EXAMPLE_SETTLED_WRITES_S,
                                        example=self.number)
             self.active: list[Applied] = []
             self.healed = False

@@ -113,6 +113,5 @@ def test_a_broken_invariant_is_found_shrunk_and_replayed(chaos_lab):
                       env=env)
     assert replay.returncode == 1, replay.stdout
     assert f"replay {failure['id']} (1/1): reproduced" in replay.stdout
-    # Without the planted invariant the same sequence is fine: the lab heals.
-    clean = recorded("chaos", "--replay", failure["id"], config=chaos_lab.config_path)
-    assert clean.returncode == 0, clean.stdout
+    # (Without the planted invariant the lab heals: the GO search above checks every
+    # example's own invariants.)
