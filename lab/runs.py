@@ -13,7 +13,7 @@ from pathlib import Path
 from lab.errors import LabError
 from lab.paths import REPORTS
 
-__all__ = ["RESULTS", "new_run_dir", "require_up", "run_dir_of"]
+__all__ = ["RESULTS", "new_run_dir", "require_up"]
 
 RESULTS = "results.json"
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -35,10 +35,6 @@ def new_run_dir(kind: str = "chaos", run_id: str | None = None,
         raise LabError(f"run {run_id} exists already under {reports}/; choose another "
                        "--run-id") from None
     return run_id, run_dir
-
-
-def run_dir_of(run_id: str, reports: Path = REPORTS) -> Path:
-    return reports / run_id
 
 
 def require_up(lab) -> None:

@@ -33,10 +33,6 @@ def haproxy_port(first_port: int, shard: int, kind: str) -> int:
     return first_port + 2 * (shard - 1) + (1 if kind == "replicas" else 0)
 
 
-def last_haproxy_port(first_port: int, shards: int) -> int:
-    return haproxy_port(first_port, shards, "replicas")
-
-
 def backend_name(shard: int, kind: str) -> str:
     """HAProxy's name for shard ``shard``'s "master" or "replicas" backend."""
     return f"shard{shard}_{kind}"

@@ -21,7 +21,7 @@ from lab.chaos.record import Convergence, RunRecord, ScenarioResult, Status, Ver
 from lab.chaos.scenarios import Expect, judge
 from lab.config import SloSettings
 
-__all__ = ["Judged", "NotJudgeable", "judge_file", "judge_history", "rejudge_run"]
+__all__ = ["Judged", "NotJudgeable", "judge_history", "rejudge_run"]
 
 
 class NotJudgeable(ValueError):
@@ -63,10 +63,6 @@ def judge_history(events: list[dict], thresholds: dict[str, float] | None = None
         breaches = slo_module.breaches(thresholds, slo_module.values(measures, convergence),
                                 meta.get("label") or meta["scenario"])
     return Judged(measures, verdict, convergence, checkers.injected(events), target, breaches)
-
-
-def judge_file(path: Path) -> Judged:
-    return judge_history(history.read(path))
 
 
 def same_verdict(recorded: ScenarioResult, judged: Judged) -> list[str]:
