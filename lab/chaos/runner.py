@@ -285,11 +285,16 @@ def run_scenario(session: ChaosSession, scenario: Scenario, repetition: int = 1,
     started = time.monotonic()
     reset_s = session.reset()
     load = _start_load(session, stem, scenario.hold_s)
-    recording = Recording(session, session.run_dir / f"{stem}.jsonl", label,
-                          scenario.expect(session.lab.config),
-                          session.slo.for_scenario(scenario.name), scenario.target_shard,
-                          load, scenario=scenario.name, repetition=repetition,
-                          description=scenario.description)
+    try:
+        recording = Recording(session, session.run_dir / f"{stem}.jsonl", label,
+                              scenario.expect(session.lab.config),
+                              session.slo.for_scenario(scenario.name),
+                              scenario.target_shard, load, scenario=scenario.name,
+                              repetition=repetition, description=scenario.description)
+    except BaseException:
+        if load:  # the recording never started: nothing else would stop Locust
+            load.stop()
+        raise
     try:
         _inject_and_hold(recording, scenario)
     except BaseException:
