@@ -107,6 +107,12 @@ def judge(session: nox.Session) -> None:
 
 
 @nox.session
+def workshop(session: nox.Session) -> None:
+    """List the exercises; `-- NAME [--auto] [--bind ADDR]` runs one with the live page."""
+    _lab(session, "workshop", *session.posargs)
+
+
+@nox.session
 def tests(session: nox.Session) -> None:
     """Run the test suite: unit, browser, then real labs (`-- -m unit` for seconds)."""
     python = _lab_python(session)

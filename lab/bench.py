@@ -31,6 +31,13 @@ one process and two), plus redis-benchmark straight to the master for reference,
 Locust's CPU per 1000 ops/s; then the default ``nox -s load`` and how much of a core
 Locust needed for it.
 
+``--what workshop``: a lab with the default settings; ``happy-failover`` then
+``zombie-master`` run with ``--auto`` while headless Chromium reads the live page every
+20 ms: for every change of shard 1's masters in the history (a role change), how long
+until the page showed it (median and max); the reset between the two exercises; then the
+layout overlay (article -> spread -> article) and a live overlay (min_replicas_to_write)
+applied on the warm lab. Each ``--repeat`` times.
+
 ``--what report`` (no lab needed) takes the largest finished chaos run under ``reports/``
 and measures, on a copy: building its page from raw data, the page's size, and opening it
 in headless Chromium (load, draw every chart, answer the checks).
@@ -93,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--skip-cold", action="store_true",
                         help="keep the cached images: measure warm, re-run and down only")
     parser.add_argument("--what", choices=["all", "lifecycle", "chaos", "load", "report",
-                                           "hypothesis"], default="all")
+                                           "hypothesis", "workshop"], default="all")
     parser.add_argument("--output", type=Path, default=REPORTS / "bench.json")
     return parser
 
@@ -126,6 +133,11 @@ def main(argv: list[str] | None = None) -> int:
             if args.what in ("all", "hypothesis"):
                 report["hypothesis"] = _measure_hypothesis(config_path, args.repeat)
                 _print_hypothesis(report["hypothesis"])
+            if args.what in ("all", "workshop"):
+                config_path.write_text(BENCH_LAB)
+                report["workshop"] = _measure_workshop(Lab.load(config_path), config_path,
+                                                       args.repeat)
+                _print_workshop(report["workshop"])
             if args.what in ("all", "report"):
                 report["report"] = _measure_report(args.repeat)
                 print(f"report: {report['report']}")
@@ -237,6 +249,114 @@ def _measure_chaos(lab: Lab, config_path: Path, repeat: int) -> dict:
         "reset_s": {"runs": resets, "median": _median(resets), "target": 10.0},
         "run": run_id,
     }
+
+
+def _measure_workshop(lab: Lab, config_path: Path, repeat: int) -> dict:
+    """The live page's delay behind the history, the reset between exercises, and
+    overlays applied on a warm lab."""
+    import socket
+
+    import tomli_w
+
+    from lab import config as config_module
+    from lab import reconfigure
+    from lab.report import browser
+
+    print("bench: workshop lab up")
+    _up(lab, config_path)
+    delays, resets, runs = [], [], []
+    for i in range(1, repeat + 1):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        run_id = f"{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-bench-workshop-{i}"
+        print(f"bench {i}/{repeat}: happy-failover, zombie-master (--auto), the page watched")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "lab", "--config", str(config_path), "workshop",
+             "happy-failover", "zombie-master", "--auto", "--live-port", str(port),
+             "--run-id", run_id], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT)
+        try:
+            changes = browser.watch_text(f"http://127.0.0.1:{port}/", "#shard-1-master",
+                                         until=lambda p=process: p.poll() is not None,
+                                         bound_s=900, interval_s=0.02, ready_s=120)
+        finally:
+            process.wait(timeout=300)
+        run_dir = REPORTS / run_id
+        record = json.loads((run_dir / "results.json").read_text())
+        run_delays = []
+        for scenario in record["scenarios"]:
+            events = history.read(run_dir / scenario["history"])
+            run_delays += page_delays(lab.topology, events, 1, changes)
+        delays += run_delays
+        resets.append(record["scenarios"][1]["reset_s"])
+        runs.append({"run": run_id, "page_delays_s": run_delays,
+                     "reset_between_exercises_s": record["scenarios"][1]["reset_s"]})
+    overlays: dict[str, list[float]] = {"layout_to_spread": [], "layout_to_article": [],
+                                        "live_min_replicas_to_write": []}
+    base = tomllib.loads(config_path.read_text())
+    steps = (("layout_to_spread", {"lab": {"layout": "spread"}}), ("layout_to_article", {}),
+             ("live_min_replicas_to_write", {"redis": {"min_replicas_to_write": 1}}),
+             (None, {}))
+    current = lab
+    for i in range(1, repeat + 1):
+        for name, overlay in steps:
+            print(f"bench {i}/{repeat}: overlay {name or 'restored'}")
+            raw = {k: dict(v) if isinstance(v, dict) else v for k, v in base.items()}
+            for section, values in overlay.items():
+                raw.setdefault(section, {}).update(values)
+            path = config_path.with_name(f"overlay-{name or 'base'}.toml")
+            path.write_text(tomli_w.dumps(raw))
+            with quiet():
+                current, done = reconfigure.apply(current, config_module.load(path), path)
+            if name:
+                overlays[name].append(done.seconds)
+    return {
+        "page_delay_s": {"median": _median(delays), "max": max(delays) if delays else None,
+                         "samples": len(delays), "target": 1.0},
+        "reset_between_exercises_s": {"runs": resets, "median": _median(resets),
+                                      "target": 10.0},
+        "overlay_s": {name: {"runs": values, "median": _median(values)}
+                      for name, values in overlays.items()},
+        "overlay_target_s": 60.0,
+        "runs": runs,
+    }
+
+
+def page_delays(topology, events: list[dict], shard: int,
+                changes: list[tuple[float, str]]) -> list[float]:
+    """For every change of ``shard``'s masters in ``events`` (a role change), the delay
+    until the page (``changes``: when it showed which text) showed the new text. The
+    expected text comes from the page's own state (:class:`LiveState`)."""
+    from lab.workshop.live import LiveState
+
+    live = LiveState(topology)
+    expected, last = [], None
+    for e in events:
+        if e["type"] != "role":
+            continue
+        live.feed(e)
+        masters = live.snapshot(now=e["t"])["shards"][shard - 1]["masters"]
+        text = " + ".join(masters) if masters else "no master"
+        if text != last:
+            expected.append((e["t"], text))
+            last = text
+    delays = []
+    for t, text in expected[1:]:  # the first is the state the page already showed
+        shown = next((tp for tp, page in changes if page == text and tp >= t), None)
+        if shown is not None:
+            delays.append(round(shown - t, 3))
+    return delays
+
+
+def _print_workshop(w: dict) -> None:
+    d = w["page_delay_s"]
+    print(f"workshop: page behind the history: median {d['median']} s, max {d['max']} s "
+          f"over {d['samples']} role changes (target < 1 s); reset between exercises median "
+          f"{w['reset_between_exercises_s']['median']} s (target < 10 s)")
+    print("workshop: overlays on a warm lab, median s: "
+          + ", ".join(f"{k} {v['median']}" for k, v in w["overlay_s"].items())
+          + " (target < 60 s)")
 
 
 def _median_phases(runs: list[dict[str, float]]) -> dict[str, float]:

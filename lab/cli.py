@@ -93,6 +93,25 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--i-accept-disruption", action="store_true",
                    help="required for chaos on an SSH inventory (real hosts): without it "
                         "the plan is printed and nothing runs")
+    p = verbs.add_parser("workshop", help="exercises step by step in front of a room, with a "
+                                          "live page for the projector")
+    p.add_argument("exercises", nargs="*", metavar="NAME",
+                   help="the exercises to run, in order (none: list them)")
+    p.add_argument("--all", action="store_true", help="run every exercise, in order")
+    p.add_argument("--list", action="store_true", help="list the exercises, and exit")
+    p.add_argument("--auto", action="store_true",
+                   help="unattended (rehearsals, tests): never wait for Enter; predictions "
+                        "come from the page, else each exercise's auto answer")
+    p.add_argument("--bind", default="127.0.0.1", metavar="ADDRESS",
+                   help="where the live page listens (default 127.0.0.1: this machine "
+                        "only); a classroom address lets the room open it (README: its risk)")
+    p.add_argument("--live-port", type=int, default=8090, metavar="PORT",
+                   help="the live page's port (default 8090)")
+    p.add_argument("--no-live", action="store_true", help="no live page")
+    p.add_argument("--run-id", metavar="ID",
+                   help="name the run folder reports/ID/ (default: the time and the kind)")
+    p.add_argument("--i-accept-disruption", action="store_true",
+                   help="required for a workshop on an SSH inventory (real hosts)")
     verbs.add_parser("heal", help="remove every fault leftover from the machines, e.g. after "
                                   "the controlling machine crashed mid-fault")
     return parser
@@ -131,6 +150,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0 if status.run(Lab.load(args.config, prefer_applied=True)) else 1
     if args.verb == "chaos":
         return _chaos(args)
+    if args.verb == "workshop":
+        from lab.workshop import command
+
+        return command.run(args, _publisher(None))
     if args.verb == "load":
         from lab import load
 

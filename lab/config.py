@@ -66,6 +66,9 @@ class RedisSettings:
     min_replicas_to_write: int = 0
     min_replicas_max_lag: int = 10
     repl_diskless_sync_delay: int = 5
+    # False reproduces a classic mistake: the masters lack masterauth ("they are masters"),
+    # so after a failover the old master cannot rejoin as a replica (the break-fix exercise).
+    masterauth_on_masters: bool = True
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ Event types:
 ``role``        an instance's role changed: ``instance``, ``shard``, ``role`` (or None when
                 unreachable), ``master``
 ``haproxy``     a backend's UP servers changed: ``haproxy``, ``backend``, ``up``
+``named``       the master a Sentinel names for a shard changed: ``sentinel``, ``shard``,
+                ``master`` (``ip:port``, or None when the Sentinel does not answer)
 ``fault``       ``phase`` inject/heal/skipped, ``id``, ``fault``, ``target``; an inject's ``t``
                 is when its destructive command was issued (``injected_by``: when the
                 injection returned), a heal's when healing began
@@ -29,15 +31,18 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 
 class History:
-    """Thread-safe JSONL recorder, flushed per event so an interrupted run keeps its data."""
+    """Thread-safe JSONL recorder, flushed per event so an interrupted run keeps its data.
+    ``listener`` (e.g. the workshop's live page) is handed every event once it is written."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, listener: Callable[[dict], None] | None = None) -> None:
         self.path = path
+        self.listener = listener
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file = path.open("a", encoding="utf-8")
         self._lock = threading.Lock()
@@ -48,6 +53,8 @@ class History:
         with self._lock:
             self._file.write(line + "\n")
             self._file.flush()
+        if self.listener:
+            self.listener(event)
         return event
 
     def close(self) -> None:

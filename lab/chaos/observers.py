@@ -4,7 +4,9 @@
   ``+switch-master``, ``+convert-to-slave``, ...);
 * every instance's role, polled every ``POLL_S`` (one thread per instance, so a frozen
   one does not slow the others down); recorded when it changes, ``None`` = unreachable;
-* every HAProxy's backends (the stats CSV), recorded when a backend's UP servers change.
+* every HAProxy's backends (the stats CSV), recorded when a backend's UP servers change;
+* which master every Sentinel names for each shard it watches
+  (``SENTINEL get-master-addr-by-name``, polled every ``NAMED_POLL_S``), when it changes.
 
 Observers only read, never retry, and stop with the scenario.
 """
@@ -22,6 +24,7 @@ from lab.probe import client, haproxy_view
 from lab.topology import RedisInstance, SentinelInstance, Topology
 
 POLL_S = 0.1
+NAMED_POLL_S = 0.25
 
 
 class Observers:
@@ -39,6 +42,7 @@ class Observers:
             *((self._sentinel, s) for s in self.topology.sentinels),
             *((self._role, i) for i in self.topology.instances),
             *((self._haproxy, s) for s in self.topology.servers),
+            *((self._named, s) for s in self.topology.sentinels),
         ]
         for fn, target in targets:
             thread = threading.Thread(target=fn, args=(target,), daemon=True)
@@ -83,6 +87,25 @@ class Observers:
                                     role=state[0], master=state[1])
                 last = state
             self._stop.wait(POLL_S)
+        r.close()
+
+    def _named(self, sentinel: SentinelInstance) -> None:
+        last: dict[int, str | None] = {}
+        r = client(*sentinel.address, timeout=0.5)
+        monitors = {n: self.topology.shard(n).monitor_name for n in sentinel.shards}
+        while not self._stop.is_set():
+            for number, monitor in monitors.items():
+                try:
+                    reply = r.execute_command("SENTINEL", "get-master-addr-by-name", monitor)
+                    named = f"{reply[0]}:{reply[1]}" if reply else None
+                except redis.RedisError:
+                    named = None
+                    r.close()
+                if number not in last or last[number] != named:
+                    self.history.record("named", sentinel=sentinel.label, shard=number,
+                                        master=named)
+                    last[number] = named
+            self._stop.wait(NAMED_POLL_S)
         r.close()
 
     def _haproxy(self, server) -> None:

@@ -19,8 +19,8 @@ from typing import Any
 from lab.chaos.checkers import ShardMeasures
 from lab.chaos.slo import Breach
 
-__all__ = ["HEADLINE", "SCHEMA", "Check", "Convergence", "HypothesisResult", "RunRecord",
-           "ScenarioResult", "Status", "Verdict"]
+__all__ = ["HEADLINE", "SCHEMA", "Check", "Convergence", "ExerciseRecord", "HypothesisResult",
+           "RunRecord", "ScenarioResult", "Status", "StepRecord", "Verdict"]
 
 SCHEMA = 2
 
@@ -212,10 +212,63 @@ class HypothesisResult:
 
 
 @dataclass
+class StepRecord:
+    """One step of a workshop exercise as it ran: what was said and done, the room's
+    prediction against the measured value, a check's outcome."""
+
+    number: int
+    action: str  # fault, overlay, fix or narrate
+    say: str = ""
+    scenario: str | None = None  # a fault step: its ScenarioResult's scenario (the history)
+    question: str | None = None
+    measure: str | None = None
+    answer: str | None = None  # as the room gave it ("2. a few (1-100)", "4 s")
+    answered_by: str | None = None  # terminal, page or auto
+    measured: float | None = None  # the checker's value (None: does not apply)
+    correct: bool | None = None
+    grade: str | None = None
+    check: str | None = None  # what the check asked ...
+    check_held: bool | None = None  # ... and whether the measurement met it
+    explain: str = ""
+    changed: list[str] = field(default_factory=list)  # an overlay's or fix's settings ...
+    how: str | None = None  # ... applied live or by re-provisioning ...
+    seconds: float | None = None  # ... in this long
+    measures: dict = field(default_factory=dict)  # a fault step: every measure's value
+
+
+@dataclass
+class ExerciseRecord:
+    name: str
+    title: str
+    learn: str = ""
+    steps: list[StepRecord] = field(default_factory=list)
+    complete: bool = False
+    error: str | None = None
+
+    @property
+    def predictions(self) -> tuple[int, int]:
+        """(right, asked)."""
+        graded = [s for s in self.steps if s.correct is not None]
+        return sum(1 for s in graded if s.correct), len(graded)
+
+    @property
+    def checks_failed(self) -> int:
+        return sum(1 for s in self.steps if s.check_held is False)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> ExerciseRecord:
+        return _build(cls, {**data, "steps": [_build(StepRecord, s)
+                                              for s in data.get("steps") or []]})
+
+
+@dataclass
 class RunRecord:
     run_id: str
     lab: dict = field(default_factory=dict)  # the settings and topology measured
-    kind: str = "chaos"  # chaos or replay
+    kind: str = "chaos"  # chaos, replay or workshop
     started: str = field(default_factory=lambda: _now())
     updated: str = ""
     complete: bool = False
@@ -224,6 +277,7 @@ class RunRecord:
     scenarios: list[ScenarioResult] = field(default_factory=list)
     hypothesis: HypothesisResult | None = None
     slo: dict | None = None  # the thresholds judged ({"global", "scenarios"}); None: no SLOs
+    workshop: list[ExerciseRecord] = field(default_factory=list)  # kind "workshop"
     schema: int = SCHEMA
 
     # -- the verdicts, in one place ----------------------------------------------------
@@ -285,6 +339,7 @@ class RunRecord:
         data = asdict(self)
         data["scenarios"] = [s.to_json() for s in self.scenarios]
         data["hypothesis"] = self.hypothesis.to_json() if self.hypothesis else None
+        data["workshop"] = [e.to_json() for e in self.workshop]
         data["aggregates"] = self.aggregates()  # derived: recomputed, never read back
         data["go"] = self.go
         return data
@@ -294,6 +349,7 @@ class RunRecord:
         data = dict(data)
         data["scenarios"] = [ScenarioResult.from_json(s) for s in data.get("scenarios") or []]
         data["hypothesis"] = HypothesisResult.from_json(data.get("hypothesis"))
+        data["workshop"] = [ExerciseRecord.from_json(e) for e in data.get("workshop") or []]
         data["schema"] = data.get("schema", 1)  # files before the schema field
         return _build(cls, data)
 

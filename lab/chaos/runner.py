@@ -73,6 +73,8 @@ class ChaosSession:
         self.slo = slo or SloSettings()  # the user's thresholds, judged on every history
         self.run_dir = run_dir
         self.run_id = run_id
+        self.on_event: Callable[[dict], None] | None = None  # every history event, as written
+        self.convergence_bound_s = CONVERGENCE_BOUND_S
         backend = lab.machines()
         self.nemesis = Nemesis(
             lab.topology, lab.connect_all(backend), lab.secrets.redis_password,
@@ -137,7 +139,7 @@ class ChaosSession:
         ``interval_s``; how long it took, and what is not settled."""
         started = time.monotonic()
         try:
-            snapshot = self.settle(CONVERGENCE_BOUND_S, interval_s=interval_s)
+            snapshot = self.settle(self.convergence_bound_s, interval_s=interval_s)
         except NotSettledError as exc:
             return Convergence(False, round(time.monotonic() - started, 2),
                                problems=str(exc).splitlines()[1:])
@@ -208,7 +210,7 @@ class Recording:
         self.settled_writes_s = settled_writes_s
         path.parent.mkdir(parents=True, exist_ok=True)
         path.unlink(missing_ok=True)
-        self.history = History(path)
+        self.history = History(path, listener=session.on_event)
         self.history.record(
             "meta", label=label, layout=lab.config.layout, run_id=session.run_id,
             settings={"sentinel": vars(lab.config.sentinel), "redis": vars(lab.config.redis)},

@@ -14,6 +14,7 @@ import base64
 import json
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +23,8 @@ from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.support.wait import WebDriverWait
 
-__all__ = ["BrowserError", "PageCheck", "check_page", "find_chromium", "find_chromedriver"]
+__all__ = ["BrowserError", "PageCheck", "check_page", "find_chromedriver", "find_chromium",
+           "watch_text"]
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 CHROMEDRIVER_NAMES = ("chromedriver",)
@@ -90,6 +92,29 @@ def check_page(page: Path, questions: dict[str, str] | None = None,
     except WebDriverException as exc:
         raise BrowserError(f"chromium: {exc.msg or type(exc).__name__}") from None
     return check
+
+
+def watch_text(url: str, selector: str, until: Callable[[], bool], bound_s: float,
+               interval_s: float = 0.05, ready_s: float = 30.0) -> list[tuple[float, str]]:
+    """Open ``url`` (a live page) and read the text of ``selector`` every ``interval_s``
+    until ``until()`` or ``bound_s``: every change, as (epoch seconds, text)."""
+    read = "const e = document.querySelector(arguments[0]); return e ? e.textContent : null"
+    changes: list[tuple[float, str]] = []
+    try:
+        with _chromium() as driver:
+            driver.get(url)
+            WebDriverWait(driver, ready_s, poll_frequency=0.1).until(
+                lambda d: d.execute_script(read, selector) is not None)
+            deadline = time.monotonic() + bound_s
+            while not until() and time.monotonic() < deadline:
+                # One script call: the page redraws its elements, a held one goes stale.
+                text = driver.execute_script(read, selector) or ""
+                if not changes or changes[-1][1] != text:
+                    changes.append((time.time(), text))
+                time.sleep(interval_s)
+    except WebDriverException as exc:
+        raise BrowserError(f"chromium on {url}: {exc.msg or type(exc).__name__}") from None
+    return changes
 
 
 def _chromium() -> webdriver.Chrome:

@@ -26,6 +26,7 @@ RUN_PAGE_QUESTIONS = {
     "incomplete_banner": "!!document.getElementById('incomplete')",
     "failing_example_chart": "!!document.querySelector('#failing-example .js-plotly-plot')",
     "examples": "document.querySelectorAll('#examples tr.example-row').length",
+    "workshop_steps": "document.querySelectorAll('table.workshop-steps tr.step-row').length",
 }
 # Plotly has drawn every chart (it marks each drawn div .js-plotly-plot).
 RUN_PAGE_READY = ("document.readyState === 'complete' && "
@@ -112,6 +113,9 @@ def verify(page: Path) -> tuple[list[str], browser.PageCheck]:
             problems.append(f"{shaded} timelines shade a fault, {faulted} scenarios had one")
         if answers["incomplete_banner"] == results.complete:
             problems.append("the incomplete banner does not match results.json")
+        steps = sum(len(e.steps) for e in results.workshop)
+        if answers["workshop_steps"] != steps:
+            problems.append(f"{answers['workshop_steps']} workshop step rows for {steps} steps")
         h = results.hypothesis
         if h and answers["examples"] != len(h.examples):
             problems.append(f"{answers['examples']} example rows for {len(h.examples)} examples")

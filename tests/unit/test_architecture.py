@@ -12,7 +12,7 @@ import pytest
 
 LIFECYCLE = ("lab.config", "lab.topology", "lab.render", "lab.machines", "lab.provision",
              "lab.settle", "lab.probe", "lab.up", "lab.down", "lab.status", "lab.leftovers",
-             "lab.heal")
+             "lab.heal", "lab.reconfigure")
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +38,15 @@ def test_lifecycle_never_imports_chaos(graph, module):
 
 def test_chaos_never_imports_the_report(graph):
     chain = graph.find_shortest_chain(importer="lab.chaos", imported="lab.report",
+                                      as_packages=True)
+    assert chain is None, " -> ".join(chain)
+
+
+@pytest.mark.parametrize("module", ["lab.chaos", "lab.report", *LIFECYCLE])
+def test_only_the_cli_and_the_bench_use_the_workshop(graph, module):
+    """The workshop sits on top: it drives chaos and the lifecycle; nothing below it
+    knows it exists (its page's record types live in the one run record)."""
+    chain = graph.find_shortest_chain(importer=module, imported="lab.workshop",
                                       as_packages=True)
     assert chain is None, " -> ".join(chain)
 
