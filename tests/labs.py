@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -68,6 +69,17 @@ def running(config: Path):
     finally:
         down = run_lab("down", config=config)
         assert down.returncode == 0, down.stderr
+
+
+def status_once_settled(config: Path, bound_s: float = 60) -> subprocess.CompletedProcess:
+    """``status`` until it says settled (exit 0) or ``bound_s`` passed: after a fault
+    the old master rejoins as a replica, which takes its seconds."""
+    status = run_lab("status", config=config)
+    deadline = time.monotonic() + bound_s
+    while status.returncode != 0 and time.monotonic() < deadline:
+        time.sleep(2)
+        status = run_lab("status", config=config)
+    return status
 
 
 def docker_lines(*args: str) -> list[str]:

@@ -13,7 +13,7 @@ Event types:
                 reads ``found``
 ``sentinel``    a Sentinel pub/sub event: ``sentinel``, ``channel``, ``data``
 ``role``        an instance's role changed: ``instance``, ``shard``, ``role`` (or None when
-                unreachable), ``master``
+                unreachable), ``master``, ``link`` (a replica's master_link_status)
 ``haproxy``     a backend's UP servers changed: ``haproxy``, ``backend``, ``up``
 ``named``       the master a Sentinel names for a shard changed: ``sentinel``, ``shard``,
                 ``master`` (``ip:port``, or None when the Sentinel does not answer)

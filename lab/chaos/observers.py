@@ -2,8 +2,9 @@
 
 * every Sentinel's pub/sub events (``PSUBSCRIBE *``: ``+sdown``, ``+odown``,
   ``+switch-master``, ``+convert-to-slave``, ...);
-* every instance's role, polled every ``POLL_S`` (one thread per instance, so a frozen
-  one does not slow the others down); recorded when it changes, ``None`` = unreachable;
+* every instance's role (and a replica's master and link status), polled every ``POLL_S``
+  (one thread per instance, so a frozen one does not slow the others down); recorded when
+  it changes, ``None`` = unreachable;
 * every HAProxy's backends (the stats CSV), recorded when a backend's UP servers change;
 * which master every Sentinel names for each shard it watches
   (``SENTINEL get-master-addr-by-name``, polled every ``NAMED_POLL_S``), when it changes.
@@ -78,13 +79,14 @@ class Observers:
                 role = info.get("role")
                 master = None if role == "master" else \
                     f"{info.get('master_host')}:{info.get('master_port')}"
-                state = (role, master)
+                link = None if role == "master" else info.get("master_link_status")
+                state = (role, master, link)
             except redis.RedisError:
-                state = (None, None)
+                state = (None, None, None)
                 r.close()
             if state != last:
                 self.history.record("role", instance=instance.label, shard=instance.shard,
-                                    role=state[0], master=state[1])
+                                    role=state[0], master=state[1], link=state[2])
                 last = state
             self._stop.wait(POLL_S)
         r.close()

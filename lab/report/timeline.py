@@ -139,7 +139,8 @@ def _event_traces(fig: go.Figure, events: list[dict], t0: float) -> None:
         elif e["type"] == "role":
             role = e.get("role") or "unreachable"
             colour = {"master": "#e8590c", "slave": "#1c7ed6"}.get(role, "#868e96")
-            lanes["roles"].append((x, f"{e['instance']}: {role}", colour))
+            link = f", link {e['link']}" if e.get("link") else ""
+            lanes["roles"].append((x, f"{e['instance']}: {role}{link}", colour))
     for lane in EVENT_LANES:
         points = lanes.get(lane, [])
         fig.add_trace(go.Scatter(

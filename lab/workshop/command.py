@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from lab import runs
 from lab.context import Lab
 from lab.errors import LabError
 from lab.workshop import exercises as exercise_module
@@ -43,6 +44,7 @@ def run(args: argparse.Namespace, publish: Callable[[Path], None]) -> int:
     if not args.no_live:
         check_bind(args.bind, args.live_port)
     lab = Lab.load(args.config, prefer_applied=True)
+    runs.require_up(lab)
     if lab.is_inventory and not args.i_accept_disruption:
         raise LabError("a workshop injects faults: on an SSH inventory (real hosts) rerun with "
                        "--i-accept-disruption")

@@ -74,6 +74,7 @@ class LiveState:
             if kind == "role":
                 self.roles[event["instance"]] = {"role": event["role"],
                                                  "master": event.get("master"),
+                                                 "link": event.get("link"),
                                                  "since": event["t"]}
             elif kind == "named":
                 self.named.setdefault(event["sentinel"], {})[event["shard"]] = event["master"]
@@ -97,7 +98,9 @@ class LiveState:
             master = f"{view.master_address[0]}:{view.master_address[1]}" \
                 if view.role != "master" and view.master_address else None
             self.feed({"type": "role", "t": t, "instance": view.instance.label,
-                       "role": None if view.error else view.role, "master": master})
+                       "role": None if view.error else view.role, "master": master,
+                       "link": None if view.role == "master" or view.error
+                       else ("up" if view.link_up else "down")})
         for sentinel in snapshot.sentinels:
             for shard, monitor in sentinel.monitors.items():
                 named = monitor.master_address
@@ -154,7 +157,8 @@ class LiveState:
                     master = seen.get("master")
                     instances.append({"label": i.label, "shard": i.shard, "port": i.port,
                                       "role": seen.get("role", "unknown") if seen else "unknown",
-                                      "master": self._labels.get(master, master)})
+                                      "master": self._labels.get(master, master),
+                                      "link": seen.get("link")})
                 sentinels = [{"label": s.label, "port": s.port,
                               "named": {str(n): self._labels.get(m, m) for n, m in
                                         sorted(self.named.get(s.label, {}).items())}}

@@ -200,7 +200,11 @@ class Workshop:
             record.complete = True
         except KeyboardInterrupt:  # the record stays incomplete: its finished steps are kept
             self._write()
-            self._restore(live_only=True)
+            try:
+                self._restore(live_only=True)
+            except LabError as exc:  # Ctrl-C goes on: the lab is healed, say what is left
+                log.info(f"workshop: could not restore the lab's settings ({exc}); "
+                         "`nox -s lab_up` applies lab.toml again")
             raise
         except (LabError, OSError) as exc:
             record.error = str(exc).splitlines()[0]
@@ -209,8 +213,14 @@ class Workshop:
             record.error = f"{type(exc).__name__}: {exc}"
             log.info(f"workshop: {exercise.name}: ERROR {record.error}\n"
                      f"{traceback.format_exc()}")
+        try:
+            self._restore()
+        except LabError as exc:  # the next exercise would run on the wrong settings: say so
+            record.error = record.error or \
+                f"restoring the lab's settings: {str(exc).splitlines()[0]}"
+            log.info(f"workshop: {exercise.name}: ERROR {record.error}; `nox -s lab_up` "
+                     "applies lab.toml again")
         self._write()
-        self._restore()
 
     def _step(self, exercise: Exercise, number: int, step: Step) -> StepRecord:
         self.live.say(step_number=number, say=step.say, phase=step.action, prediction=None,
@@ -230,6 +240,8 @@ class Workshop:
             self._fault_step(exercise, number, step, record)
         if step.explain:
             _print(f"  Why: {step.explain}")
+        if step.action == "fault":
+            self.room.pause("  next?")
         return record
 
     def _fault_step(self, exercise: Exercise, number: int, step: Step,
@@ -275,7 +287,6 @@ class Workshop:
             "correct": record.correct if step.predict else record.check_held,
             "text": "\n".join(line.strip() for line in lines)
                     + (f"\nWhy: {step.explain}" if step.explain else "")})
-        self.room.pause("  next?")
 
     def _scenario(self, exercise: Exercise, number: int, step: Step) -> Scenario:
         """The step's faults as a scenario named after the exercise and step (its
@@ -355,14 +366,9 @@ class Workshop:
             log.info(f"workshop: the lab keeps the exercise's {', '.join(changed)}; "
                      "`nox -s lab_up` applies lab.toml again")
             return
-        if changed:
-            _print("  Restoring the lab's own settings")
-            try:
-                self.raw = tomllib.loads(self.base_path.read_text(encoding="utf-8"))
-                self._apply(self.base_path)
-            except LabError as exc:
-                log.info(f"workshop: could not restore the lab's settings ({exc}); "
-                         "`nox -s lab_up` applies lab.toml again")
+        _print("  Restoring the lab's own settings")
+        self.raw = tomllib.loads(self.base_path.read_text(encoding="utf-8"))
+        self._apply(self.base_path)
 
     # -- plumbing ----------------------------------------------------------------------------
 

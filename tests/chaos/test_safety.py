@@ -9,7 +9,7 @@ import uuid
 
 from lab.paths import PROJECT_ROOT, REPORTS
 from lab.report import command
-from tests.labs import run_lab
+from tests.labs import run_lab, status_once_settled
 
 
 def test_ctrl_c_in_the_middle_of_a_fault_leaves_the_lab_healed(chaos_lab):
@@ -45,11 +45,7 @@ def test_ctrl_c_in_the_middle_of_a_fault_leaves_the_lab_healed(chaos_lab):
     assert check.answers["verdict_rows"] == 1
     assert 'href="stop-master.jsonl"' in page.read_text()  # the scenario cut short
 
-    status = run_lab("status", config=chaos_lab.config_path)
-    settle_deadline = time.monotonic() + 60
-    while status.returncode != 0 and time.monotonic() < settle_deadline:
-        time.sleep(2)  # the old master rejoins as a replica: give it its seconds
-        status = run_lab("status", config=chaos_lab.config_path)
+    status = status_once_settled(chaos_lab.config_path)
     assert status.returncode == 0, status.stdout
     assert "Fault leftovers: none" in status.stdout
 
@@ -74,12 +70,7 @@ def test_status_reports_leftovers_and_heal_removes_them(chaos_lab):
     healed = run_lab("chaos", "--heal", config=chaos_lab.config_path)
     assert healed.returncode == 0, healed.stdout
     assert "no fault leftovers" in healed.stdout
-    status = run_lab("status", config=chaos_lab.config_path)
-    for _ in range(30):
-        if status.returncode == 0:
-            break
-        time.sleep(1)
-        status = run_lab("status", config=chaos_lab.config_path)
+    status = status_once_settled(chaos_lab.config_path, bound_s=30)
     assert status.returncode == 0, status.stdout
 
 

@@ -26,7 +26,7 @@ from lab.chaos.judge import judge_history
 from lab.paths import PROJECT_ROOT, REPORTS
 from lab.report import browser, command
 from lab.workshop import exercises
-from tests.labs import run_lab
+from tests.labs import status_once_settled
 
 IN_CI = ["happy-failover", "break-fix-masterauth"]
 
@@ -59,6 +59,7 @@ def page_answers(port: int, bound_s: float = 120) -> bool:
     return False
 
 
+@pytest.mark.browser
 def test_an_exercise_runs_unattended_while_the_page_shows_the_failover(chaos_lab):
     process, run_id, port = start_workshop(chaos_lab, "happy-failover", "--auto")
     output: list[str] = []
@@ -141,11 +142,7 @@ def test_ctrl_c_in_a_step_heals_stops_the_page_and_keeps_the_finished_steps(chao
     assert results["complete"] is False and results["interrupted"] is True
     assert [s["action"] for s in results["workshop"][0]["steps"]] == ["narrate"]
     assert (run_dir / "index.html").is_file()
-    status = run_lab("status", config=chaos_lab.config_path)
-    settle_deadline = time.monotonic() + 60
-    while status.returncode != 0 and time.monotonic() < settle_deadline:
-        time.sleep(2)  # the old master rejoins as a replica: give it its seconds
-        status = run_lab("status", config=chaos_lab.config_path)
+    status = status_once_settled(chaos_lab.config_path)
     assert status.returncode == 0, status.stdout
     assert "Fault leftovers: none" in status.stdout
 

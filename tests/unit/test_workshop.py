@@ -193,7 +193,7 @@ def test_live_state_folds_the_history_events():
     events = [
         {"type": "role", "t": 1.0, "instance": "redis1:6379", "role": "master", "master": None},
         {"type": "role", "t": 1.0, "instance": "redis1:6380", "role": "slave",
-         "master": "192.168.56.11:6379"},
+         "master": "192.168.56.11:6379", "link": "down"},
         {"type": "named", "t": 1.0, "sentinel": "redis1:26379", "shard": 1,
          "master": "192.168.56.11:6379"},
         {"type": "haproxy", "t": 1.0, "haproxy": "redis2", "backend": "shard1_master",
@@ -204,15 +204,21 @@ def test_live_state_folds_the_history_events():
           for _ in range(30)),
         {"type": "op", "t": 9.6, "op": "write", "shard": 1, "outcome": "fail"},
         {"type": "op", "t": 5.0, "op": "write", "shard": 1, "outcome": "ok"},  # too old
-        {"type": "role", "t": 3.0, "instance": "redis1:6380", "role": "master", "master": None},
+        {"type": "role", "t": 0.5, "instance": "redis1:6381", "role": "slave",
+         "master": "192.168.56.11:6379", "link": "up"},
     ]
     for e in events:
         live.feed(e)
     s = live.snapshot(now=10.0)
     shard1 = s["shards"][0]
-    assert shard1["masters"] == ["redis1:6379", "redis1:6380"]  # split brain, as recorded
+    assert shard1["masters"] == ["redis1:6379"]
+    live.feed({"type": "role", "t": 3.0, "instance": "redis1:6381", "role": "master",
+               "master": None})
+    assert live.snapshot(now=10.0)["shards"][0]["masters"] == ["redis1:6379", "redis1:6381"]
     assert (shard1["writes_per_s"], shard1["errors_per_s"]) == (30, 1)
     redis1 = s["servers"][0]
+    replica = redis1["instances"][1]
+    assert (replica["master"], replica["link"]) == ("redis1:6379", "down")  # labels, not IPs
     assert redis1["sentinels"][0]["named"] == {"1": "redis1:6379"}
     assert s["servers"][1]["haproxy"] == {"shard1_master": ["redis1:6379"]}
     assert [f["fault"] for f in s["faults"]] == ["stop-master"]
