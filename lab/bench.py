@@ -291,7 +291,8 @@ def _measure_workshop(lab: Lab, config_path: Path, repeat: int) -> dict:
         delays += run_delays
         resets.append(record["scenarios"][1]["reset_s"])
         runs.append({"run": run_id, "page_delays_s": run_delays,
-                     "reset_between_exercises_s": record["scenarios"][1]["reset_s"]})
+                     "reset_between_exercises_s": record["scenarios"][1]["reset_s"],
+                     "page_changes": changes})  # (epoch s, shard 1's masters as shown)
     overlays: dict[str, list[float]] = {"layout_to_spread": [], "layout_to_article": [],
                                         "live_min_replicas_to_write": []}
     base = tomllib.loads(config_path.read_text())
@@ -325,11 +326,17 @@ def _measure_workshop(lab: Lab, config_path: Path, repeat: int) -> dict:
 
 def page_delays(topology, events: list[dict], shard: int,
                 changes: list[tuple[float, str]]) -> list[float]:
-    """For every change of ``shard``'s masters in ``events`` (a role change), the delay
-    until the page (``changes``: when it showed which text) showed the new text. The
-    expected text comes from the page's own state (:class:`LiveState`)."""
+    """For every change of ``shard``'s masters in ``events`` from the first fault on (a
+    role change), the delay until the page (``changes``: when it showed which text)
+    showed the new text. The text comes from the page's own state (:class:`LiveState`).
+    Changes before the fault are the observers' first readings, which the page, drawn
+    already, does not show one by one."""
     from lab.workshop.live import LiveState
 
+    fault_at = next((e["t"] for e in events
+                     if e["type"] == "fault" and e.get("phase") == "inject"), None)
+    if fault_at is None:
+        return []
     live = LiveState(topology)
     expected, last = [], None
     for e in events:
@@ -338,11 +345,11 @@ def page_delays(topology, events: list[dict], shard: int,
         live.feed(e)
         masters = live.snapshot(now=e["t"])["shards"][shard - 1]["masters"]
         text = " + ".join(masters) if masters else "no master"
-        if text != last:
+        if text != last and e["t"] >= fault_at:
             expected.append((e["t"], text))
-            last = text
+        last = text
     delays = []
-    for t, text in expected[1:]:  # the first is the state the page already showed
+    for t, text in expected:
         shown = next((tp for tp, page in changes if page == text and tp >= t), None)
         if shown is not None:
             delays.append(round(shown - t, 3))

@@ -96,13 +96,22 @@ def check_page(page: Path, questions: dict[str, str] | None = None,
 
 def watch_text(url: str, selector: str, until: Callable[[], bool], bound_s: float,
                interval_s: float = 0.05, ready_s: float = 30.0) -> list[tuple[float, str]]:
-    """Open ``url`` (a live page) and read the text of ``selector`` every ``interval_s``
-    until ``until()`` or ``bound_s``: every change, as (epoch seconds, text)."""
+    """Open ``url`` (a live page; retried for ``ready_s`` while its server starts) and
+    read the text of ``selector`` every ``interval_s`` until ``until()`` or ``bound_s``:
+    every change, as (epoch seconds, text)."""
     read = "const e = document.querySelector(arguments[0]); return e ? e.textContent : null"
     changes: list[tuple[float, str]] = []
     try:
         with _chromium() as driver:
-            driver.get(url)
+            ready_by = time.monotonic() + ready_s
+            while True:  # the page's server may still be starting
+                try:
+                    driver.get(url)
+                    break
+                except WebDriverException:
+                    if time.monotonic() > ready_by:
+                        raise
+                    time.sleep(0.3)
             WebDriverWait(driver, ready_s, poll_frequency=0.1).until(
                 lambda d: d.execute_script(read, selector) is not None)
             deadline = time.monotonic() + bound_s

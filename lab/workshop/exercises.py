@@ -127,9 +127,9 @@ class Prediction:
     def allowed(self) -> str:
         if self.choices:
             return f"answer with a choice's number, 1..{len(self.choices)}"
-        high = "" if math.isinf(self.high) else f"{self.high:g}"
-        return f"answer with a number {self.low:g}..{high}".rstrip(".") + \
-            (f" ({self.unit})" if self.unit else "")
+        bounds = f"of at least {self.low:g}" if math.isinf(self.high) \
+            else f"{self.low:g}..{self.high:g}"
+        return f"answer with a number {bounds}" + (f" ({self.unit})" if self.unit else "")
 
     def describe(self, answer: float) -> str:
         """The answer as the room gave it: ``2. a few (1-100)`` or ``4 s``."""

@@ -313,3 +313,20 @@ def test_the_record_round_trips_and_the_page_shows_prediction_vs_measured(tmp_pa
     page = build_run(tmp_path).read_text()
     assert 'data-measured="3.41"' in page and "writes_resumed_s = 3.41" in page
     assert "Predictions right: <b>1/1</b>" in page
+
+
+def test_the_bench_measures_the_page_behind_each_role_change():
+    from lab.bench import page_delays
+
+    def role(t, instance, value):
+        return {"type": "role", "t": t, "instance": instance, "shard": 1, "role": value,
+                "master": None}
+
+    events = [role(1.0, "redis1:6379", "master"), role(1.0, "redis1:6380", "slave"),
+              {"type": "fault", "t": 1.9, "phase": "inject", "id": "f", "fault": "x"},
+              role(2.0, "redis1:6379", None), role(4.0, "redis1:6380", "master"),
+              {"type": "op", "t": 4.5, "op": "write", "shard": 1, "outcome": "ok"}]
+    page = [(0.5, "redis1:6379"), (2.3, "no master"), (4.25, "redis1:6380")]
+    assert page_delays(_topology(), events, 1, page) == [0.3, 0.25]
+    assert page_delays(_topology(), events, 1, page[:2]) == [0.3]  # never shown: no sample
+    assert page_delays(_topology(), events[:2] + events[3:], 1, page) == []  # no fault
