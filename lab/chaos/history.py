@@ -29,11 +29,14 @@ Event types:
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 class History:
@@ -54,7 +57,10 @@ class History:
             self._file.write(line + "\n")
             self._file.flush()
         if self.listener:
-            self.listener(event)
+            try:
+                self.listener(event)
+            except Exception:  # noqa: BLE001 - a watcher's failure never loses the history
+                log.exception("history: the listener failed on an event (it was recorded)")
         return event
 
     def close(self) -> None:

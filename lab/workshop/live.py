@@ -195,6 +195,8 @@ def _target(target: object) -> str:
 
 def check_bind(host: str, port: int) -> None:
     """Exit 2 (LabError) when this machine cannot serve on ``host``:``port``."""
+    if not 0 <= port <= 65535:
+        raise LabError(f"--live-port {port}: a TCP port is 1..65535")
     try:
         address = ipaddress.ip_address(host)
     except ValueError:

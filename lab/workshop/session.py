@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 
 CONVERGENCE_BOUND_S = 30.0  # a step's heal -> settled bound (a broken lab waits this long)
 FIX_SETTLE_S = 60.0
+MAX_ATTEMPTS = 100  # answers typed, or fixes tried, before the exercise gives up
 
 
 class Room(ABC):
@@ -108,7 +109,7 @@ class TerminalRoom(Room):
     def ask(self, prediction: Prediction, live: LiveState, hint: str) -> tuple[float, str]:
         for i, choice in enumerate(prediction.choices, 1):
             print(f"    {i}. {choice.label}")
-        while True:
+        for _attempt in range(MAX_ATTEMPTS):  # bounded, like every loop of the lab
             text = self._input("  The room's answer (Enter: the page's; h: a hint): ").strip()
             if text.lower() == "h":
                 print(f"  hint: {hint or 'none for this step'}")
@@ -124,6 +125,7 @@ class TerminalRoom(Room):
                 return prediction.parse(text), by
             except ValueError as exc:
                 print(f"  {exc}")
+        raise LabError(f"no valid answer after {MAX_ATTEMPTS} tries")
 
     def edited(self, path: Path, hint: str) -> None:
         self._input(f"  Edit {path} ({hint or 'see the step'}), save it, then press Enter ")
@@ -337,7 +339,7 @@ class Workshop:
         path = self.run_dir / f"{exercise.name}-lab.toml"
         path.write_text(f"# {exercise.title}: fix the lab here, then press Enter.\n"
                         + tomli_w.dumps(self.raw))
-        for _attempt in range(10):  # bounded: a room that cannot fix it moves on
+        for _attempt in range(MAX_ATTEMPTS):  # bounded: a room that cannot fix it moves on
             if isinstance(self.room, AutoRoom):
                 path.write_text(tomli_w.dumps(_merged(self.raw, step.fix)))
                 _print(f"  (--auto) applied the fix: {', '.join(_flatten(step.fix))}")
@@ -354,7 +356,8 @@ class Workshop:
                         _print(f"  {line.strip()}")
                 if isinstance(self.room, AutoRoom):
                     raise
-        raise LabError(f"{exercise.name}: step {number}: the lab was not fixed after 10 tries")
+        raise LabError(f"{exercise.name}: step {number}: the lab was not fixed after "
+                       f"{MAX_ATTEMPTS} tries")
 
     def _restore(self, live_only: bool = False) -> None:
         """The lab's own settings again, after every exercise. Interrupted, only what

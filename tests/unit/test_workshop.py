@@ -262,6 +262,8 @@ def test_bind_check_names_a_taken_port():
         with pytest.raises(LabError, match=f"--live-port {port}: in use"):
             check_bind("127.0.0.1", port)
     check_bind("127.0.0.1", 0)
+    with pytest.raises(LabError, match="1..65535"):
+        check_bind("127.0.0.1", 70000)
 
 
 # -- settings changes ---------------------------------------------------------------------------
@@ -330,3 +332,19 @@ def test_the_bench_measures_the_page_behind_each_role_change():
     assert page_delays(_topology(), events, 1, page) == [0.3, 0.25]
     assert page_delays(_topology(), events, 1, page[:2]) == [0.3]  # never shown: no sample
     assert page_delays(_topology(), events[:2] + events[3:], 1, page) == []  # no fault
+
+
+def test_a_failing_page_never_loses_a_history_event(tmp_path):
+    from lab.chaos.history import History, read
+
+    seen = []
+
+    def listener(event):
+        seen.append(event["type"])
+        raise KeyError("the page broke")
+
+    with History(tmp_path / "h.jsonl", listener=listener) as h:
+        h.record("role", instance="redis1:6379", role="master")
+        h.record("op", op="write")
+    assert seen == ["role", "op"]
+    assert [e["type"] for e in read(tmp_path / "h.jsonl")] == ["role", "op"]
