@@ -231,15 +231,20 @@ _RANGES: dict[tuple[str, str], tuple[int, int]] = {
 def load(path: str | Path) -> LabConfig:
     """Read and validate ``path``; raise :class:`ConfigError` naming the first bad field."""
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(
-            f"{path}: no such file; copy the shipped lab.toml or set LAB_CONFIG"
-        ) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    raw = read_toml(path, str(path), "; copy the shipped lab.toml or set LAB_CONFIG")
     return from_dict(raw, source=path.name)
+
+
+def read_toml(path: Path, named: str, fix: str = "",
+              error: type[ConfigError] = ConfigError) -> dict[str, Any]:
+    """A TOML file's tables; ``error`` naming ``named`` when the file is missing (``fix``
+    says what to do then) or is not TOML."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise error(f"{named}: no such file{fix}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"{named}: not valid TOML: {exc}") from None
 
 
 def from_dict(raw: dict[str, Any], source: str = "lab.toml") -> LabConfig:
@@ -281,12 +286,7 @@ def from_dict(raw: dict[str, Any], source: str = "lab.toml") -> LabConfig:
 def load_slo(path: str | Path) -> SloSettings:
     """``--slo FILE``: a TOML file with an ``[slo]`` table, as in lab.toml."""
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"--slo {path}: no such file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"--slo {path}: not valid TOML: {exc}") from None
+    raw = read_toml(path, f"--slo {path}")
     unknown = sorted(set(raw) - {"slo"})
     if unknown or "slo" not in raw:
         raise ConfigError(f"--slo {path}: expected one [slo] table (as in lab.toml), found "

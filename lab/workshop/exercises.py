@@ -27,7 +27,6 @@ field, e.g. ``happy-failover.toml: steps[2].predict.measure = 'speed': unknown m
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -240,12 +239,7 @@ def select(names: list[str], directory: Path = EXERCISE_DIR) -> list[Exercise]:
 
 def load(path: Path) -> Exercise:
     """Read and validate one exercise file."""
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ExerciseError(f"{path}: no such exercise file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ExerciseError(f"{path.name}: not valid TOML: {exc}") from None
+    raw = config_module.read_toml(path, path.name, error=ExerciseError)
     f = _Fields(path.name, raw, "")
     f.only("title", "learn", "minutes", "order", "starts_with", "steps")
     steps_raw = f.get("steps", list, required=True)
