@@ -76,9 +76,11 @@ def is_live(changed: list[str]) -> bool:
                for section, key in (c.split(".", 1) for c in changed))
 
 
-def apply(lab: Lab, new: LabConfig, config_path: Path) -> tuple[Lab, Reconfigured]:
+def apply(lab: Lab, new: LabConfig, config_path: Path, settle_s: float | None = None
+          ) -> tuple[Lab, Reconfigured]:
     """Bring the running ``lab`` to ``new`` (read from ``config_path``); the lab as it now
-    is, and what was done."""
+    is, and what was done. ``settle_s`` bounds the wait for a live change to settle
+    (default: the lab's settle_timeout_s)."""
     changed = changes(lab.config, new)
     if any(c in ("lab.name", "lab.servers") for c in changed):
         raise LabError(f"{config_path}: a running lab cannot change its name or servers; "
@@ -90,7 +92,8 @@ def apply(lab: Lab, new: LabConfig, config_path: Path) -> tuple[Lab, Reconfigure
     if is_live(changed):
         log.info(f"reconfigure: live ({', '.join(changed)})")
         _set_live(target, changed)
-        settle.wait(new, target.topology, target.secrets.redis_password, progress=False)
+        settle.wait(new, target.topology, target.secrets.redis_password, timeout_s=settle_s,
+                    progress=False)
         how = "live"
     else:
         log.info(f"reconfigure: re-provisioning what changes ({', '.join(changed)})")

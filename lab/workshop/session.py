@@ -320,11 +320,7 @@ class Workshop:
         self._close_session()
         self.live.say(phase="reconfiguring")
         try:
-            lab = self.lab
-            if settle_s is not None:
-                lab = replace(lab, config=replace(lab.config, settle_timeout_s=int(settle_s)))
-                new = replace(new, settle_timeout_s=int(settle_s))
-            self.lab, done = reconfigure.apply(lab, new, path)
+            self.lab, done = reconfigure.apply(self.lab, new, path, settle_s=settle_s)
         finally:
             self._open_session()
         if done.how != "nothing":
