@@ -116,27 +116,33 @@ def _stop_stacks(lab: Lab) -> None:
 
 
 def _set_live(lab: Lab, changed: list[str]) -> None:
+    """``changed`` are all live settings (:func:`is_live`): set them on every process."""
     password = lab.secrets.redis_password
-    keys = [c.split(".", 1)[1] for c in changed]
-    redis_keys = [k for k in keys if k in LIVE_REDIS and f"redis.{k}" in changed]
-    sentinel_keys = [k for k in keys if k in LIVE_SENTINEL and f"sentinel.{k}" in changed]
-    for instance in lab.topology.instances if redis_keys else ():
-        with probe.client(*instance.address, password=password, timeout=5) as r:
-            role = r.info("replication").get("role")
-            for key in redis_keys:
-                r.config_set(LIVE_REDIS[key], _redis_value(lab.config, key, role, password))
-            r.execute_command("CONFIG", "REWRITE")
-    for sentinel in lab.topology.sentinels if sentinel_keys else ():
-        with probe.client(*sentinel.address, timeout=5) as r:
-            for number in sentinel.shards:
-                monitor = lab.topology.shard(number).monitor_name
-                for key in sentinel_keys:
-                    value = getattr(lab.config.sentinel, key)
-                    try:
-                        r.execute_command("SENTINEL", "SET", monitor, LIVE_SENTINEL[key], value)
-                    except redis.ResponseError as exc:
-                        raise LabError(f"sentinel {sentinel.label}: SENTINEL SET {monitor} "
-                                       f"{LIVE_SENTINEL[key]} {value}: {exc}") from None
+    redis_keys = [c.removeprefix("redis.") for c in changed if c.startswith("redis.")]
+    sentinel_keys = [c.removeprefix("sentinel.") for c in changed if c.startswith("sentinel.")]
+    if redis_keys:
+        for instance in lab.topology.instances:
+            with probe.client(*instance.address, password=password, timeout=5) as r:
+                role = r.info("replication").get("role")
+                for key in redis_keys:
+                    r.config_set(LIVE_REDIS[key], _redis_value(lab.config, key, role, password))
+                r.execute_command("CONFIG", "REWRITE")
+    if sentinel_keys:
+        for sentinel in lab.topology.sentinels:
+            with probe.client(*sentinel.address, timeout=5) as r:
+                for number in sentinel.shards:
+                    _sentinel_set(r, sentinel.label, lab.topology.shard(number).monitor_name,
+                                  {LIVE_SENTINEL[k]: getattr(lab.config.sentinel, k)
+                                   for k in sentinel_keys})
+
+
+def _sentinel_set(r: redis.Redis, label: str, monitor: str, options: dict) -> None:
+    for option, value in options.items():
+        try:
+            r.execute_command("SENTINEL", "SET", monitor, option, value)
+        except redis.ResponseError as exc:
+            raise LabError(f"sentinel {label}: SENTINEL SET {monitor} {option} {value}: "
+                           f"{exc}") from None
 
 
 def _redis_value(config: LabConfig, key: str, role: str | None, password: str) -> str:
