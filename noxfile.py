@@ -5,6 +5,7 @@
     nox -s report           # rebuild the HTML reports from the raw data
     nox -s heal             # remove fault leftovers after a crashed run
     nox -s judge -- RUN_ID  # re-judge a finished run from its histories alone
+    nox -s matrix -- --engines redis-7.0,valkey-8.1   # the same chaos on each engine
     nox -s lab_down         # remove everything the lab created
     nox -s tests            # the suite (`-- -m unit`: seconds, no Docker, no browser)
     nox -s lint bench
@@ -104,6 +105,12 @@ def report(session: nox.Session) -> None:
 def judge(session: nox.Session) -> None:
     """Judge finished runs again from their histories alone (`-- RUN_ID ...`)."""
     _lab(session, "judge", *session.posargs)
+
+
+@nox.session
+def matrix(session: nox.Session) -> None:
+    """The same scenarios on each engine, one page (`-- --engines redis-7.0,valkey-8.1 -k ...`)."""
+    _lab(session, "matrix", *session.posargs)
 
 
 @nox.session

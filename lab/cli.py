@@ -12,7 +12,7 @@ import re
 import sys
 from pathlib import Path
 
-from lab import down, status, up
+from lab import down, engines, status, up
 from lab.context import Lab
 from lab.errors import LabError
 from lab.paths import REPORTS
@@ -112,6 +112,18 @@ def _parser() -> argparse.ArgumentParser:
                    help="name the run folder reports/ID/ (default: the time and the kind)")
     p.add_argument("--i-accept-disruption", action="store_true",
                    help="required for a workshop on an SSH inventory (real hosts)")
+    p = verbs.add_parser("matrix", help="the same chaos scenarios on each engine, one page "
+                                        "comparing them")
+    p.add_argument("--engines", required=True, metavar="A,B,...",
+                   help="the engines, in order (known: " + ", ".join(engines.names()) + ")")
+    p.add_argument("-k", dest="patterns", action="append", default=[], metavar="NAME",
+                   help="the scenarios whose name contains NAME (repeatable; default: all)")
+    p.add_argument("--repeat", type=int, default=1, metavar="N",
+                   help="run each scenario N times per engine (medians, ranges compared)")
+    p.add_argument("--run-id", metavar="ID",
+                   help="name the matrix folder reports/ID/ (default: the time and 'matrix')")
+    p.add_argument("--i-accept-disruption", action="store_true",
+                   help="required on an SSH inventory (real hosts)")
     verbs.add_parser("heal", help="remove every fault leftover from the machines, e.g. after "
                                   "the controlling machine crashed mid-fault")
     return parser
@@ -150,6 +162,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0 if status.run(Lab.load(args.config, prefer_applied=True)) else 1
     if args.verb == "chaos":
         return _chaos(args)
+    if args.verb == "matrix":
+        return _matrix(args)
     if args.verb == "workshop":
         from lab.workshop import command
 
@@ -286,6 +300,18 @@ def _chaos(args: argparse.Namespace) -> int:
                         accept_disruption=args.i_accept_disruption, plan_only=args.plan,
                         publish=_publisher(args.junit), run_id=args.run_id, slo=_slo(args, lab),
                         repeat=args.repeat, budget_s=budget_s)
+
+
+def _matrix(args: argparse.Namespace) -> int:
+    from lab import matrix
+    from lab.report import command
+
+    if not 1 <= args.repeat <= MAX_REPEAT:
+        raise LabError(f"--repeat {args.repeat}: must be 1..{MAX_REPEAT}")
+    options = matrix.MatrixOptions(matrix.parse_engines(args.engines), tuple(args.patterns),
+                                   args.repeat, args.run_id, args.i_accept_disruption)
+    return matrix.run(Lab.load(args.config, prefer_applied=True), options,
+                      _publisher(None), command.publish_matrix)
 
 
 def _duration(text: str) -> float:

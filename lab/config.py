@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from lab import engines
 from lab.errors import ConfigError
 
 LAYOUTS = ("article", "spread")
@@ -92,7 +93,10 @@ class HAProxySettings:
 @dataclass(frozen=True)
 class ImageSettings:
     source: str = "offline"
-    # Offline images are debootstrapped from this mirror/suite ("" = the host's own apt).
+    # The Redis or Valkey release (lab.engines): its image, its configs' dialect.
+    engine: str = engines.DEFAULT
+    # Offline images are debootstrapped from this mirror ("" = the host's own apt); the
+    # machines' OS from ``suite`` ("" = the host's release), the engine from its own.
     mirror: str = ""
     suite: str = ""
     # Used when source = "registry".
@@ -184,6 +188,11 @@ class LabConfig:
         return self.machines.mode == "adopt"
 
     @property
+    def engine(self) -> engines.Engine:
+        """The Redis or Valkey release ``[images] engine`` names (validated on load)."""
+        return engines.get(self.images.engine)
+
+    @property
     def sentinels_per_shard(self) -> int:
         """How many Sentinels watch each shard's master."""
         if self.layout == "article":
@@ -203,6 +212,7 @@ _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("redis", "persistence"): PERSISTENCE,
     ("redis", "restart"): RESTART_POLICIES,
     ("images", "source"): IMAGE_SOURCES,
+    ("images", "engine"): engines.names(),
     ("machines", "backend"): BACKENDS,
     ("machines", "provider"): PROVIDERS,
     ("machines", "mode"): MODES,

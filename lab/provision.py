@@ -210,6 +210,15 @@ def compose_down(machine: Machine, compose: str) -> None:
     )
 
 
+def retire_stack(machine: Machine) -> None:
+    """Stop the running deployment and drop its data (a new layout or engine is a new
+    deployment: nothing of the old one may linger, see :func:`lab.up.run`)."""
+    if not machine.ok(f"test -e {REMOTE_ROOT}/docker-compose.yml"):
+        return  # never provisioned this far
+    compose_down(machine, compose_command(machine))
+    machine.run(f"rm -rf {REMOTE_ROOT}/data")
+
+
 def remove_stack(machine: Machine, images: tuple[str, ...] = ()) -> str:
     """Everything provisioning put on an existing host: containers, volumes, the bundle,
     and (when named) the images. The Docker engine stays: it may have been there before."""

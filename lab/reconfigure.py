@@ -7,9 +7,7 @@ on every Sentinel for every shard it watches. Nothing restarts and nothing fails
 Anything else (the layout, persistence, HAProxy's check interval) **re-provisions**: the
 bundles are rendered again and compose recreates exactly the services whose config
 changed (``lab_up``'s own path, so the lab's applied ``lab.toml`` is the new one). A new
-layout is a new deployment: the old stack is stopped on every server first, or Sentinels
-of the new layout would learn replicas from instances of the old one still running
-(measured: they then "fix" a new replica back to its old master).
+layout or engine is a new deployment, which ``lab_up`` replaces whole.
 
 Either way the lab is settled again before :func:`apply` returns.
 """
@@ -18,13 +16,12 @@ from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import redis
 
-from lab import probe, provision, settle, topology, up
+from lab import probe, settle, topology, up
 from lab.config import LabConfig
 from lab.context import Lab
 from lab.errors import LabError
@@ -97,22 +94,9 @@ def apply(lab: Lab, new: LabConfig, config_path: Path, settle_s: float | None = 
         how = "live"
     else:
         log.info(f"reconfigure: re-provisioning what changes ({', '.join(changed)})")
-        if "lab.layout" in changed:
-            _stop_stacks(lab)
-        up.run(target, config_path)
+        up.run(target, config_path)  # a new layout or engine: up replaces the deployment
         how = "re-provisioned"
     return target, Reconfigured(how, tuple(changed), round(time.monotonic() - started, 2))
-
-
-def _stop_stacks(lab: Lab) -> None:
-    connections = lab.connect_all()
-    try:
-        with ThreadPoolExecutor(max_workers=len(connections)) as pool:
-            list(pool.map(lambda m: provision.compose_down(m, provision.compose_command(m)),
-                          connections))
-    finally:
-        for connection in connections:
-            connection.close()
 
 
 def _set_live(lab: Lab, changed: list[str]) -> None:

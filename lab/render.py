@@ -89,6 +89,7 @@ def render(config: LabConfig, topology: Topology, password: str, images: Images)
         "header": HEADER,
         "password": password,
         "layout": config.layout,
+        "engine": config.engine,
         "lab_name": config.name,
         "redis": config.redis,
         "redis_base_image": images.redis_base,

@@ -13,9 +13,10 @@ from pathlib import Path
 from lab.errors import LabError
 from lab.paths import REPORTS
 
-__all__ = ["RESULTS", "new_run_dir", "require_up"]
+__all__ = ["MATRIX", "RESULTS", "new_run_dir", "require_up"]
 
-RESULTS = "results.json"
+RESULTS = "results.json"  # a chaos, replay or workshop run's RunRecord
+MATRIX = "matrix.json"  # a matrix's MatrixRecord (its runs are folders of their own)
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 

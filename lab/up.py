@@ -8,7 +8,11 @@ Steps (each timed, for ``nox -s bench``):
 3. render: one bundle per server, written under the lab's state directory;
 4. machines: ``vagrant up`` each machine that is not running (ssh backend: check that
    every host of the inventory answers);
-5. provision: over Fabric, all machines in parallel;
+5. provision: over Fabric, all machines in parallel. A new layout or engine is a new
+   deployment: the old stack is stopped on every server first and its data dropped, or
+   Sentinels of the new one would learn replicas from instances of the old one still
+   running (measured: they then "fix" a new replica back to its old master), and an
+   engine would load another engine's RDB files;
 6. settle: wait until the lab is settled (:mod:`lab.settle`).
 
 A second run on a healthy lab builds nothing, starts nothing, uploads nothing and says
@@ -28,8 +32,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lab import config as config_module
 from lab import host, images, settle
+from lab import provision as provision_module
 from lab.context import Lab
+from lab.errors import LabError
 from lab.provision import ImagePlan, Report, provision
 
 log = logging.getLogger(__name__)
@@ -90,6 +97,7 @@ def run(lab: Lab, config_path: Path, *, machines_only: bool = False
         shutil.rmtree(lab.paths.bundles, ignore_errors=True)
         for bundle in bundles:
             bundle.write(lab.paths.bundles / bundle.server.name)
+        replaced = _replaced_deployment(lab)
         lab.record_applied(config_path)
 
     with _timed(result.seconds, "machines"):
@@ -111,6 +119,10 @@ def run(lab: Lab, config_path: Path, *, machines_only: bool = False
         connections = lab.connect_all(machines)
         try:
             with ThreadPoolExecutor(max_workers=len(connections)) as pool:
+                if replaced:
+                    log.info(f"  a new deployment ({replaced}): stopping the old one everywhere")
+                    list(pool.map(provision_module.retire_stack, connections))
+                    result.changes.append(f"replaced the deployment ({replaced})")
                 reports: list[Report] = list(pool.map(
                     lambda m: provision(m, _bundle_for(bundles, m.server.name), plan),
                     connections))
@@ -146,6 +158,19 @@ def _adopt(lab: Lab, config_path: Path, result: UpResult) -> UpResult:
         log.info("  settled")
     log.info(f"lab_up: adopted {lab.config.name}; settled in {sum(result.seconds.values()):.1f} s")
     return result
+
+
+def _replaced_deployment(lab: Lab) -> str:
+    """What makes this a new deployment rather than a change to the running one ("" when
+    nothing does): the layout or the engine differ from the applied lab.toml's."""
+    try:
+        applied = config_module.load(lab.paths.applied_config)
+    except LabError:
+        return ""  # nothing applied yet (or unreadable): a first deployment
+    changed = [f"{what} {old} -> {new}" for what, old, new in (
+        ("layout", applied.layout, lab.config.layout),
+        ("engine", applied.images.engine, lab.config.images.engine)) if old != new]
+    return ", ".join(changed)
 
 
 def _bundle_for(bundles, name):

@@ -1,4 +1,5 @@
-"""What the lab actually runs: Redis, HAProxy, Docker and the machines' OS, asked live.
+"""What the lab actually runs: the engine (Redis or Valkey), HAProxy, Docker and the
+machines' OS, asked live.
 
 Recorded once per chaos run in ``results.json`` so a report (and a go/no-go decision)
 names the versions it was measured on. Informational: a question that fails is recorded
@@ -17,10 +18,8 @@ from lab.topology import Topology
 def collect(topology: Topology, machines: dict[str, Machine], password: str,
             container: Callable[[str, str], str]) -> dict[str, str]:
     """Versions as one string each; differing answers across machines are all listed."""
-    redis_versions = _distinct(lambda i: _redis_version(i.address, password),
-                               topology.instances)
     return {
-        "redis": redis_versions,
+        "engine": _distinct(lambda i: engine_version(i.address, password), topology.instances),
         "haproxy": _distinct(lambda m: _first_line(m.run(
             f"docker exec {container(m.server.name, 'haproxy')} haproxy -v")).split(" - ")[0],
             machines.values()),
@@ -35,9 +34,13 @@ def collect(topology: Topology, machines: dict[str, Machine], password: str,
     }
 
 
-def _redis_version(address: tuple[str, int], password: str) -> str:
+def engine_version(address: tuple[str, int], password: str) -> str:
+    """``redis 7.0.15``, ``valkey 8.1.1``: Valkey's ``redis_version`` is a fixed
+    compatibility value, its release is in ``valkey_version``."""
     with probe.client(*address, password=password, timeout=2) as r:
-        return str(r.info("server")["redis_version"])
+        info = r.info("server")
+    product = str(info.get("server_name") or "redis")
+    return f"{product} {info.get(f'{product}_version') or info['redis_version']}"
 
 
 def _distinct(ask: Callable, items) -> str:

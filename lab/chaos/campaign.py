@@ -49,6 +49,7 @@ def lab_record(lab: Lab) -> dict:
         "redis": vars(lab.config.redis),
         "haproxy": vars(lab.config.haproxy),
         "images": lab.config.images.source,
+        "engine": lab.config.images.engine,
         "topology": lab.topology.as_dict(),
     }
 

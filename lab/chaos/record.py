@@ -1,5 +1,5 @@
 """The one typed record of a run: written by the runner, read by the report, the
-comparison, ``judge`` and the bench.
+comparison, ``judge``, the matrix and the bench.
 
 ``results.json`` is :meth:`RunRecord.to_json`, with a ``schema`` version; an older file
 (no ``schema``) reads with the defaults below. Each class has ``to_json`` / ``from_json``;
@@ -19,8 +19,9 @@ from typing import Any
 from lab.chaos.checkers import ShardMeasures
 from lab.chaos.slo import Breach
 
-__all__ = ["HEADLINE", "SCHEMA", "Check", "Convergence", "ExerciseRecord", "HypothesisResult",
-           "RunRecord", "ScenarioResult", "Status", "StepRecord", "Verdict"]
+__all__ = ["HEADLINE", "SCHEMA", "Check", "Convergence", "EngineRun", "ExerciseRecord",
+           "HypothesisResult", "MatrixRecord", "RunRecord", "ScenarioResult", "Status",
+           "StepRecord", "Verdict"]
 
 SCHEMA = 2
 
@@ -354,14 +355,63 @@ class RunRecord:
         return _build(cls, data)
 
     def write(self, path: Path) -> None:
-        """Atomically: a reader never sees half a file."""
         self.updated = _now()
-        tmp = path.with_suffix(".partial")
-        tmp.write_text(json.dumps(self.to_json(), indent=2, default=str) + "\n")
-        tmp.replace(path)
+        _write_json(path, self.to_json())
 
     @classmethod
     def read(cls, path: Path) -> RunRecord:
+        return cls.from_json(json.loads(path.read_text(encoding="utf-8")))
+
+
+@dataclass
+class EngineRun:
+    """One engine of a matrix: how the lab was brought to it, and the chaos run on it."""
+
+    engine: str
+    run_id: str | None = None  # the chaos run's folder under reports/
+    switched: str = ""  # live | re-provisioned | nothing (reconfigure's word)
+    switch_s: float | None = None  # bringing the lab to this engine, settled
+    exit_code: int | None = None  # the chaos run's
+    error: str | None = None  # why this engine has no (complete) run
+
+
+@dataclass
+class MatrixRecord:
+    """``nox -s matrix``: the same scenarios on each engine, one chaos run per engine
+    (``matrix.json`` in the matrix's folder; each run keeps its own ``results.json``)."""
+
+    matrix_id: str
+    engines: list[str] = field(default_factory=list)
+    scenarios: list[str] = field(default_factory=list)
+    repeat: int = 1
+    started: str = field(default_factory=lambda: _now())
+    updated: str = ""
+    complete: bool = False
+    interrupted: bool = False
+    runs: list[EngineRun] = field(default_factory=list)
+    restored: str = ""  # how the lab was put back to its own engine afterwards
+    schema: int = SCHEMA
+
+    def exit_code(self) -> int:
+        """The worst of the runs' exit codes (2 when an engine could not run)."""
+        codes = [2 if r.error else (r.exit_code or 0) for r in self.runs]
+        return max(codes, default=0)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> MatrixRecord:
+        data = dict(data)
+        data["runs"] = [_build(EngineRun, r) for r in data.get("runs") or []]
+        return _build(cls, data)
+
+    def write(self, path: Path) -> None:
+        self.updated = _now()
+        _write_json(path, self.to_json())
+
+    @classmethod
+    def read(cls, path: Path) -> MatrixRecord:
         return cls.from_json(json.loads(path.read_text(encoding="utf-8")))
 
 
@@ -380,6 +430,13 @@ def _build(cls, data: dict) -> Any:
     """``cls(**data)`` keeping only the fields ``cls`` has (older or newer files)."""
     names = {f.name for f in fields(cls)}
     return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def _write_json(path: Path, data: dict) -> None:
+    """Atomically: a reader never sees half a file."""
+    tmp = path.with_suffix(".partial")
+    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
+    tmp.replace(path)
 
 
 def _now() -> str:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from lab.chaos.record import MatrixRecord
 from lab.errors import LabError
-from lab.report import browser, junit, pages, rundata
+from lab.report import browser, junit, matrix, pages, rundata
+from lab.runs import MATRIX
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,20 @@ def publish(run_dir: Path, junit_copy: Path | None = None) -> Path | None:
     return page
 
 
+def publish_matrix(matrix_dir: Path) -> Path | None:
+    """A matrix's page and the index, after each engine and at the end; like
+    :func:`publish`, a failure here loses no raw data."""
+    try:
+        page = matrix.build(matrix_dir)
+        pages.build_index(matrix_dir.parent)
+    except Exception as exc:  # noqa: BLE001 - matrix.json and the runs are kept
+        log.info(f"report: matrix page not written ({type(exc).__name__}: {exc}); "
+                 "rebuild it with `nox -s report`")
+        return None
+    log.info(f"report: {page}")
+    return page
+
+
 def run(reports: Path, run_ids: list[str], check: bool
         ) -> int:
     if not reports.is_dir():
@@ -72,9 +88,12 @@ def run(reports: Path, run_ids: list[str], check: bool
     if check and (browser.find_chromium() is None or browser.find_chromedriver() is None):
         raise LabError("--check needs chromium and its driver: `apt-get install chromium "
                        "chromium-driver` (scripts/setup-host installs them)")
+    matrices = [] if run_ids else [matrix.build(p) for p in sorted(reports.iterdir())
+                                   if (p / MATRIX).is_file()]
     written = pages.build(reports, run_ids or None)
     for page in written[:-1]:  # every run page (the last is the index): its JUnit XML too
         junit.write(rundata.read_results(page.parent), page.parent / junit.JUNIT)
+    written = [*matrices, *written]
     for path in written:
         log.info(f"report: {path}")
     if not check:
@@ -122,8 +141,25 @@ def verify(page: Path) -> tuple[list[str], browser.PageCheck]:
         if h and h.failure and h.failure.get("history") and not answers["failing_example_chart"]:
             problems.append("no timeline for the minimal failing example")
         return problems, check
+    if (page.parent / MATRIX).is_file():
+        return _verify_matrix(page)
     check = browser.check_page(page, INDEX_QUESTIONS)
     problems = list(check.console_errors)
     if check.answers["comparable"] >= 2 and not check.answers["compared"]:
         problems.append("two comparable runs, but the comparison table is empty")
+    return problems, check
+
+
+def _verify_matrix(page: Path) -> tuple[list[str], browser.PageCheck]:
+    """A matrix page shows a column per engine that ran and a row per scenario."""
+    record = MatrixRecord.read(page.parent / MATRIX)
+    check = browser.check_page(page, matrix.QUESTIONS)
+    problems = list(check.console_errors)
+    engines = [r.engine for r in record.runs]
+    if check.answers["engines"] != engines:
+        problems.append(f"engine columns {check.answers['engines']}, matrix.json has {engines}")
+    if check.answers["rows"] != len(record.scenarios):
+        problems.append(f"{check.answers['rows']} rows for {len(record.scenarios)} scenarios")
+    if check.answers["incomplete_banner"] == record.complete:
+        problems.append("the incomplete banner does not match matrix.json")
     return problems, check

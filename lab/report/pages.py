@@ -19,13 +19,14 @@ from lab.chaos import history
 from lab.chaos.record import ScenarioResult
 from lab.report import rundata, summary, timeline
 from lab.report.drawing import topology_svg
+from lab.runs import MATRIX
 
 PAGE = "index.html"
 _TEMPLATES = Path(__file__).with_name("templates")
 
 
 @cache
-def _environment() -> jinja2.Environment:
+def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES),
                              autoescape=True, undefined=jinja2.ChainableUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
@@ -58,7 +59,7 @@ def build_run(run_dir: Path) -> Path:
     if topology and topology.get("shards"):
         ports = f":{topology['shards'][0]['master_port']}-{topology['shards'][-1]['replica_port']}"
     overall_class, overall_text = summary.overall(results)
-    page = _environment().get_template("run.html.j2").render(
+    page = environment().get_template("run.html.j2").render(
         run=run,
         kind=results.kind,
         results=results,
@@ -78,7 +79,7 @@ def build_run(run_dir: Path) -> Path:
         plotly_js=get_plotlyjs() if run.scenarios or _failing_history(run) else "",
     )
     path = run_dir / PAGE
-    _write(path, page)
+    write(path, page)
     return path
 
 
@@ -94,10 +95,12 @@ def build_index(reports: Path) -> Path:
             entry["page"] = f"{run_dir.name}/{PAGE}"
         if (run_dir / "locust.html").is_file():
             entry["locust"] = f"{run_dir.name}/locust.html"
-        if entry["summary"] or entry["locust"]:
+        if (run_dir / MATRIX).is_file() and (run_dir / PAGE).is_file():
+            entry["kind"], entry["page"] = "matrix", f"{run_dir.name}/{PAGE}"
+        if entry["summary"] or entry["locust"] or entry["page"]:
             runs.append(entry)
     comparable = [r["summary"] for r in runs if r["summary"] and r["summary"]["scenarios"]]
-    page = _environment().get_template("index.html.j2").render(
+    page = environment().get_template("index.html.j2").render(
         runs=runs,
         comparable_json=_script_json({
             "runs": comparable,
@@ -105,7 +108,7 @@ def build_index(reports: Path) -> Path:
         }),
     )
     path = reports / PAGE
-    _write(path, page)
+    write(path, page)
     return path
 
 
@@ -183,7 +186,7 @@ def _script_json(data) -> str:
     return json.dumps(data, sort_keys=True).replace("</", "<\\/")
 
 
-def _write(path: Path, text: str) -> None:
+def write(path: Path, text: str) -> None:
     tmp = path.with_suffix(".partial")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)

@@ -48,7 +48,7 @@ def settings(results: RunRecord) -> dict[str, object]:
     """The lab's settings as flat ``section.key`` pairs, for a side-by-side diff."""
     lab = results.lab or {}
     flat: dict[str, object] = {"layout": lab.get("layout"), "provider": lab.get("provider"),
-                               "images": lab.get("images")}
+                               "images": lab.get("images"), "engine": lab.get("engine")}
     for section in ("sentinel", "redis", "haproxy"):
         for key, value in sorted((lab.get(section) or {}).items()):
             flat[f"{section}.{key}"] = value
@@ -76,6 +76,7 @@ def run_summary(run_id: str, results: RunRecord) -> dict:
         "started": results.started,
         "complete": results.complete,
         "layout": (results.lab or {}).get("layout"),
+        "engine": (results.lab or {}).get("engine"),
         "counts": verdict_counts(results),
         "overall": overall(results)[0],
         "hypothesis": str(results.hypothesis.status) if results.hypothesis else None,

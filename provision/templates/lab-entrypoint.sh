@@ -17,8 +17,8 @@ if [ ! -f "$conf" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 fi
 
 case $kind in
-    redis) set -- redis-server "$conf" ;;
-    sentinel) set -- redis-server "$conf" --sentinel ;;
+    redis) set -- "${LAB_SERVER:-redis-server}" "$conf" ;;
+    sentinel) set -- "${LAB_SERVER:-redis-server}" "$conf" --sentinel ;;
     *) echo "lab-entrypoint: unknown kind '$kind' (expected redis or sentinel)" >&2; exit 64 ;;
 esac
 

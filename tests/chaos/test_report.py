@@ -25,7 +25,8 @@ def test_the_report_opens_in_chromium_with_every_part(campaign):
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"  # kept in the run folder
     html = page.read_text()
     versions = results["lab"]["versions"]
-    assert versions["redis"] in html and versions["docker"] in html
+    assert versions["engine"] in html and versions["docker"] in html
+    assert versions["engine"].startswith("redis 7.0.")
     assert "HAProxy version" in versions["haproxy"]
 
 

@@ -7,6 +7,7 @@ import uuid
 import redis.sentinel
 
 from lab.probe import client
+from lab.versions import engine_version
 
 
 def current_master(running_lab, shard):
@@ -106,3 +107,11 @@ def test_redis_benchmark_runs_through_port_5000(running_lab):
     assert result.returncode == 0, result.stderr
     match = re.search(r"SET: ([\d.]+) requests per second", result.stdout.replace("\r", "\n"))
     assert match and float(match.group(1)) > 0, result.stdout
+
+
+def test_every_instance_runs_the_configured_engine(running_lab):
+    engine = running_lab.lab.config.engine
+    release = engine.name.split("-", 1)[1]  # redis-7.0 -> "7.0", valkey-9 -> "9"
+    for instance in running_lab.lab.topology.instances:
+        version = engine_version(instance.address, running_lab.password)
+        assert version.startswith(f"{engine.product} {release}."), (instance.label, version)

@@ -36,6 +36,19 @@ def test_invalid_lab_toml(config):
     assert_nothing_created()
 
 
+def test_an_engine_the_mirror_cannot_provide(config, tmp_path):
+    """A mirror with the machines' release but not the engine's: refused before anything
+    is built (the machine image's release is there; the engine's backports are not)."""
+    mirror = tmp_path / "mirror"
+    (mirror / "dists/bookworm").mkdir(parents=True)
+    (mirror / "dists/bookworm/Release").write_text("Suite: bookworm\n")
+    config.write_text(config.read_text() + f'[images]\nengine = "valkey-8.0"\n'
+                      f'mirror = "file://{mirror}"\nsuite = "bookworm"\n')
+    assert_one_line_error(run_lab("up", config=config), "engine valkey-8.0 cannot be built "
+                          "here", "has no release bookworm-backports", "[images] mirror")
+    assert_nothing_created()
+
+
 def test_missing_vagrant(config, tmp_path):
     env = dict(os.environ, PATH=str(tmp_path))  # no vagrant (nor anything else) on PATH
     assert_one_line_error(run_lab("up", config=config, env=env), "`vagrant` is not installed",

@@ -1,0 +1,96 @@
+"""The matrix page: ``reports/<matrix-id>/index.html``, scenario x engine.
+
+Built from ``matrix.json`` and each engine's own ``results.json`` alone (rebuilt by
+``nox -s report``). A cell is the scenario's worst verdict on that engine and its key
+numbers (medians with ``--repeat``); a number is highlighted where the engines differ in
+kind, never on noise:
+
+- the verdicts differ;
+- a measure was taken on one engine and not on another (no failover at all, say);
+- lost writes are zero on one engine and not on another;
+- with repetitions on every engine, the ranges (min..max) do not overlap.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lab import engines, runs
+from lab.chaos.record import HEADLINE, MatrixRecord
+from lab.report import pages, rundata, summary
+
+__all__ = ["CELL_MEASURES", "QUESTIONS", "build", "differences"]
+
+# The key numbers of a cell, a subset of the record's HEADLINE, in its order.
+CELL_MEASURES = tuple(m for m in HEADLINE if m[0] in
+                      ("failover_s", "failover_write_s", "outage_s", "lost", "split_brain_s"))
+
+# What the page must show, asked of the live DOM (tests, ``report --check``).
+QUESTIONS = {
+    "engines": "[...document.querySelectorAll('#matrix thead th.engine')]"
+               ".map(th => th.dataset.engine)",
+    "rows": "document.querySelectorAll('#matrix tr.scenario-row').length",
+    "cells": "[...document.querySelectorAll('#matrix td.cell')].map(td => ({"
+             "engine: td.dataset.engine, scenario: td.dataset.scenario, "
+             "status: td.dataset.status || null, text: td.innerText}))",
+    "differing": "document.querySelectorAll('#matrix .differs').length",
+    "incomplete_banner": "!!document.getElementById('incomplete')",
+}
+
+
+def build(matrix_dir: Path) -> Path:
+    """Write the matrix page from the raw data; its path."""
+    record = MatrixRecord.read(matrix_dir / runs.MATRIX)
+    reports = matrix_dir.parent
+    columns, cells = [], {}
+    for entry in record.runs:
+        results = None
+        if entry.run_id and rundata.has_results(reports / entry.run_id):
+            results = rundata.read_results(reports / entry.run_id)
+        engine = engines.ENGINES.get(entry.engine)
+        columns.append({
+            "engine": entry.engine, "entry": entry,
+            "origin": engine.origin if engine else "",
+            "version": ((results.lab or {}).get("versions") or {}).get("engine") if results
+            else None,
+            "page": f"../{entry.run_id}/{pages.PAGE}" if results else None,
+            "complete": bool(results and results.complete),
+        })
+        cells[entry.engine] = summary.run_summary(entry.run_id, results)["scenarios"] \
+            if results else {}
+    rows = []
+    for scenario in record.scenarios:
+        row = {c["engine"]: cells[c["engine"]].get(scenario) for c in columns}
+        rows.append({"scenario": scenario, "cells": row, "differs": differences(row)})
+    page = pages.environment().get_template("matrix.html.j2").render(
+        record=record, columns=columns, rows=rows, measures=CELL_MEASURES)
+    path = matrix_dir / pages.PAGE
+    pages.write(path, page)
+    return path
+
+
+def differences(row: dict[str, dict | None]) -> set[str]:
+    """Which of ``status`` and the cell measures differ in kind across the engines of one
+    scenario's row (engines that did not run it are left out)."""
+    ran = [cell for cell in row.values() if cell]
+    if len(ran) < 2:
+        return set()
+    found = set()
+    if len({cell["status"] for cell in ran}) > 1:
+        found.add("status")
+    repeated = all(cell["n"] >= 2 for cell in ran)
+    for key, _, _ in CELL_MEASURES:
+        values = [cell.get(key) for cell in ran]
+        measured_on_some = len({v is None for v in values}) > 1
+        taken = [v for v in values if v is not None]
+        lost_on_some = key == "lost" and len({v == 0 for v in taken}) > 1
+        apart = repeated and len(taken) == len(values) and \
+            _ranges_apart([cell[f"{key}_range"] for cell in ran])
+        if measured_on_some or lost_on_some or apart:
+            found.add(key)
+    return found
+
+
+def _ranges_apart(ranges: list[list[float]]) -> bool:
+    """Some two of the ranges do not overlap."""
+    return max(low for low, _ in ranges) > min(high for _, high in ranges)

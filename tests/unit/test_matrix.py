@@ -1,0 +1,105 @@
+"""The matrix page, from hand-made records: cells, differences, the interrupted case."""
+
+from pathlib import Path
+
+import pytest
+
+from lab.chaos.checkers import ShardMeasures
+from lab.chaos.record import EngineRun, MatrixRecord, RunRecord, ScenarioResult, Status
+from lab.report import command, matrix
+from lab.runs import MATRIX, RESULTS
+
+
+def result(scenario, status=Status.FINDING, failover=None, lost=0, outage=1.0,
+           repetition=1, repetitions=1):
+    measures = ShardMeasures(1, outage_s=outage, failover_s=failover,
+                             failover_write_s=failover and failover + 0.5, lost=lost,
+                             indeterminate=0)
+    return ScenarioResult(scenario, status=status, measures={1: measures},
+                          repetition=repetition, repetitions=repetitions)
+
+
+def write_matrix(reports: Path, runs: dict[str, list[ScenarioResult]],
+                 complete=True, errors: dict[str, str] | None = None) -> Path:
+    matrix_dir = reports / "m1"
+    matrix_dir.mkdir(parents=True)
+    record = MatrixRecord("m1", list(runs) + list(errors or {}), ["crash-master", "pause-master"],
+                          complete=complete)
+    for engine, scenarios in runs.items():
+        run_dir = reports / f"m1-{engine}"
+        run_dir.mkdir()
+        RunRecord(run_dir.name, lab={"engine": engine, "versions": {"engine": f"v {engine}"}},
+                  scenarios=scenarios, complete=True).write(run_dir / RESULTS)
+        record.runs.append(EngineRun(engine, run_dir.name, "re-provisioned", 21.5, 0))
+    for engine, error in (errors or {}).items():
+        record.runs.append(EngineRun(engine, error=error))
+    record.write(matrix_dir / MATRIX)
+    return matrix_dir
+
+
+def cell(status="finding", n=1, **numbers):
+    base = {"status": status, "n": n}
+    for key, _, _ in matrix.CELL_MEASURES:
+        value = numbers.get(key, 1.0)
+        base[key] = value
+        base[f"{key}_range"] = numbers.get(f"{key}_range", [value, value])
+    return base
+
+
+def test_differences_are_differences_in_kind_not_noise():
+    same = {"a": cell(), "b": cell(outage_s=1.3)}
+    assert matrix.differences(same) == set()  # one run each: 1.0 vs 1.3 is noise
+    assert matrix.differences({"a": cell(), "b": cell(status="pass")}) == {"status"}
+    assert matrix.differences({"a": cell(failover_s=None), "b": cell()}) == {"failover_s"}
+    assert matrix.differences({"a": cell(lost=0), "b": cell(lost=12)}) == {"lost"}
+    assert matrix.differences({"a": cell(lost=3), "b": cell(lost=12)}) == set()
+    apart = {"a": cell(n=3, outage_s=1.0, outage_s_range=[0.9, 1.1]),
+             "b": cell(n=3, outage_s=2.0, outage_s_range=[1.8, 2.2])}
+    assert matrix.differences(apart) == {"outage_s"}
+    overlapping = {"a": cell(n=3, outage_s=1.0, outage_s_range=[0.9, 1.9]),
+                   "b": cell(n=3, outage_s=2.0, outage_s_range=[1.8, 2.2])}
+    assert matrix.differences(overlapping) == set()
+    assert matrix.differences({"a": cell(), "b": None}) == set()  # b did not run it
+
+
+def test_the_page_has_a_cell_per_scenario_and_engine_with_numbers(tmp_path):
+    matrix_dir = write_matrix(tmp_path, {
+        "redis-7.0": [result("crash-master", lost=160), result("pause-master", failover=4.0)],
+        "valkey-8.1": [result("crash-master", lost=0, status=Status.PASS),
+                       result("pause-master", failover=4.1)],
+    })
+    html = matrix.build(matrix_dir).read_text()
+    assert html.count('<td class="cell"') == 4
+    assert 'data-engine="valkey-8.1" data-scenario="crash-master" data-status="pass"' in html
+    assert '<a href="../m1-redis-7.0/index.html">redis-7.0</a>' in html
+    assert "4.00 s" in html and "160" in html and "v valkey-8.1" in html
+    assert "Debian 13 (trixie): Valkey 8.1" in html  # where the engine comes from
+    # crash-master differs in verdict and in lost writes (160 vs 0), highlighted in both of
+    # its cells; pause-master (failover 4.0 vs 4.1, one run each) does not.
+    assert html.count('class="differs changed"') == 2
+    assert html.count("badge pass differs") == 1 and html.count("badge finding differs") == 1
+    assert 'id="incomplete"' not in html
+
+
+def test_an_interrupted_matrix_shows_what_finished_and_why_the_rest_is_missing(tmp_path):
+    matrix_dir = write_matrix(tmp_path, {"redis-7.0": [result("crash-master")]},
+                              complete=False, errors={"valkey-8.0": "switching to valkey-8.0: x"})
+    html = matrix.build(matrix_dir).read_text()
+    assert 'id="incomplete"' in html and "after 2 of 2 engine(s)" in html
+    assert "not run" in html  # pause-master never ran on redis-7.0
+    assert "switching to valkey-8.0: x" in html
+
+
+@pytest.mark.browser
+def test_the_page_opens_in_chromium_with_both_engines_cells(tmp_path):
+    matrix_dir = write_matrix(tmp_path, {
+        "redis-7.0": [result("crash-master"), result("pause-master", failover=4.0)],
+        "valkey-8.1": [result("crash-master"), result("pause-master", failover=3.0)],
+    })
+    page = matrix.build(matrix_dir)
+    problems, check = command.verify(page)
+    assert problems == []
+    assert check.answers["engines"] == ["redis-7.0", "valkey-8.1"]
+    cells = {(c["engine"], c["scenario"]): c for c in check.answers["cells"]}
+    assert len(cells) == 4
+    assert "3.00 s" in cells[("valkey-8.1", "pause-master")]["text"]
