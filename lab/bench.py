@@ -38,6 +38,12 @@ until the page showed it (median and max); the reset between the two exercises; 
 layout overlay (article -> spread -> article) and a live overlay (min_replicas_to_write)
 applied on the warm lab. Each ``--repeat`` times.
 
+``--what matrix``: per engine (:mod:`lab.engines`), the cold build of its image (the
+cached image and tarball deleted first; ``--skip-cold`` keeps them); then a warm lab
+switched from engine to engine in a cycle, each switch timed to settled (``--repeat``
+cycles); then ``nox -s matrix`` over every engine with every named scenario (no
+Hypothesis), the wall time of each engine's campaign from its run record.
+
 ``--what report`` (no lab needed) takes the largest finished chaos run under ``reports/``
 and measures, on a copy: building its page from raw data, the page's size, and opening it
 in headless Chromium (load, draw every chart, answer the checks).
@@ -100,7 +106,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--skip-cold", action="store_true",
                         help="keep the cached images: measure warm, re-run and down only")
     parser.add_argument("--what", choices=["all", "lifecycle", "chaos", "load", "report",
-                                           "hypothesis", "workshop"], default="all")
+                                           "hypothesis", "workshop", "matrix"],
+                        default="all")
     parser.add_argument("--output", type=Path, default=REPORTS / "bench.json")
     return parser
 
@@ -138,6 +145,11 @@ def main(argv: list[str] | None = None) -> int:
                 report["workshop"] = _measure_workshop(Lab.load(config_path), config_path,
                                                        args.repeat)
                 _print_workshop(report["workshop"])
+            if args.what in ("all", "matrix"):
+                config_path.write_text(BENCH_LAB)
+                report["matrix"] = _measure_matrix(Lab.load(config_path), config_path,
+                                                   args.repeat, args.skip_cold)
+                _print_matrix(report["matrix"])
             if args.what in ("all", "report"):
                 report["report"] = _measure_report(args.repeat)
                 print(f"report: {report['report']}")
@@ -322,6 +334,78 @@ def _measure_workshop(lab: Lab, config_path: Path, repeat: int) -> dict:
         "overlay_target_s": 60.0,
         "runs": runs,
     }
+
+
+def _measure_matrix(lab: Lab, config_path: Path, repeat: int, skip_cold: bool) -> dict:
+    """Cold image per engine, warm switches between engines, the campaign per engine."""
+    import tomli_w
+
+    from lab import config as config_module
+    from lab import engines, images, reconfigure
+
+    names = engines.names()
+    cold: dict[str, float] = {}
+    if not skip_cold:
+        for name in names:
+            base = images.recipes(engines.get(name), lab.config.images.mirror,
+                                  lab.config.images.suite)[0]
+            subprocess.run(["docker", "rmi", "-f", base.image], capture_output=True)
+            for tarball in lab.paths.images.glob(f"{base.name}-*.tar"):
+                tarball.unlink()
+            print(f"bench: cold image of {name}")
+            started = time.monotonic()
+            with quiet():
+                images.ensure((base,), lab.paths)
+                images.saved_tarball(base, lab.paths)
+            cold[name] = round(time.monotonic() - started, 1)
+            print(f"  {name}: {cold[name]:.1f} s")
+    print("bench: matrix lab up")
+    _up(lab, config_path)
+    base_raw = tomllib.loads(config_path.read_text())
+    switches: dict[str, list[float]] = {name: [] for name in names}
+    current = lab
+    for i in range(1, repeat + 1):
+        for name in (*names[1:], names[0]):  # from the default round to the default
+            raw = {**base_raw, "images": {"engine": name}}
+            path = config_path.with_name(f"engine-{name}.toml")
+            path.write_text(tomli_w.dumps(raw))
+            with quiet():
+                current, done = reconfigure.apply(current, config_module.load(path), path)
+            switches[name].append(done.seconds)
+            print(f"bench {i}/{repeat}: switched to {name} in {done.seconds:.1f} s")
+    matrix_id = f"{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-bench-matrix"
+    print(f"bench: nox -s matrix over {len(names)} engines, every scenario ({matrix_id})")
+    subprocess.run([sys.executable, "-m", "lab", "--config", str(config_path), "matrix",
+                    "--engines", ",".join(names), "--run-id", matrix_id],
+                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, check=False)
+    record = json.loads((REPORTS / matrix_id / "matrix.json").read_text())
+    campaigns = {}
+    for run in record["runs"]:
+        results = REPORTS / (run["run_id"] or "-") / "results.json"
+        if results.exists():
+            data = json.loads(results.read_text())
+            started, updated = (time.mktime(time.strptime(data[k], "%Y-%m-%dT%H:%M:%SZ"))
+                                for k in ("started", "updated"))
+            campaigns[run["engine"]] = {"run": run["run_id"], "seconds": updated - started,
+                                        "scenarios": len(data["scenarios"]),
+                                        "complete": data["complete"]}
+    return {
+        "cold_image_s": cold,
+        "switch_s": {name: {"runs": values, "median": _median(values)}
+                     for name, values in switches.items()},
+        "switch_target_s": 60.0,
+        "campaign_s": campaigns,
+        "matrix": matrix_id,
+    }
+
+
+def _print_matrix(m: dict) -> None:
+    print(f"{'engine':<12} {'cold image':>10} {'warm switch':>12} {'campaign':>10}")
+    for name, switch in m["switch_s"].items():
+        cold = m["cold_image_s"].get(name)
+        campaign = m["campaign_s"].get(name, {}).get("seconds")
+        print(f"{name:<12} {cold or 0:>9.0f}s {switch['median'] or 0:>11.1f}s "
+              f"{campaign or 0:>9.0f}s")
 
 
 def page_delays(topology, events: list[dict], shard: int,

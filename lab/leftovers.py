@@ -8,7 +8,10 @@ removes it, whatever run (or crashed controller) left it:
 * containers are the compose project's, so paused or stopped ones are found by label;
   an adopted deployment's containers are written to ``TOUCHED`` before a fault touches
   them;
-* a netem qdisc on any interface.
+* a netem qdisc on any interface;
+* settings a fault changed at run time (``CONFIG SET``, ``SENTINEL SET``): the command
+  that puts each back is written to ``PENDING`` before the change, and removed when the
+  fault is healed; what is left there is run by a heal.
 
 A lifecycle module: ``status``, ``down`` and ``heal`` use it without importing chaos; the
 faults (:mod:`lab.chaos.faults`) tag what they add with the names defined here.
@@ -19,10 +22,12 @@ from __future__ import annotations
 from lab.remote import Machine
 from lab.render import COMPOSE_PROJECT
 
-__all__ = ["CHAINS", "ENSURE_CHAINS", "LABEL", "TAG", "TOUCHED", "find", "heal_everything"]
+__all__ = ["CHAINS", "ENSURE_CHAINS", "LABEL", "PENDING", "TAG", "TOUCHED", "find",
+           "heal_everything"]
 
 TAG = "redis-ha-lab"
 TOUCHED = "/var/lib/redis-ha-lab/touched-containers"
+PENDING = "/var/lib/redis-ha-lab/pending-undo.sh"
 CHAINS = {"INPUT": "RHL-INPUT", "OUTPUT": "RHL-OUTPUT"}
 LABEL = f"label=com.docker.compose.project={COMPOSE_PROJECT}"
 
@@ -45,6 +50,7 @@ HEAL_EVERYTHING = " ; ".join([
     f"docker ps -aq --filter {LABEL} --filter status=created | xargs -r docker start",
     "for i in $(ls /sys/class/net); do tc qdisc show dev $i | grep -q netem && "
     "tc qdisc del dev $i root; done",
+    f"if [ -f {PENDING} ]; then sh {PENDING}; rm -f {PENDING}; fi",
     # Adopted containers a fault touched: resume or start each, forget the running ones.
     f"if [ -f {TOUCHED} ]; then for c in $(cat {TOUCHED}); do "
     "case \"$(docker inspect -f '{{.State.Status}}' $c 2>/dev/null)\" in "
@@ -68,6 +74,7 @@ COUNT_LEFTOVERS = " ; ".join([
     f"iptables -w -S 2>/dev/null | grep -c -- '{TAG}' || true",
     _count("paused"),
     _count("exited"),
+    f"grep -c . {PENDING} 2>/dev/null || echo 0",
 ])
 
 
@@ -81,7 +88,7 @@ def find(machines: list[Machine]) -> list[str]:
     found = []
     for machine in machines:
         counts = machine.run(COUNT_LEFTOVERS, check=False).split()
-        rules, paused, stopped = (int(x) for x in (counts + ["0", "0", "0"])[:3])
+        rules, paused, stopped, settings = (int(x) for x in (counts + ["0"] * 4)[:4])
         name = machine.server.name
         if rules:
             found.append(f"{name}: {rules} tagged iptables rule(s)")
@@ -89,4 +96,6 @@ def find(machines: list[Machine]) -> list[str]:
             found.append(f"{name}: {paused} paused lab container(s)")
         if stopped:
             found.append(f"{name}: {stopped} stopped lab container(s)")
+        if settings:
+            found.append(f"{name}: {settings} setting(s) a fault changed, not yet put back")
     return found

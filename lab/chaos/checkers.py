@@ -56,6 +56,11 @@ class ShardMeasures:
     split_brain_haproxy_s: float = 0.0
     stale_reads: int = 0
     errors: dict[str, int] = field(default_factory=dict)
+    # Sentinel events about this shard from the first fault on, per channel (+tilt,
+    # -failover-abort-no-good-slave, ...): what the catalogue scenarios assert on.
+    sentinel_events: dict[str, int] = field(default_factory=dict)
+    # The longest time one of the shard's instances was a replica with its link down.
+    replica_link_down_s: float = 0.0
 
     @property
     def split_brain_s(self) -> float:
@@ -86,9 +91,12 @@ def fault_windows(events: list[dict]) -> list[Window]:
 def measure(
     events: list[dict], shards: list[int], monitor_names: dict[int, str],
     master_backends: dict[int, str] | None = None,
+    sentinels: dict[int, list[str]] | None = None,
 ) -> dict[int, ShardMeasures]:
     """Every measurement for every shard (``master_backends``: HAProxy's name for each
-    shard's master backend, default ``shard<N>_master``)."""
+    shard's master backend, default ``shard<N>_master``; ``sentinels``: the labels of the
+    Sentinels watching each shard, to place their events that name no shard, like +tilt;
+    without it those count for every shard)."""
     master_backends = master_backends or {n: backend_name(n, "master") for n in shards}
     windows = fault_windows(events)
     first_fault = windows[0].start if windows else None
@@ -121,6 +129,11 @@ def measure(
         m.split_brain_roles_s = round(split_brain_roles(events, shard), 3)
         m.split_brain_haproxy_s = round(split_brain_haproxy(events, master_backends[shard]), 3)
         m.stale_reads = stale_reads(writes, reads)
+        watching = set(sentinels[shard]) if sentinels and shard in sentinels else None
+        m.sentinel_events = sentinel_events(events, monitor_names[shard], watching,
+                                            first_fault if first_fault is not None
+                                            else _span(events)[0])
+        m.replica_link_down_s = round(replica_link_down(events, shard, first_fault), 3)
         result[shard] = m
     return result
 
@@ -156,6 +169,44 @@ def split_votes(events: list[dict], monitor: str, since: float) -> int:
     return sum(1 for e in events
                if e["type"] == "sentinel" and e["channel"] == "-failover-abort-not-elected"
                and e["t"] >= since and str(e["data"]).split()[1:2] == [monitor])
+
+
+def sentinel_events(events: list[dict], monitor: str, watching: set[str] | None,
+                    since: float) -> dict[str, int]:
+    """Per channel, the Sentinel events since ``since`` about ``monitor``: those naming it
+    (``master shard1 ...``, ``shard1 ...``, ``... @ shard1 ...``), and those naming no
+    monitor (``#tilt mode entered``) from a Sentinel in ``watching`` (None: any)."""
+    found: Counter[str] = Counter()
+    for e in events:
+        if e["type"] != "sentinel" or e["t"] < since:
+            continue
+        data = str(e["data"])
+        names_it = monitor in data.split()
+        from_watcher = data.startswith("#") and (watching is None
+                                                 or e.get("sentinel") in watching)
+        if names_it or from_watcher:
+            found[e["channel"]] += 1
+    return dict(sorted(found.items()))
+
+
+def replica_link_down(events: list[dict], shard: int, since: float | None) -> float:
+    """The longest stretch, from ``since`` on, during which one instance of ``shard``
+    reported ``role:slave`` with ``master_link_status:down`` (a replica that cannot sync)."""
+    if since is None:
+        return 0.0
+    down_since: dict[str, float] = {}
+    longest = 0.0
+    for e in events:
+        if e["type"] != "role" or e.get("shard") != shard:
+            continue
+        down = e.get("role") == "slave" and e.get("link") == "down"
+        instance = e["instance"]
+        if down and instance not in down_since:
+            down_since[instance] = max(e["t"], since)
+        elif not down and instance in down_since:
+            longest = max(longest, e["t"] - down_since.pop(instance))
+    end = events[-1]["t"] if events else 0.0
+    return max([longest, *(end - t for t in down_since.values())])
 
 
 def lost_writes(events: list[dict], shard: int, writes: list[dict]

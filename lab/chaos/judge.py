@@ -48,7 +48,9 @@ def judge_history(events: list[dict], thresholds: dict[str, float] | None = None
     shards = {int(n): info for n, info in meta["shards"].items()}
     measures = checkers.measure(events, sorted(shards),
                                 {n: info["monitor"] for n, info in shards.items()},
-                                {n: info["master_backend"] for n, info in shards.items()})
+                                {n: info["master_backend"] for n, info in shards.items()},
+                                {n: info["sentinels"] for n, info in shards.items()
+                                 if "sentinels" in info} or None)
     convergence = Convergence.from_json(_without_event_fields(checkers.convergence(events)))
     target = int(meta["target_shard"])
     reason = checkers.skipped(events)

@@ -17,14 +17,17 @@ Everything added is tagged as :mod:`lab.leftovers` defines, so its ``heal_everyt
 
 from __future__ import annotations
 
+import shlex
 import time
 from collections.abc import Callable
 
-from lab import leftovers, masters
+from lab import engines, leftovers, masters
 from lab.chaos.faults.applied import Applied, FaultSkipped
-from lab.leftovers import CHAINS, ENSURE_CHAINS, LABEL, TAG, TOUCHED
+from lab.engines import Engine
+from lab.leftovers import CHAINS, ENSURE_CHAINS, LABEL, PENDING, TAG, TOUCHED
 from lab.machines.base import Machines, RestartUnsupported
 from lab.remote import Machine
+from lab.render import REMOTE_ROOT
 from lab.topology import RedisInstance, Topology
 
 __all__ = ["Nemesis"]
@@ -36,7 +39,8 @@ class Nemesis:
     def __init__(self, topology: Topology, machines: list[Machine], password: str,
                  network: str, backend: Machines | None = None,
                  reconnect: Callable[[str], Machine] | None = None,
-                 adopted: bool = False, haproxy_port: int = 5000) -> None:
+                 adopted: bool = False, haproxy_port: int = 5000,
+                 engine: Engine | None = None) -> None:
         self.topology = topology
         self.machines = {m.server.name: m for m in machines}
         self.password = password
@@ -48,6 +52,8 @@ class Nemesis:
         # An adopted deployment: not the lab's compose project, no per-port uids.
         self.adopted = adopted
         self.haproxy_port = haproxy_port
+        # The engine's dialect (option names, COORDINATED failover) for settings faults.
+        self.engine = engine or engines.get(engines.DEFAULT)
 
     # -- finding targets -------------------------------------------------------------------
 
@@ -118,8 +124,48 @@ class Nemesis:
             self.machines[server].run(" && ".join([ENSURE_CHAINS, *commands]))
         return applied
 
-    def block(self, sources, destinations) -> list[tuple[str, str, str]]:
-        """OUTPUT rules so that no process of ``sources`` reaches any of ``destinations``."""
+    def change_settings(self, kind: str, target: dict,
+                        changes: list[tuple[str, str, str]]) -> Applied:
+        """Run each ``(server, command, undo)`` on that server: ``command`` a
+        :meth:`redis_cli` line that must answer ``OK``. Each undo is written to the
+        server's pending-undo file before its change, so a heal after a crashed controller
+        (``nox -s heal``) still puts the setting back."""
+        if self.adopted:
+            raise FaultSkipped("adopt mode: the deployment's settings are its own; the lab "
+                               "changes only the settings of a stack it provisioned")
+        applied = Applied(kind, target)
+        for server, command, undo in changes:
+            machine = self.machines[server]
+            if not machine.ok("command -v redis-cli >/dev/null"):
+                raise FaultSkipped(f"{server}: redis-cli is not installed (apt-get install "
+                                   "redis-tools)")
+            marker = f"# fault {applied.id}"
+            machine.run(f"mkdir -p {PENDING.rsplit('/', 1)[0]} && "
+                        f"echo {shlex.quote(f'{undo} {marker}')} >> {PENDING}")
+            applied.undo.append((server, f"{undo}; sed -i '/{marker}$/d' {PENDING}"))
+            machine.run(f"answer=$({command}) && [ \"$answer\" = OK ] || "
+                        "{ echo \"$answer\" >&2; exit 1; }")
+        return applied
+
+    # As an argument of :meth:`redis_cli`: the lab's password, expanded on the machine.
+    PASSWORD = object()
+
+    @classmethod
+    def redis_cli(cls, address: tuple[str, int], *args: object, auth: bool = True) -> str:
+        """A shell line running ``redis-cli`` on a lab machine against ``address``; the
+        password comes from the configs rendered there (never from a command line)."""
+        host, port = address
+        words = " ".join('"$REDISCLI_AUTH"' if a is cls.PASSWORD else shlex.quote(str(a))
+                         for a in args)
+        if not auth:
+            return f"redis-cli -h {host} -p {port} {words}"
+        return (f"export REDISCLI_AUTH=$(awk '$1 == \"requirepass\" {{ print $2; exit }}' "
+                f"{REMOTE_ROOT}/conf/redis-*.conf); redis-cli -h {host} -p {port} {words}")
+
+    def block(self, sources, destinations, reset: bool = False) -> list[tuple[str, str, str]]:
+        """OUTPUT rules so that no process of ``sources`` reaches any of ``destinations``
+        (``reset``: refused with a TCP reset, so established connections break at once
+        instead of at their timeout)."""
         if self.adopted:
             raise FaultSkipped("adopt mode: processes that share a host cannot be told apart "
                                "by iptables (the lab's own stack runs each as its own uid)")
@@ -129,9 +175,10 @@ class Nemesis:
                 if src == dst:
                     continue
                 host, port = dst.address
+                target = "REJECT --reject-with tcp-reset" if reset else "DROP"
                 rules.append((src.server.name, "OUTPUT",
                               f"-p tcp -m owner --uid-owner {src.port} -d {host} "
-                              f"--dport {port} -j DROP"))
+                              f"--dport {port} -j {target}"))
         return rules
 
     def restart_machine(self, server: str) -> float:

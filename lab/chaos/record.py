@@ -111,6 +111,7 @@ class ScenarioResult:
     repetition: int = 1  # with --repeat N: 1..N of ``repetitions``
     repetitions: int = 1
     slo_breaches: list[Breach] = field(default_factory=list)
+    reference: str = ""  # the upstream issue or documentation the scenario reproduces
 
     @property
     def label(self) -> str:

@@ -80,7 +80,8 @@ class ChaosSession:
             lab.topology, lab.connect_all(backend), lab.secrets.redis_password,
             lab.config.machines.network, backend,
             reconnect=lambda name: lab.connect(lab.topology.server(name), backend),
-            adopted=lab.config.adopted, haproxy_port=lab.config.haproxy.first_port)
+            adopted=lab.config.adopted, haproxy_port=lab.config.haproxy.first_port,
+            engine=lab.config.engine)
 
     @property
     def machines(self) -> list[Machine]:
@@ -214,7 +215,8 @@ class Recording:
         self.history.record(
             "meta", label=label, layout=lab.config.layout, run_id=session.run_id,
             settings={"sentinel": vars(lab.config.sentinel), "redis": vars(lab.config.redis)},
-            shards={s.number: {"monitor": s.monitor_name, "master_backend": s.master_backend}
+            shards={s.number: {"monitor": s.monitor_name, "master_backend": s.master_backend,
+                               "sentinels": [x.label for x in lab.topology.sentinels_of(s)]}
                     for s in lab.topology.shards},
             target_shard=target_shard, expect=expect.to_json(), slo=thresholds,
             election_retry_s=lab.config.sentinel.failover_timeout_ms / 1000, **meta)
@@ -308,7 +310,8 @@ def run_scenario(session: ChaosSession, scenario: Scenario, repetition: int = 1,
         judged.verdict.findings, judged.target_shard, judged.faults, judged.measures,
         judged.convergence, round(reset_s, 2), recording.path.name,
         load.finish(events) if load else None, seconds=round(time.monotonic() - started, 1),
-        repetition=repetition, repetitions=repetitions, slo_breaches=judged.breaches)
+        repetition=repetition, repetitions=repetitions, slo_breaches=judged.breaches,
+        reference=scenario.reference)
     log.info(f"chaos: {label}: {result.status.upper()}  " + _headline(result.target))
     for breach in judged.breaches:
         log.info(f"chaos: {label}: SLO breached: {breach.measure} = "

@@ -55,6 +55,12 @@ class Expect:
     split_brain_expected: bool = False  # report split brain as a finding; fail if absent
     writes_during_fault: bool | None = None  # False: the shard is expected to be down
     finding: str = ""  # the weakness this scenario demonstrates, in one sentence
+    # Sentinel channels the shard's Sentinels must publish (+tilt, -failover-abort-...).
+    sentinel_events: tuple[str, ...] = ()
+    # Error classes clients must have seen (NOREPLICAS, READONLY, ...).
+    errors_seen: tuple[str, ...] = ()
+    # A replica stuck (role slave, link down) at least this long: the finding it shows.
+    replica_stuck_s: float | None = None
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -75,6 +81,8 @@ class Scenario:
     # A saved Hypothesis sequence (inject / wait / heal steps, run in order) instead of
     # ``faults``: what ``--save-scenario`` writes as scenarios/<name>.toml.
     script: tuple[dict, ...] = ()
+    # The upstream issue or documentation a catalogue scenario reproduces.
+    reference: str = ""
 
 
 _SAVED_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
@@ -187,6 +195,24 @@ def judge(expect: Expect, m: ShardMeasures, convergence: Convergence | None,
         if split > 0:
             v.findings.append(f"split brain: {m.split_brain_roles_s} s with two masters, "
                               f"{m.split_brain_haproxy_s} s with two UP in HAProxy")
+
+    # The behaviour a catalogue scenario exists to show: asserted, and reported as found.
+    for channel in expect.sentinel_events:
+        seen = m.sentinel_events.get(channel, 0)
+        v.check(f"Sentinel published {channel}", seen > 0, f"{seen} time(s)")
+        if seen:
+            v.findings.append(f"Sentinel published {channel} ({seen} time(s))")
+    for error in expect.errors_seen:
+        seen = m.errors.get(error, 0)
+        v.check(f"clients were answered {error}", seen > 0, f"{seen} operation(s)")
+        if seen:
+            v.findings.append(f"clients were answered {error} {seen} time(s)")
+    if expect.replica_stuck_s is not None:
+        stuck = m.replica_link_down_s
+        v.check(f"a replica could not sync for {expect.replica_stuck_s:g} s or more",
+                stuck >= expect.replica_stuck_s, f"longest link down {stuck} s")
+        if stuck >= expect.replica_stuck_s:
+            v.findings.append(f"a replica of shard {m.shard} could not sync for {stuck} s")
 
     worst = max([m.outage_s or 0, *m.outage_by_haproxy.values()])
     if expect.writes_during_fault is False and worst:

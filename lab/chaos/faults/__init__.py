@@ -1,10 +1,12 @@
 """The faults: one object per fault, one registry (:mod:`~lab.chaos.faults.base`).
 
-``processes``  crash-master, stop-master, pause-master, kill-sentinels, kill-haproxy,
-               restart-server
-``network``    partition-sentinels, isolate-master-with-clients, isolate-server,
-               packet-loss, latency
+``processes``  crash-master, stop-master, pause-master, pause-replicas, freeze-sentinel,
+               kill-sentinels, kill-haproxy, restart-server
+``network``    partition-sentinels, isolate-master-with-clients, cut-replication,
+               isolate-server, packet-loss, latency
 ``machines``   restart-machine
+``settings``   manual-failover, replica-priority-zero, require-replicas,
+               sentinel-reboot-period, drop-masterauth
 
 Adding a fault is one new class in one of these modules (or a new module imported
 below), decorated with ``@register``; see the README's "Adding a fault".
@@ -14,7 +16,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from lab.chaos.faults import machines, network, processes  # noqa: F401 - they register
+from lab.chaos.faults import (  # noqa: F401 - they register
+    machines,
+    network,
+    processes,
+    settings,
+)
 from lab.chaos.faults.base import (
     Applied,
     Fault,

@@ -87,7 +87,7 @@ class Fault(ABC):
     """One fault. Subclasses set the class attributes and implement inject."""
 
     name: ClassVar[str]
-    family: ClassVar[str]  # "processes", "network" or "machines"
+    family: ClassVar[str]  # one of FAMILIES
     params: ClassVar[tuple[Param, ...]] = ()
     # The dry-run plan's words, formatted with the resolved parameters.
     words: ClassVar[str] = ""
@@ -149,7 +149,7 @@ def register(cls: type[Fault]) -> type[Fault]:
     return cls
 
 
-FAMILIES = ("processes", "network", "machines")
+FAMILIES = ("processes", "network", "machines", "settings")
 
 
 def registered() -> dict[str, Fault]:

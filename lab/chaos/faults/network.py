@@ -60,6 +60,24 @@ class IsolateMasterWithClients(_ShardPartition):
 
 
 @register
+class CutReplication(_ShardPartition):
+    """Cut the shard's replicas off from its master and back, with TCP resets: their
+    links go down at once (a silent drop would wait for ``repl-timeout``, 60 s)."""
+
+    name = "cut-replication"
+    searched = False  # the catalogue's stale-replicas scenario
+    words = "iptables: reset shard {shard}'s replication links, both ways"
+
+    def inject(self, nemesis, shard):
+        master = nemesis.master_of(shard)
+        replicas = [i for i in nemesis.topology.shard(shard).instances if i != master]
+        return nemesis.add_rules(
+            self.name, {"master": master.label, "replicas": [r.label for r in replicas]},
+            nemesis.block(replicas, [master], reset=True)
+            + nemesis.block([master], replicas, reset=True))
+
+
+@register
 class IsolateServer(Fault):
     """Cut a machine off from the other machines (clients on the host still reach it)."""
 

@@ -63,6 +63,46 @@ class PauseMaster(_MasterFault):
 
 
 @register
+class PauseReplicas(Fault):
+    """Freeze every replica of the shard (docker pause); heal resumes them."""
+
+    name = "pause-replicas"
+    family = "processes"
+    params = (SHARD,)
+    touches = "shard"
+    searched = False  # the catalogue's min-replicas scenario; pause-master covers freezing
+    words = "freeze every replica of shard {shard} (docker pause), resume them"
+
+    def inject(self, nemesis, shard):
+        master = nemesis.master_of(shard)
+        replicas = [i for i in nemesis.topology.shard(shard).instances if i != master]
+        applied = Applied(self.name, {"replicas": [i.label for i in replicas]})
+        for replica in replicas:
+            paused = nemesis.container_action(self.name, replica, "docker pause {cid}",
+                                              "docker unpause {cid}")
+            applied.undo += paused.undo
+        return applied
+
+
+@register
+class FreezeSentinel(Fault):
+    """Freeze one Sentinel of the shard (docker pause, SIGSTOP-like); resumed past its
+    2 s timer threshold it enters TILT mode for 30 s (redis/redis#10547)."""
+
+    name = "freeze-sentinel"
+    family = "processes"
+    params = (SHARD,)
+    touches = "shard"
+    searched = False  # the catalogue's TILT scenario
+    words = "freeze the first Sentinel of shard {shard} (docker pause), resume it"
+
+    def inject(self, nemesis, shard):
+        sentinel = nemesis.topology.sentinels_of(nemesis.topology.shard(shard))[0]
+        return nemesis.container_action(self.name, sentinel, "docker pause {cid}",
+                                        "docker unpause {cid}")
+
+
+@register
 class KillSentinels(Fault):
     """Stop a minority or a majority of the Sentinels watching the shard."""
 

@@ -1,0 +1,140 @@
+"""Operator actions on a running lab: settings changed at run time (``CONFIG SET``,
+``SENTINEL SET``) and a manual failover. Each names a documented Sentinel behaviour of the
+catalogue (``scenarios/``); none is drawn by Hypothesis (``searched = False``): they
+make sense in the hand-written sequences that reproduce an upstream report.
+
+A changed setting is put back by its undo (written to the machine's pending-undo file
+first, :mod:`lab.leftovers`); a manual failover has nothing to undo: the old master
+rejoins as a replica, or does not, which is what the scenarios measure.
+"""
+
+from __future__ import annotations
+
+import time
+
+import redis
+
+from lab.chaos.faults.base import Applied, Fault, FaultSkipped, Param, register
+from lab.probe import client
+
+SHARD = Param("shard", "shard", 1)
+
+
+class _SettingsFault(Fault):
+    family = "settings"
+    params = (SHARD,)
+    touches = "shard"
+    searched = False
+
+
+@register
+class ManualFailover(_SettingsFault):
+    """``SENTINEL FAILOVER`` of the shard, asked of one of its Sentinels (``coordinated``:
+    the COORDINATED variant, from Valkey 9.0; skipped where the engine refuses it)."""
+
+    name = "manual-failover"
+    params = (SHARD, Param("coordinated", "choice", "no", choices=("no", "yes")))
+    words = "SENTINEL FAILOVER shard {shard} (coordinated: {coordinated})"
+
+    def inject(self, nemesis, shard, coordinated):
+        shard_ = nemesis.topology.shard(shard)
+        sentinel = nemesis.topology.sentinels_of(shard_)[0]
+        master = nemesis.master_of(shard)
+        command = ["SENTINEL", "FAILOVER", shard_.monitor_name]
+        if coordinated == "yes":
+            command.append("COORDINATED")
+        at = time.time()
+        try:
+            with client(*sentinel.address, timeout=5) as r:
+                r.execute_command(*command)
+        except redis.ResponseError as exc:
+            if coordinated == "yes":
+                raise FaultSkipped(f"{nemesis.engine.name} refuses SENTINEL FAILOVER ... "
+                                   f"COORDINATED ({exc}); Valkey 9.0 added it") from None
+            raise RuntimeError(f"sentinel {sentinel.label}: {' '.join(command)}: {exc}") \
+                from None
+        return Applied(self.name, {"sentinel": sentinel.label, "old_master": master.label,
+                                   "coordinated": coordinated}, at=at)
+
+
+@register
+class ReplicaPriorityZero(_SettingsFault):
+    """``replica-priority 0`` on every replica of the shard: none may be promoted."""
+
+    name = "replica-priority-zero"
+    words = "CONFIG SET replica-priority 0 on every replica of shard {shard}"
+
+    def inject(self, nemesis, shard):
+        master = nemesis.master_of(shard)
+        replicas = [i for i in nemesis.topology.shard(shard).instances if i != master]
+        return nemesis.change_settings(
+            self.name, {"replicas": [i.label for i in replicas]},
+            [(i.server.name, nemesis.redis_cli(i.address, "CONFIG", "SET", "replica-priority", 0),
+              nemesis.redis_cli(i.address, "CONFIG", "SET", "replica-priority", 100))
+             for i in replicas])
+
+
+@register
+class RequireReplicas(_SettingsFault):
+    """``min-replicas-to-write 1`` with a short ``min-replicas-max-lag`` on the shard's
+    master: it refuses writes (``NOREPLICAS``) once no replica acknowledged lately."""
+
+    name = "require-replicas"
+    params = (SHARD, Param("max_lag", "int", 3, low=1, high=60))
+    words = "CONFIG SET min-replicas-to-write 1, min-replicas-max-lag {max_lag} on " \
+            "shard {shard}'s master"
+
+    def inject(self, nemesis, shard, max_lag):
+        master = nemesis.master_of(shard)
+        with client(*master.address, password=nemesis.password, timeout=5) as r:
+            before = r.config_get("min-replicas-*")
+        return nemesis.change_settings(
+            self.name, {"master": master.label, "max_lag": max_lag},
+            [(master.server.name,
+              nemesis.redis_cli(master.address, "CONFIG", "SET", "min-replicas-to-write", 1,
+                                "min-replicas-max-lag", max_lag),
+              nemesis.redis_cli(master.address, "CONFIG", "SET", "min-replicas-to-write",
+                                before["min-replicas-to-write"], "min-replicas-max-lag",
+                                before["min-replicas-max-lag"]))])
+
+
+@register
+class SentinelRebootPeriod(_SettingsFault):
+    """Set the reboot down-after period (Redis 7's ``master-reboot-down-after-period``,
+    Valkey's ``primary-...``) on every Sentinel of the shard: a master that restarts is
+    held down that long, so Sentinel fails it over instead of taking it back empty."""
+
+    name = "sentinel-reboot-period"
+    params = (SHARD, Param("ms", "int", 30000, low=1000, high=600000))
+    words = "SENTINEL SET shard {shard} reboot-down-after-period {ms} on its Sentinels"
+
+    def inject(self, nemesis, shard, ms):
+        shard_ = nemesis.topology.shard(shard)
+        option = nemesis.engine.reboot_down_after_option
+        sentinels = nemesis.topology.sentinels_of(shard_)
+        return nemesis.change_settings(
+            self.name, {"option": option, "ms": ms, "sentinels": [s.label for s in sentinels]},
+            [(s.server.name,
+              nemesis.redis_cli(s.address, "SENTINEL", "SET", shard_.monitor_name, option, ms,
+                                auth=False),
+              nemesis.redis_cli(s.address, "SENTINEL", "SET", shard_.monitor_name, option, 0,
+                                auth=False))
+             for s in sentinels])
+
+
+@register
+class DropMasterauth(_SettingsFault):
+    """Remove ``masterauth`` from the shard's current master: demoted later, it cannot
+    authenticate to its new master and never syncs (redis/redis#9009)."""
+
+    name = "drop-masterauth"
+    words = "CONFIG SET masterauth '' on shard {shard}'s master"
+
+    def inject(self, nemesis, shard):
+        master = nemesis.master_of(shard)
+        return nemesis.change_settings(
+            self.name, {"master": master.label},
+            [(master.server.name,
+              nemesis.redis_cli(master.address, "CONFIG", "SET", "masterauth", ""),
+              nemesis.redis_cli(master.address, "CONFIG", "SET", "masterauth",
+                                nemesis.PASSWORD))])
