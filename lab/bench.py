@@ -42,7 +42,8 @@ applied on the warm lab. Each ``--repeat`` times.
 cached image and tarball deleted first; ``--skip-cold`` keeps them); then a warm lab
 switched from engine to engine in a cycle, each switch timed to settled (``--repeat``
 cycles); then ``nox -s matrix`` over every engine with every named scenario (no
-Hypothesis), the wall time of each engine's campaign from its run record.
+Hypothesis; ``--scenarios A,B`` for some), the wall time of each engine's campaign from
+its run record.
 
 ``--what report`` (no lab needed) takes the largest finished chaos run under ``reports/``
 and measures, on a copy: building its page from raw data, the page's size, and opening it
@@ -108,6 +109,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--what", choices=["all", "lifecycle", "chaos", "load", "report",
                                            "hypothesis", "workshop", "matrix"],
                         default="all")
+    parser.add_argument("--scenarios", default="", metavar="A,B,...",
+                        help="--what matrix: the scenarios of each engine's campaign "
+                             "(default: every scenario)")
     parser.add_argument("--output", type=Path, default=REPORTS / "bench.json")
     return parser
 
@@ -148,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.what in ("all", "matrix"):
                 config_path.write_text(BENCH_LAB)
                 report["matrix"] = _measure_matrix(Lab.load(config_path), config_path,
-                                                   args.repeat, args.skip_cold)
+                                                   args.repeat, args.skip_cold,
+                                                   [s for s in args.scenarios.split(",") if s])
                 _print_matrix(report["matrix"])
             if args.what in ("all", "report"):
                 report["report"] = _measure_report(args.repeat)
@@ -336,7 +341,8 @@ def _measure_workshop(lab: Lab, config_path: Path, repeat: int) -> dict:
     }
 
 
-def _measure_matrix(lab: Lab, config_path: Path, repeat: int, skip_cold: bool) -> dict:
+def _measure_matrix(lab: Lab, config_path: Path, repeat: int, skip_cold: bool,
+                    scenarios: list[str]) -> dict:
     """Cold image per engine, warm switches between engines, the campaign per engine."""
     import tomli_w
 
@@ -374,9 +380,11 @@ def _measure_matrix(lab: Lab, config_path: Path, repeat: int, skip_cold: bool) -
             switches[name].append(done.seconds)
             print(f"bench {i}/{repeat}: switched to {name} in {done.seconds:.1f} s")
     matrix_id = f"{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-bench-matrix"
-    print(f"bench: nox -s matrix over {len(names)} engines, every scenario ({matrix_id})")
+    print(f"bench: nox -s matrix over {len(names)} engines, "
+          f"{', '.join(scenarios) or 'every scenario'} ({matrix_id})")
     subprocess.run([sys.executable, "-m", "lab", "--config", str(config_path), "matrix",
-                    "--engines", ",".join(names), "--run-id", matrix_id],
+                    "--engines", ",".join(names), "--run-id", matrix_id,
+                    *(arg for name in scenarios for arg in ("-k", name))],
                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, check=False)
     record = json.loads((REPORTS / matrix_id / "matrix.json").read_text())
     campaigns = {}
@@ -395,6 +403,7 @@ def _measure_matrix(lab: Lab, config_path: Path, repeat: int, skip_cold: bool) -
                      for name, values in switches.items()},
         "switch_target_s": 60.0,
         "campaign_s": campaigns,
+        "campaign_scenarios": scenarios or "all",
         "matrix": matrix_id,
     }
 

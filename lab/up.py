@@ -34,10 +34,9 @@ from pathlib import Path
 
 from lab import config as config_module
 from lab import host, images, settle
-from lab import provision as provision_module
 from lab.context import Lab
 from lab.errors import LabError
-from lab.provision import ImagePlan, Report, provision
+from lab.provision import ImagePlan, Report, provision, retire_stack
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +120,7 @@ def run(lab: Lab, config_path: Path, *, machines_only: bool = False
             with ThreadPoolExecutor(max_workers=len(connections)) as pool:
                 if replaced:
                     log.info(f"  a new deployment ({replaced}): stopping the old one everywhere")
-                    list(pool.map(provision_module.retire_stack, connections))
+                    list(pool.map(retire_stack, connections))
                     result.changes.append(f"replaced the deployment ({replaced})")
                 reports: list[Report] = list(pool.map(
                     lambda m: provision(m, _bundle_for(bundles, m.server.name), plan),

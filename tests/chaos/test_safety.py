@@ -60,18 +60,34 @@ def test_status_reports_leftovers_and_heal_removes_them(chaos_lab):
         nemesis = Nemesis(lab.topology, machines, chaos_lab.password, lab.config.machines.network)
         faults.inject(nemesis, "kill-haproxy", server="redis2")
         faults.inject(nemesis, "packet-loss", server="redis3", percent=1)
+        # A changed setting, never healed by this (as if the controller had crashed).
+        faults.inject(nemesis, "replica-priority-zero", shard=1)
     finally:
         for machine in machines:
             machine.close()
+    replicas = [i for i in lab.topology.shard(1).instances if i.initial_role == "replica"]
+    assert priorities(replicas, chaos_lab.password) == {"0"}
     status = run_lab("status", config=chaos_lab.config_path)
     assert status.returncode == 1
     assert "redis2: 1 stopped lab container(s)" in status.stdout
     assert "redis3: 3 tagged iptables rule(s)" in status.stdout  # 2 jumps + the rule
+    assert "redis1: 2 setting(s) a fault changed, not yet put back" in status.stdout
     healed = run_lab("chaos", "--heal", config=chaos_lab.config_path)
     assert healed.returncode == 0, healed.stdout
     assert "no fault leftovers" in healed.stdout
+    assert priorities(replicas, chaos_lab.password) == {"100"}  # put back from the file
     status = status_once_settled(chaos_lab.config_path, bound_s=30)
     assert status.returncode == 0, status.stdout
+
+
+def priorities(instances, password) -> set[str]:
+    from lab.probe import client
+
+    found = set()
+    for instance in instances:
+        with client(*instance.address, password=password) as r:
+            found.add(str(r.config_get("replica-priority")["replica-priority"]))
+    return found
 
 
 def test_chaos_on_a_lab_that_is_not_up_and_unknown_scenarios(tmp_path, chaos_lab):

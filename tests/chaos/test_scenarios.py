@@ -1,5 +1,7 @@
 """The CI campaign: real faults on a real lab, and numbers that make sense."""
 
+from markupsafe import escape
+
 from lab.chaos import checkers, history
 from lab.paths import REPORTS
 from lab.probe import client
@@ -46,6 +48,20 @@ def test_partition_sentinels_fails_over_an_unreachable_but_live_master(campaign)
     m = measures(results, "partition-sentinels")
     assert m["failover_s"] is not None
     assert m["split_brain_roles_s"] > 0  # the old master stayed master behind the partition
+
+
+def test_a_catalogue_scenario_shows_its_behaviour_and_names_its_reference(campaign):
+    """no-promotable-replica: every replica at priority 0, the master stopped: Sentinel
+    refuses (asserted from its own event), the shard is down, the reference is named."""
+    results = campaign.results
+    s = scenario(results, "no-promotable-replica")
+    m = measures(results, "no-promotable-replica")
+    assert m["failover_s"] is None
+    assert m["sentinel_events"].get("-failover-abort-no-good-slave", 0) >= 1
+    assert "Sentinel published -failover-abort-no-good-slave" in " ".join(s["findings"])
+    assert s["reference"].startswith("Redis Sentinel documentation")
+    page = (REPORTS / results["run_id"] / "index.html").read_text()
+    assert f"Upstream reference: {escape(s['reference'])}" in page
 
 
 def test_histories_hold_every_kind_of_event(campaign):

@@ -12,7 +12,7 @@ import pytest
 
 LIFECYCLE = ("lab.config", "lab.topology", "lab.render", "lab.machines", "lab.provision",
              "lab.settle", "lab.probe", "lab.up", "lab.down", "lab.status", "lab.leftovers",
-             "lab.heal", "lab.reconfigure")
+             "lab.heal", "lab.reconfigure", "lab.engines", "lab.images")
 
 
 @pytest.fixture(scope="module")
@@ -42,11 +42,13 @@ def test_chaos_never_imports_the_report(graph):
     assert chain is None, " -> ".join(chain)
 
 
+@pytest.mark.parametrize("top", ["lab.workshop", "lab.matrix"])
 @pytest.mark.parametrize("module", ["lab.chaos", "lab.report", *LIFECYCLE])
-def test_only_the_cli_and_the_bench_use_the_workshop(graph, module):
-    """The workshop sits on top: it drives chaos and the lifecycle; nothing below it
-    knows it exists (its page's record types live in the one run record)."""
-    chain = graph.find_shortest_chain(importer=module, imported="lab.workshop",
+def test_only_the_cli_and_the_bench_use_the_workshop_and_the_matrix(graph, module, top):
+    """The workshop and the matrix sit on top: they drive chaos and the lifecycle;
+    nothing below knows they exist (their pages' record types live in the one run
+    record)."""
+    chain = graph.find_shortest_chain(importer=module, imported=top,
                                       as_packages=True)
     assert chain is None, " -> ".join(chain)
 

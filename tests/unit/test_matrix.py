@@ -103,3 +103,11 @@ def test_the_page_opens_in_chromium_with_both_engines_cells(tmp_path):
     cells = {(c["engine"], c["scenario"]): c for c in check.answers["cells"]}
     assert len(cells) == 4
     assert "3.00 s" in cells[("valkey-8.1", "pause-master")]["text"]
+
+
+def test_nox_s_report_rebuilds_matrix_pages_and_the_index_lists_them(tmp_path):
+    matrix_dir = write_matrix(tmp_path, {"redis-7.0": [result("crash-master")]})
+    assert command.run(tmp_path, [], check=False) == 0
+    assert (matrix_dir / "index.html").is_file()
+    index = (tmp_path / "index.html").read_text()
+    assert '<a href="m1/index.html">m1</a>' in index and "<td>matrix</td>" in index

@@ -1,0 +1,36 @@
+"""The catalogue of Sentinel behaviours on the default engine (Redis 7.0), on the real lab.
+
+CI runs one catalogue scenario in its campaign (no-promotable-replica, see
+test_scenarios.py); every one of them runs here with ``LAB_CATALOGUE=1`` (about 6 min).
+``nox -s matrix`` runs them on every engine.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.labs import recorded
+from tests.unit.test_catalogue import CATALOGUE
+
+OPT_IN = "LAB_CATALOGUE"
+
+
+@pytest.mark.skipif(os.environ.get(OPT_IN) != "1",
+                    reason=f"opt-in: the whole catalogue, about 6 min ({OPT_IN}=1); CI runs "
+                           "no-promotable-replica in its campaign")
+def test_every_catalogue_scenario_shows_its_behaviour_on_the_default_engine(chaos_lab):
+    args = [arg for name in CATALOGUE for arg in ("-k", name)]
+    result = recorded("chaos", *args, "--no-hypothesis", config=chaos_lab.config_path,
+                      timeout=1800)
+    assert result.returncode == 0, result.process.stdout[-3000:]
+    verdicts = {s["scenario"]: s for s in result.results["scenarios"]}
+    assert set(verdicts) == set(CATALOGUE)
+    for name, s in verdicts.items():
+        assert s["reference"], name
+        if name == "manual-failover-coordinated":  # Redis 7.0 has no COORDINATED
+            assert s["status"] == "skipped" and "COORDINATED" in s["findings"][0], s
+        else:
+            assert s["status"] in ("pass", "finding"), (name, s["checks"])
+    assert verdicts["manual-failover"]["measures"]["1"]["failover_s"] is not None
