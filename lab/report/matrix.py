@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lab import engines, runs
-from lab.chaos.record import HEADLINE, MatrixRecord
+from lab.chaos.record import HEADLINE, MatrixRecord, Status
 from lab.report import pages, rundata, summary
 
 __all__ = ["CELL_MEASURES", "QUESTIONS", "build", "differences"]
@@ -42,7 +42,7 @@ def build(matrix_dir: Path) -> Path:
     """Write the matrix page from the raw data; its path."""
     record = MatrixRecord.read(matrix_dir / runs.MATRIX)
     reports = matrix_dir.parent
-    columns, cells = [], {}
+    columns, cells, references, skipped = [], {}, {}, {}
     for entry in record.runs:
         results = None
         if entry.run_id and rundata.has_results(reports / entry.run_id):
@@ -58,12 +58,17 @@ def build(matrix_dir: Path) -> Path:
         })
         cells[entry.engine] = summary.run_summary(entry.run_id, results)["scenarios"] \
             if results else {}
+        for s in results.scenarios if results else ():
+            references.setdefault(s.scenario, s.reference)
+            if s.status == Status.SKIPPED:
+                skipped[(entry.engine, s.scenario)] = "; ".join(s.findings)
     rows = []
     for scenario in record.scenarios:
         row = {c["engine"]: cells[c["engine"]].get(scenario) for c in columns}
-        rows.append({"scenario": scenario, "cells": row, "differs": differences(row)})
+        rows.append({"scenario": scenario, "cells": row, "differs": differences(row),
+                     "reference": references.get(scenario, "")})
     page = pages.environment().get_template("matrix.html.j2").render(
-        record=record, columns=columns, rows=rows, measures=CELL_MEASURES)
+        record=record, columns=columns, rows=rows, measures=CELL_MEASURES, skipped=skipped)
     path = matrix_dir / pages.PAGE
     pages.write(path, page)
     return path
@@ -72,12 +77,14 @@ def build(matrix_dir: Path) -> Path:
 def differences(row: dict[str, dict | None]) -> set[str]:
     """Which of ``status`` and the cell measures differ in kind across the engines of one
     scenario's row (engines that did not run it are left out)."""
-    ran = [cell for cell in row.values() if cell]
-    if len(ran) < 2:
-        return set()
+    present = [cell for cell in row.values() if cell]
     found = set()
-    if len({cell["status"] for cell in ran}) > 1:
+    if len({cell["status"] for cell in present}) > 1:
         found.add("status")
+    # Measures only where the scenario ran (a skip is a difference of verdict, above).
+    ran = [cell for cell in present if cell["status"] not in ("skipped", "error")]
+    if len(ran) < 2:
+        return found
     repeated = all(cell["n"] >= 2 for cell in ran)
     for key, _, _ in CELL_MEASURES:
         values = [cell.get(key) for cell in ran]

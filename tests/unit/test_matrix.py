@@ -111,3 +111,16 @@ def test_nox_s_report_rebuilds_matrix_pages_and_the_index_lists_them(tmp_path):
     assert (matrix_dir / "index.html").is_file()
     index = (tmp_path / "index.html").read_text()
     assert '<a href="m1/index.html">m1</a>' in index and "<td>matrix</td>" in index
+
+
+def test_a_skipped_cell_differs_in_verdict_only_and_says_why(tmp_path):
+    skipped = ScenarioResult("crash-master", status=Status.SKIPPED,
+                             findings=["skipped: redis-7.0 refuses COORDINATED"],
+                             reference="redis/redis#6062")
+    matrix_dir = write_matrix(tmp_path, {
+        "redis-7.0": [skipped], "valkey-9": [result("crash-master", failover=1.2)]})
+    html = matrix.build(matrix_dir).read_text()
+    assert "skipped: redis-7.0 refuses COORDINATED" in html
+    assert 'class="differs changed"' not in html  # no measure to compare with a skip
+    assert "badge skipped differs" in html
+    assert "redis/redis#6062" in html  # the scenario's reference, under its name
