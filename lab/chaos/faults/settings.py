@@ -27,6 +27,17 @@ class _SettingsFault(Fault):
     searched = False
 
 
+def config_change(nemesis, instance, change: tuple, put_back: tuple) -> tuple[str, str, str]:
+    """``(server, command, undo)`` for :meth:`~lab.chaos.nemesis.Nemesis.change_settings`:
+    ``CONFIG SET *change`` on ``instance``; the undo sets ``put_back`` and rewrites the
+    config file, since a failover in between may have rewritten the changed value into it
+    (Sentinel sends ``CONFIG REWRITE`` to every instance it reconfigures)."""
+    rewrite = nemesis.redis_cli(instance.address, "CONFIG", "REWRITE")
+    return (instance.server.name,
+            nemesis.redis_cli(instance.address, "CONFIG", "SET", *change),
+            f"{nemesis.redis_cli(instance.address, 'CONFIG', 'SET', *put_back)} && {rewrite}")
+
+
 @register
 class ManualFailover(_SettingsFault):
     """``SENTINEL FAILOVER`` of the shard, asked of one of its Sentinels (``coordinated``:
@@ -69,8 +80,7 @@ class ReplicaPriorityZero(_SettingsFault):
         replicas = [i for i in nemesis.topology.shard(shard).instances if i != master]
         return nemesis.change_settings(
             self.name, {"replicas": [i.label for i in replicas]},
-            [(i.server.name, nemesis.redis_cli(i.address, "CONFIG", "SET", "replica-priority", 0),
-              nemesis.redis_cli(i.address, "CONFIG", "SET", "replica-priority", 100))
+            [config_change(nemesis, i, ("replica-priority", 0), ("replica-priority", 100))
              for i in replicas])
 
 
@@ -90,12 +100,10 @@ class RequireReplicas(_SettingsFault):
             before = r.config_get("min-replicas-*")
         return nemesis.change_settings(
             self.name, {"master": master.label, "max_lag": max_lag},
-            [(master.server.name,
-              nemesis.redis_cli(master.address, "CONFIG", "SET", "min-replicas-to-write", 1,
-                                "min-replicas-max-lag", max_lag),
-              nemesis.redis_cli(master.address, "CONFIG", "SET", "min-replicas-to-write",
-                                before["min-replicas-to-write"], "min-replicas-max-lag",
-                                before["min-replicas-max-lag"]))])
+            [config_change(nemesis, master,
+                           ("min-replicas-to-write", 1, "min-replicas-max-lag", max_lag),
+                           ("min-replicas-to-write", before["min-replicas-to-write"],
+                            "min-replicas-max-lag", before["min-replicas-max-lag"]))])
 
 
 @register
@@ -134,7 +142,5 @@ class DropMasterauth(_SettingsFault):
         master = nemesis.master_of(shard)
         return nemesis.change_settings(
             self.name, {"master": master.label},
-            [(master.server.name,
-              nemesis.redis_cli(master.address, "CONFIG", "SET", "masterauth", ""),
-              nemesis.redis_cli(master.address, "CONFIG", "SET", "masterauth",
-                                nemesis.PASSWORD))])
+            [config_change(nemesis, master, ("masterauth", ""),
+                           ("masterauth", nemesis.PASSWORD))])
