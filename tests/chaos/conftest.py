@@ -5,8 +5,7 @@ import pytest
 from tests.labs import recorded
 
 CI_SCENARIOS = ["crash-master", "pause-master", "partition-sentinels",
-                "isolate-master-with-clients", "kill-sentinels-majority", "restart-machine",
-                "no-promotable-replica"]  # the last: a catalogue scenario (settings faults)
+                "isolate-master-with-clients", "kill-sentinels-majority", "restart-machine"]
 
 
 @pytest.fixture(scope="package")

@@ -56,3 +56,17 @@ def test_only_the_cli_and_the_bench_use_the_workshop_and_the_matrix(graph, modul
 def test_imports_inside_functions_are_seen(graph):
     """(The CLI imports chaos lazily: the graph must still have the edge.)"""
     assert "lab.chaos.campaign" in graph.find_modules_directly_imported_by("lab.cli")
+
+
+def test_the_modules_shipped_to_load_workers_import_nothing_else_of_the_lab(graph):
+    """A remote Locust worker gets the locustfile and these modules only: each of them
+    must import nothing of the package beyond the list (measured: a new import broke the
+    workers with ImportError while every local test passed)."""
+    from lab.load_workers import LAB_MODULES
+
+    shipped = {"lab" if m == "__init__.py" else f"lab.{m.removesuffix('.py')}"
+               for m in LAB_MODULES}
+    for module in shipped:
+        beyond = {m for m in graph.find_modules_directly_imported_by(module)
+                  if m.startswith("lab") and m not in shipped}
+        assert not beyond, f"{module} imports {sorted(beyond)}: add them to LAB_MODULES"
