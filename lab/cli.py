@@ -17,6 +17,7 @@ from lab.context import Lab
 from lab.errors import LabError
 from lab.paths import REPORTS
 from lab.progress import show_progress
+from lab.routes import ROUTES
 
 MAX_REPEAT = 100
 
@@ -90,6 +91,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="remove every fault leftover (tagged rules, paused/stopped containers)")
     p.add_argument("--plan", action="store_true",
                    help="print which faults would touch which hosts, and stop (a dry run)")
+    _client_arguments(p)
     p.add_argument("--i-accept-disruption", action="store_true",
                    help="required for chaos on an SSH inventory (real hosts): without it "
                         "the plan is printed and nothing runs")
@@ -112,10 +114,18 @@ def _parser() -> argparse.ArgumentParser:
                    help="name the run folder reports/ID/ (default: the time and the kind)")
     p.add_argument("--i-accept-disruption", action="store_true",
                    help="required for a workshop on an SSH inventory (real hosts)")
-    p = verbs.add_parser("matrix", help="the same chaos scenarios on each engine, one page "
+    p = verbs.add_parser("matrix", help="the same chaos scenarios on each engine, route, ack "
+                                        "mode or overlay, one page "
                                         "comparing them")
-    p.add_argument("--engines", required=True, metavar="A,B,...",
+    p.add_argument("--engines", metavar="A,B,...",
                    help="the engines, in order (known: " + ", ".join(engines.names()) + ")")
+    p.add_argument("--overlays", metavar="F,G,...",
+                   help="lab.toml overlays (TOML files merged over the lab's settings; "
+                        "'base': none), e.g. base,min-replicas.toml")
+    p.add_argument("--routes", metavar="A,B,...",
+                   help="how the workload reaches Redis (known: " + ", ".join(ROUTES) + ")")
+    p.add_argument("--acks", metavar="A,B,...",
+                   help="when a write counts: plain, wait:N[:MS], e.g. plain,wait:1")
     p.add_argument("-k", dest="patterns", action="append", default=[], metavar="NAME",
                    help="the scenarios whose name contains NAME (repeatable; default: all)")
     p.add_argument("--repeat", type=int, default=1, metavar="N",
@@ -187,6 +197,15 @@ def _dispatch(args: argparse.Namespace) -> int:
     raise AssertionError(args.verb)
 
 
+def _client_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--route", metavar="ROUTE", default=None,
+                   help=f"how the workload reaches Redis: {', '.join(ROUTES)} (default: "
+                        "[clients] route in lab.toml, haproxy)")
+    p.add_argument("--ack", metavar="MODE", default=None,
+                   help="when a write counts: plain, or wait:N[:MS] (WAIT N replicas after "
+                        "each write; default: [clients] ack, plain)")
+
+
 def _load_arguments(p: argparse.ArgumentParser) -> None:
     from lab.load import LoadOptions
 
@@ -207,6 +226,9 @@ def _load_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", default="", metavar="SERVER,...",
                    help="run a Locust worker on each of these servers (the master runs "
                         "here): for loads beyond this machine")
+    p.add_argument("--route", metavar="ROUTE", default=None,
+                   help=f"how users reach Redis: {', '.join(ROUTES)} (default: [clients] "
+                        "route in lab.toml, haproxy)")
     p.add_argument("--run-id", metavar="ID",
                    help="name the run folder reports/ID/ (default: the time and the kind)")
 
@@ -217,7 +239,8 @@ def _load_options(args: argparse.Namespace):
     return LoadOptions(args.users, args.spawn_rate, args.run_time, args.processes,
                        args.read_ratio, args.key_space, args.value_size, args.pipeline,
                        rate=args.rate,
-                       workers=tuple(w for w in args.workers.split(",") if w))
+                       workers=tuple(w for w in args.workers.split(",") if w),
+                       route=args.route)
 
 
 def _judge(reports: Path, run_ids: list[str], slo_file: Path | None) -> int:
@@ -288,14 +311,16 @@ def _chaos(args: argparse.Namespace) -> int:
         profile = None
     if args.no_scenarios and not profile:
         raise LabError("--no-scenarios with --no-hypothesis leaves nothing to run")
+    clients = lab.config.clients_for(args.route, args.ack)
     load = None
     if args.with_load:
         from lab.load import LoadOptions, scenario_load
 
-        options = LoadOptions(users=args.load_users, spawn_rate=float(args.load_users))
+        options = LoadOptions(users=args.load_users, spawn_rate=float(args.load_users),
+                              route=clients.route)
         options.validate()
         load = scenario_load(lab, options)
-    return campaign.run(lab, args.patterns, profile=profile, seed=args.seed,
+    return campaign.run(lab, args.patterns, profile=profile, seed=args.seed, clients=clients,
                         scenarios=not args.no_scenarios, load=load,
                         accept_disruption=args.i_accept_disruption, plan_only=args.plan,
                         publish=_publisher(args.junit), run_id=args.run_id, slo=_slo(args, lab),
@@ -308,8 +333,12 @@ def _matrix(args: argparse.Namespace) -> int:
 
     if not 1 <= args.repeat <= MAX_REPEAT:
         raise LabError(f"--repeat {args.repeat}: must be 1..{MAX_REPEAT}")
-    options = matrix.MatrixOptions(matrix.parse_engines(args.engines), tuple(args.patterns),
-                                   args.repeat, args.run_id, args.i_accept_disruption)
+    options = matrix.MatrixOptions(
+        matrix.parse_engines(args.engines) if args.engines is not None else (),
+        tuple(args.patterns), args.repeat, args.run_id, args.i_accept_disruption,
+        routes=matrix.parse_routes(args.routes) if args.routes is not None else (),
+        acks=matrix.parse_acks(args.acks) if args.acks is not None else (),
+        overlays=matrix.parse_overlays(args.overlays) if args.overlays is not None else ())
     return matrix.run(Lab.load(args.config, prefer_applied=True), options,
                       _publisher(None), command.publish_matrix)
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from lab import engines
+from lab import engines, routes
 from lab.errors import ConfigError
 
 LAYOUTS = ("article", "spread")
@@ -42,6 +42,9 @@ SLO_MEASURES = {
                      "UP), seconds",
     "convergence_s": "heal -> settled again, seconds (never settled: breached)",
     "stale_reads": "reads through replica ports that missed an acknowledged write",
+    "demoted_writes": "writes acknowledged by an instance a majority of Sentinels did not "
+                      "name master, all shards",
+    "demoted_write_s": "time clients spent writing to such an instance, seconds",
 }
 
 _TYPE_NAMES = {int: "an integer", str: "a string", bool: "true or false"}
@@ -88,6 +91,18 @@ class HAProxySettings:
     first_port: int = 5000
     stats_port: int = 8404
     check_interval_ms: int = 500
+    # The Sentinel-checked master ports (route haproxy-sentinel), shard i at
+    # checked_first_port + i - 1; 0: none (an adopted deployment has none unless set).
+    checked_first_port: int = 5100
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """How the chaos workload and Locust reach Redis (lab.routes): ``--route``/``--ack``
+    override these."""
+
+    route: str = routes.DEFAULT_ROUTE
+    ack: str = routes.DEFAULT_ACK
 
 
 @dataclass(frozen=True)
@@ -180,12 +195,26 @@ class LabConfig:
     ssh: SshSettings = field(default_factory=SshSettings)
     adopt: AdoptSettings = field(default_factory=AdoptSettings)
     slo: SloSettings = field(default_factory=SloSettings)
+    clients: ClientSettings = field(default_factory=ClientSettings)
     source: str = "lab.toml"
 
     @property
     def adopted(self) -> bool:
         """The deployment exists already: observe and attack it, never install or remove."""
         return self.machines.mode == "adopt"
+
+    def clients_for(self, route: str | None = None, ack: str | None = None) -> routes.Clients:
+        """``--route``/``--ack`` (None: ``[clients]``), refused (RouteError) when unknown or
+        when this lab cannot offer them."""
+        chosen = routes.Clients(
+            routes.parse_route(route) if route is not None else self.clients.route,
+            routes.parse_ack(ack if ack is not None else self.clients.ack,
+                             "--ack" if ack is not None else f"{self.source}: [clients] ack ="))
+        why = routes.unavailable(chosen.route, self.haproxy.checked_first_port, chosen.ack,
+                                 self.redis.replicas_per_shard)
+        if why:
+            raise routes.RouteError(why)
+        return chosen
 
     @property
     def engine(self) -> engines.Engine:
@@ -216,6 +245,7 @@ _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("machines", "backend"): BACKENDS,
     ("machines", "provider"): PROVIDERS,
     ("machines", "mode"): MODES,
+    ("clients", "route"): tuple(routes.ROUTES),
 }
 _RANGES: dict[tuple[str, str], tuple[int, int]] = {
     ("lab", "settle_timeout_s"): (10, 3600),
@@ -232,6 +262,7 @@ _RANGES: dict[tuple[str, str], tuple[int, int]] = {
     ("haproxy", "first_port"): (1024, 65000),
     ("haproxy", "stats_port"): (1024, 65535),
     ("haproxy", "check_interval_ms"): (100, 60_000),
+    ("haproxy", "checked_first_port"): (0, 65000),
     ("machines", "cpus"): (1, 64),
     ("machines", "memory_mb"): (256, 65536),
     ("ssh", "port"): (1, 65535),
@@ -261,7 +292,7 @@ def from_dict(raw: dict[str, Any], source: str = "lab.toml") -> LabConfig:
     """Build a :class:`LabConfig` from parsed TOML (also used by tests)."""
     reader = _Reader(source)
     known = {"lab", "servers", "redis", "sentinel", "haproxy", "images", "machines", "ssh",
-             "adopt", "slo"}
+             "adopt", "slo", "clients"}
     for key in raw:
         if key not in known:
             raise ConfigError(
@@ -281,16 +312,27 @@ def from_dict(raw: dict[str, Any], source: str = "lab.toml") -> LabConfig:
         servers=_servers(raw.get("servers"), machines, source),
         redis=RedisSettings(**reader.section(raw, "redis", _defaults(RedisSettings))),
         sentinel=SentinelSettings(**reader.section(raw, "sentinel", _defaults(SentinelSettings))),
-        haproxy=HAProxySettings(**reader.section(raw, "haproxy", _defaults(HAProxySettings))),
+        haproxy=_haproxy(reader, raw, machines),
         images=ImageSettings(**reader.section(raw, "images", _defaults(ImageSettings))),
         machines=machines,
         ssh=SshSettings(**reader.section(raw, "ssh", _defaults(SshSettings))),
         adopt=AdoptSettings(**reader.section(raw, "adopt", _defaults(AdoptSettings))),
         slo=slo_settings(raw.get("slo", {}), source),
+        clients=ClientSettings(**reader.section(raw, "clients", _defaults(ClientSettings))),
         source=source,
     )
     _check_consistency(config)
     return config
+
+
+def _haproxy(reader: _Reader, raw: dict[str, Any], machines: MachineSettings
+             ) -> HAProxySettings:
+    """[haproxy]; an adopted deployment offers the Sentinel-checked ports only when
+    lab.toml says where they are."""
+    values = reader.section(raw, "haproxy", _defaults(HAProxySettings))
+    if machines.mode == "adopt" and "checked_first_port" not in raw.get("haproxy", {}):
+        values["checked_first_port"] = 0
+    return HAProxySettings(**values)
 
 
 def load_slo(path: str | Path) -> SloSettings:
@@ -462,12 +504,21 @@ def _check_consistency(config: LabConfig) -> None:
             f"{src}: [redis] min_replicas_to_write = {config.redis.min_replicas_to_write} "
             f"is out of range: must be 0..{replicas} (replicas_per_shard)"
         )
+    try:
+        routes.parse_ack(config.clients.ack, f"{src}: [clients] ack =")
+    except routes.RouteError as exc:
+        raise ConfigError(str(exc)) from None
+    checked = config.haproxy.checked_first_port
+    if checked and checked < 1024:
+        raise ConfigError(f"{src}: [haproxy] checked_first_port = {checked} is out of range: "
+                          f"must be 0 (none) or 1024..65000")
     ports = _listening_ports(config)
     clashes = {p for p in ports if ports.count(p) > 1}
     if clashes:
         raise ConfigError(
             f"{src}: ports overlap on one server: {', '.join(map(str, sorted(clashes)))}; "
-            f"move [redis] master_port, [sentinel] port or [haproxy] first_port apart"
+            f"move [redis] master_port, [sentinel] port or [haproxy] first_port or "
+            f"checked_first_port apart"
         )
 
 
@@ -478,4 +529,7 @@ def _listening_ports(config: LabConfig) -> list[int]:
     sentinel_ports = range(config.sentinel.port, config.sentinel.port + sentinel_count)
     haproxy_ports = range(config.haproxy.first_port,
                           config.haproxy.first_port + 2 * len(config.servers))
-    return [*redis_ports, *sentinel_ports, *haproxy_ports, config.haproxy.stats_port]
+    checked = config.haproxy.checked_first_port
+    checked_ports = range(checked, checked + len(config.servers)) if checked else range(0)
+    return [*redis_ports, *sentinel_ports, *haproxy_ports, *checked_ports,
+            config.haproxy.stats_port]

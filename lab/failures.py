@@ -2,7 +2,12 @@
 
 ``READONLY``, ``NOREPLICAS``, ``LOADING``, ``MASTERDOWN``, ... (the server's own error
 code), ``ERR`` (other server errors), ``timeout``, ``connection-refused``,
-``connection-closed``, ``connection-error``; anything else by its exception class.
+``connection-closed``, ``connection-error``; ``no-master-found``/``no-replica-found``
+(redis-py's Sentinel client found none); anything else by its exception class.
+
+redis-py's Sentinel client turns a master's ``READONLY`` into a connection error ("The
+previous master is now a slave", after dropping the connection to rediscover): it is
+still the server's refusal, ``READONLY``.
 
 redis-py's parser strips the error code from the message and maps some codes to classes
 of its own (``READONLY`` -> ``ReadOnlyError``, ``LOADING`` -> ``BusyLoadingError``, which
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import redis
 from redis import exceptions as rx
+from redis.sentinel import MasterNotFoundError, SlaveNotFoundError
 
 __all__ = ["classify", "server_refused"]
 
@@ -34,8 +40,14 @@ _CODE_OF_CLASS: dict[type, str] = {
 }
 
 
+# What redis-py's SentinelManagedConnection raises on READONLY from a master.
+_DEMOTED_MASTER = "The previous master is now a slave"
+
+
 def _server_code(exc: BaseException) -> str | None:
     """The server's error code when ``exc`` is a server's error reply, else None."""
+    if isinstance(exc, redis.ConnectionError) and str(exc) == _DEMOTED_MASTER:
+        return "READONLY"
     code = getattr(exc, "status_code", None)
     if code:
         return str(code)
@@ -58,6 +70,10 @@ def classify(exc: BaseException) -> str:
     code = _server_code(exc)
     if code:
         return code
+    if isinstance(exc, MasterNotFoundError):
+        return "no-master-found"
+    if isinstance(exc, SlaveNotFoundError):
+        return "no-replica-found"
     if isinstance(exc, redis.TimeoutError):
         return "timeout"
     if isinstance(exc, redis.ConnectionError):

@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from lab.clients import RouteMap
 from lab.context import Lab
 from lab.errors import LabError
 from lab.paths import PROJECT_ROOT
@@ -53,6 +54,7 @@ class LoadOptions:
     shards: int | None = None  # send to the first N shards only (None: all); 1 = port 5000
     rate: float = 50.0  # calls per second per user; 0 = as fast as possible (saturation)
     workers: tuple[str, ...] = ()  # servers that each run a Locust worker (master here)
+    route: str | None = None  # lab.routes; None: the lab's [clients] route
 
     def validate(self) -> None:
         problems = []
@@ -94,6 +96,7 @@ class LoadProcess:
         options.validate()
         self.lab = lab
         self.options = options
+        self.route = lab.config.clients_for(options.route).route
         self.out_dir = out_dir
         self.process: subprocess.Popen | None = None
         self.started = 0.0
@@ -103,8 +106,7 @@ class LoadProcess:
         """The locustfile's own options (workers get them too)."""
         o, lab = self.options, self.lab
         return [
-            "--lab-hosts", ",".join(s.address for s in lab.config.servers),
-            "--lab-first-port", str(lab.config.haproxy.first_port),
+            "--lab-routes", RouteMap.of(lab.topology, self.route).to_json(),
             "--lab-shards", str(o.shards or len(lab.topology.shards)),
             "--lab-read-ratio", str(o.read_ratio), "--lab-key-space", str(o.key_space),
             "--lab-value-size", str(o.value_size), "--lab-pipeline", str(o.pipeline),
@@ -234,6 +236,7 @@ def _distributed(lab: Lab, load: LoadProcess, run_dir: Path) -> int:
 def run(lab: Lab, options: LoadOptions, run_id: str | None = None) -> int:
     """``nox -s load``: one headless run; 0 when every port served requests."""
     options.validate()
+    route = lab.config.clients_for(options.route).route
     require_up(lab)
     unknown = [w for w in options.workers if w not in {s.name for s in lab.config.servers}]
     if unknown:
@@ -243,8 +246,9 @@ def run(lab: Lab, options: LoadOptions, run_id: str | None = None) -> int:
     load = LoadProcess(lab, options, run_dir)
     where = f"workers on {', '.join(options.workers)}" if options.workers else \
         f"{options.processes} process(es) here"
-    log.info(f"load: {options.users} users, {where}, {options.run_time} "
-        f"through HAProxy on {', '.join(s.address for s in lab.config.servers)}")
+    entry = "through redis-py's Sentinel client" if route == "sentinel-client" else \
+        f"through {route} on {', '.join(s.address for s in lab.config.servers)}"
+    log.info(f"load: {options.users} users, {where}, {options.run_time} {entry}")
     if options.workers:
         code = _distributed(lab, load, run_dir)
     else:
@@ -261,10 +265,21 @@ def run(lab: Lab, options: LoadOptions, run_id: str | None = None) -> int:
     total = sum(float(r["Requests/s"]) for r in rows)
     log.info(f"load: {total:.0f} req/s in all; Locust used {cpu:.1f} s of CPU "
         f"(exit {code}); report: {run_dir / 'locust.html'}")
-    ports = {r["Name"].rsplit(":", 1)[-1] for r in rows if int(r["Request Count"]) > 0}
-    expected = {str(shard.port(kind)) for shard in lab.topology.shards
-                for kind in ("master", "replicas")}
-    if code != 0 or not expected <= ports:
-        log.info(f"load: ports without traffic: {sorted(expected - ports)}")
+    served = {r["Name"].split(" ")[-1] for r in rows if int(r["Request Count"]) > 0}
+    expected = set(request_places(lab, route))
+    if code != 0 or not expected <= served:
+        log.info(f"load: ports without traffic: {sorted(expected - served)}")
         return 1
     return 0
+
+
+def request_places(lab: Lab, route: str) -> list[str]:
+    """Where the locustfile's request names say each call went, per shard and kind:
+    ``:5000`` (an HAProxy port) or ``shard1`` (the Sentinel client)."""
+    routes = RouteMap.of(lab.topology, route)
+    places = []
+    for shard in routes.shards:
+        for kind in ("master", "replicas"):
+            port = shard.port(route, kind)
+            places.append(f":{port}" if port else f"shard{shard.number}")
+    return list(dict.fromkeys(places))

@@ -20,7 +20,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from lab.config import LabConfig
-from lab.topology import RedisInstance, SentinelInstance, Topology
+from lab.topology import RedisInstance, SentinelInstance, Topology, is_check_backend
 
 TIMEOUT_S = 2.0
 
@@ -154,7 +154,7 @@ def haproxy_view(name: str, address: str, stats_port: int) -> HAProxyView:
         return view
     for row in csv.DictReader(io.StringIO(text.lstrip("# "))):
         backend, server = row["pxname"], row["svname"]
-        if server in ("FRONTEND", "BACKEND") or backend == "stats":
+        if server in ("FRONTEND", "BACKEND") or backend == "stats" or is_check_backend(backend):
             continue
         ups = view.up.setdefault(backend, [])
         if row["status"].startswith("UP"):

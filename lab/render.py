@@ -10,6 +10,7 @@ digest tells provisioning whether a server has anything to change.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import jinja2
 
 from lab.config import LabConfig, Server
 from lab.paths import TEMPLATES
-from lab.topology import Topology
+from lab.topology import RedisInstance, SentinelInstance, Shard, Topology
 
 HEADER = "Rendered by redis-ha-lab from lab.toml: edit the template, not this file."
 REMOTE_ROOT = "/opt/redis-ha-lab"
@@ -100,7 +101,8 @@ def render(config: LabConfig, topology: Topology, password: str, images: Images)
     first_port, last_port = topology.haproxy_ports
     haproxy_cfg = env.get_template("haproxy.cfg.j2").render(
         common, shards=topology.shards, haproxy=config.haproxy,
-        first_port=first_port, last_port=last_port,
+        first_port=first_port, last_port=last_port, checked_ports=_checked_ports(topology),
+        checked={s.number: sentinel_checks(topology, s) for s in topology.shards},
     )
     entrypoint = (TEMPLATES / "lab-entrypoint.sh").read_text()
     dockerfile = env.get_template("Dockerfile.j2").render(common)
@@ -134,6 +136,55 @@ def render(config: LabConfig, topology: Topology, password: str, images: Images)
         ]
         bundles.append(Bundle(server, tuple(files)))
     return bundles
+
+
+@dataclass(frozen=True)
+class SentinelCheck:
+    """One way a majority of a shard's Sentinels can name ``instance``: HAProxy's check
+    backend ``backend`` asks each Sentinel of ``numbered`` (numbered 1.. in the shard) and
+    expects ``answer``."""
+
+    instance: RedisInstance
+    numbered: tuple[tuple[int, SentinelInstance], ...]
+
+    @property
+    def sentinels(self) -> tuple[SentinelInstance, ...]:
+        return tuple(s for _, s in self.numbered)
+
+    @property
+    def server(self) -> str:
+        """``redis1_6379_by_1_2``: the instance, then its Sentinels' numbers."""
+        return f"{self.instance.haproxy_server}_by_{'_'.join(str(n) for n, _ in self.numbered)}"
+
+    @property
+    def backend(self) -> str:
+        return f"shard{self.instance.shard}_{self.server}"
+
+    @property
+    def answer(self) -> str:
+        """``SENTINEL get-master-addr-by-name``'s reply naming the instance (RESP: ``*2``,
+        then ``$len ip``, ``$len port``), escaped for haproxy.cfg."""
+        ip, port = self.instance.server.address, str(self.instance.port)
+        return f"*2\\r\\n${len(ip)}\\r\\n{ip}\\r\\n${len(port)}\\r\\n{port}\\r\\n"
+
+
+def sentinel_checks(topology: Topology, shard: Shard) -> list[SentinelCheck]:
+    """Per instance of ``shard``, one check per majority of its Sentinels.
+
+    HAProxy's tcp-check rules run in sequence (all must pass) and belong to a backend, not
+    a server: a majority, "any m of n", becomes one check backend per m-subset, and the
+    route's server for the instance tracks it. The instance then takes writes while some
+    majority names it, and when none does HAProxy marks it down and
+    ``on-marked-down shutdown-sessions`` closes its clients' connections."""
+    watching = topology.sentinels_of(shard)
+    majority = len(watching) // 2 + 1
+    return [SentinelCheck(instance, subset) for instance in shard.instances
+            for subset in itertools.combinations(enumerate(watching, start=1), majority)]
+
+
+def _checked_ports(topology: Topology) -> tuple[int, int] | None:
+    ports = [s.checked_port for s in topology.shards if s.checked_port]
+    return (ports[0], ports[-1]) if ports else None
 
 
 def _short_hash(text: str) -> str:

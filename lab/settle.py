@@ -6,8 +6,8 @@ Settled means, for every shard:
 * every other instance is its replica, ``master_link_status:up``, offset caught up;
 * every Sentinel watching it names that master, knows every replica (none down) and
   every other Sentinel, and ``SENTINEL CKQUORUM`` says OK;
-* every HAProxy has exactly that master UP in the shard's master backend, and every
-  replica UP in its replica backend.
+* every HAProxy has exactly that master UP in the shard's master backend (and in its
+  Sentinel-checked one), and every replica UP in its replica backend.
 
 :func:`problems` is pure (a snapshot in, sentences out); :func:`wait` polls until the
 list is empty or the timeout passes, then names what is still not settled.
@@ -22,7 +22,7 @@ from lab import probe
 from lab.config import LabConfig
 from lab.errors import NotSettledError
 from lab.probe import Snapshot
-from lab.topology import Topology
+from lab.topology import Topology, haproxy_instance
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,13 @@ def problems(snapshot: Snapshot, config: LabConfig, topology: Topology) -> list[
             if shard.number in masters and up != [names[masters[shard.number]]]:
                 found.append(f"haproxy on {haproxy.server}: {shard.master_backend} has UP "
                              f"{up or 'nothing'}, expected [{names[masters[shard.number]]}]")
+            checked_up = sorted({haproxy_instance(s)
+                                 for s in haproxy.up.get(shard.checked_backend, [])})
+            if shard.checked_port and shard.number in masters \
+                    and checked_up != [names[masters[shard.number]]]:
+                found.append(f"haproxy on {haproxy.server}: {shard.checked_backend} has UP "
+                             f"{checked_up or 'nothing'}, expected "
+                             f"[{names[masters[shard.number]]}] named by a majority of Sentinels")
             replicas_up = haproxy.up.get(shard.replica_backend, [])
             if len(replicas_up) != config.redis.replicas_per_shard:
                 found.append(f"haproxy on {haproxy.server}: {shard.replica_backend} has "

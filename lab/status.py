@@ -19,6 +19,7 @@ from lab import leftovers, settle
 from lab.context import Lab
 from lab.errors import LabError
 from lab.probe import Snapshot
+from lab.topology import haproxy_instance
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +70,13 @@ def render(lab: Lab, snapshot: Snapshot, leftovers: list[str]) -> tuple[str, lis
             haproxy_rows.append([h.server, "-", "-", h.error])
             continue
         for shard in lab.topology.shards:
-            for backend, port in ((shard.master_backend, shard.master_port),
-                                  (shard.replica_backend, shard.replica_port)):
-                ups = h.up.get(backend, [])
+            routes = [(shard.master_backend, shard.master_port),
+                      (shard.replica_backend, shard.replica_port)]
+            if shard.checked_port:
+                routes.append((shard.checked_backend, shard.checked_port))
+            for backend, port in routes:
+                # A Sentinel-checked instance is UP once per majority naming it: once here.
+                ups = list(dict.fromkeys(haproxy_instance(s) for s in h.up.get(backend, [])))
                 haproxy_rows.append([h.server, str(port), backend, ", ".join(ups) or "NONE"])
 
     found = settle.problems(snapshot, lab.config, lab.topology)

@@ -16,8 +16,11 @@ shape, and everything downstream (rendering, probing, chaos) reads only that.
 The wire facts live here and nowhere else: shard *i* (1-based) is reached through
 HAProxy on ``first_port + 2(i-1)`` (its master) and ``first_port + 2(i-1) + 1`` (its
 replicas), on every server, through the backends ``shard<i>_master`` and
-``shard<i>_replicas``; a key belongs to shard ``crc32(key) mod shards + 1``
-(:func:`shard_number`, the client-side sharding the article implies).
+``shard<i>_replicas``; the Sentinel-checked master (route ``haproxy-sentinel``) on
+``checked_first_port + i - 1`` through ``shard<i>_master_checked``, whose servers are named
+``<instance>_by_<sentinels>`` (:func:`haproxy_instance`); a key belongs to shard
+``crc32(key) mod shards + 1`` (:func:`shard_number`, the client-side sharding the article
+implies).
 """
 
 from __future__ import annotations
@@ -36,6 +39,17 @@ def haproxy_port(first_port: int, shard: int, kind: str) -> int:
 def backend_name(shard: int, kind: str) -> str:
     """HAProxy's name for shard ``shard``'s "master" or "replicas" backend."""
     return f"shard{shard}_{kind}"
+
+
+def haproxy_instance(server: str) -> str:
+    """The instance an HAProxy server name stands for: ``redis1_6379`` for itself and for
+    the Sentinel-checked ``redis1_6379_by_1_2``."""
+    return server.split("_by_", 1)[0]
+
+
+def is_check_backend(backend: str) -> bool:
+    """An HAProxy backend that only checks (a Sentinel majority), never takes clients."""
+    return "_by_" in backend
 
 
 def shard_number(key: str, shards: int) -> int:
@@ -97,6 +111,8 @@ class Shard:
     # The name Sentinels monitor this shard's master under: shard<N> in the lab's own
     # stack, whatever [adopt] monitor_names says for an adopted deployment.
     monitor_name: str = ""
+    # HAProxy port of the Sentinel-checked master route; 0: the lab offers none.
+    checked_port: int = 0
 
     def __post_init__(self) -> None:
         if not self.monitor_name:
@@ -109,6 +125,11 @@ class Shard:
     @property
     def replica_backend(self) -> str:
         return backend_name(self.number, "replicas")
+
+    @property
+    def checked_backend(self) -> str:
+        """The Sentinel-checked master backend (route ``haproxy-sentinel``)."""
+        return backend_name(self.number, "master_checked")
 
     def port(self, kind: str) -> int:
         """The HAProxy port for "master" or "replicas"."""
@@ -180,6 +201,7 @@ class Topology:
                         "master_port": shard.master_port,
                         "replica_port": shard.replica_port,
                         "master_backend": shard.master_backend,
+                        "checked_port": shard.checked_port,
                         "instances": [{"label": i.label, "server": i.server.name,
                                        "port": i.port, "initial_role": i.initial_role}
                                       for i in shard.instances]}
@@ -201,11 +223,12 @@ def build(config: LabConfig) -> Topology:
         for k in range(config.redis.replicas_per_shard):
             host = home if config.layout == "article" else servers[(index + 1 + k) % n]
             instances.append(RedisInstance(index + 1, host, base + 1 + k, "replica"))
-        first = config.haproxy.first_port
+        first, checked = config.haproxy.first_port, config.haproxy.checked_first_port
         shards.append(Shard(index + 1, tuple(instances),
                             haproxy_port(first, index + 1, "master"),
                             haproxy_port(first, index + 1, "replicas"),
-                            monitors[index] if monitors else ""))
+                            monitors[index] if monitors else "",
+                            checked + index if checked else 0))
 
     sentinels = []
     for index, server in enumerate(servers):

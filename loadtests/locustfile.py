@@ -1,12 +1,15 @@
-"""Locust users for redis-ha-lab: a sharding Redis client behind HAProxy.
+"""Locust users for redis-ha-lab: a sharding Redis client along one route.
 
 Every user shards keys like the article's clients (crc32(key) mod shards): writes go to
-the shard's master port (5000/5002/5004), reads to its replica port (5001/5003/5005),
-through one server's HAProxy (users are spread over the servers round robin). Each call
-fires Locust's request event named ``<OP> :<port>``, so Locust's tables and charts split
-by shard and role, and every failure is classified (connection-closed, timeout,
-READONLY, NOREPLICAS, LOADING, MASTERDOWN, ...: :mod:`lab.failures`, the same names the
-chaos workload records). redis-py retries are off: every failure counts.
+the shard's master, reads to its replicas, along the route (:mod:`lab.routes`): through
+one server's HAProxy (master port 5000/5002/5004, or the Sentinel-checked 5100/5101/5102;
+replica port 5001/5003/5005; users are spread over the servers round robin), or through
+redis-py's Sentinel client. Each call fires Locust's request event of type the route
+(the CSV's ``Type`` column) named ``<OP> :<port>`` (``<OP> shard<N>`` without HAProxy),
+so Locust's tables and charts split by route, shard and role, and every failure is
+classified (connection-closed, timeout, READONLY, NOREPLICAS, LOADING, MASTERDOWN, ...:
+:mod:`lab.failures`, the same names the chaos workload records). redis-py retries are
+off: every failure counts.
 
 Run it through ``nox -s load`` (which passes the lab's addresses and keeps the password
 in the environment, out of command lines and reports); the options below are Locust's
@@ -23,9 +26,9 @@ import time
 import redis
 from locust import User, constant, constant_throughput, events, task
 
+from lab.clients import Link, RouteMap
 from lab.failures import classify
-from lab.probe import client as lab_client
-from lab.topology import haproxy_port, shard_number
+from lab.topology import shard_number
 
 _user_numbers = itertools.count()
 
@@ -33,9 +36,8 @@ _user_numbers = itertools.count()
 @events.init_command_line_parser.add_listener
 def _lab_arguments(parser) -> None:
     group = parser.add_argument_group("redis-ha-lab")
-    group.add_argument("--lab-hosts", default="192.168.56.11,192.168.56.12,192.168.56.13",
-                       help="HAProxy addresses, comma separated")
-    group.add_argument("--lab-first-port", type=int, default=5000)
+    group.add_argument("--lab-routes", required=True,
+                       help="the route and the lab's addresses (lab.clients.RouteMap, JSON)")
     group.add_argument("--lab-shards", type=int, default=3)
     group.add_argument("--lab-read-ratio", type=float, default=0.5,
                        help="share of reads (through replica ports)")
@@ -62,25 +64,24 @@ class ShardedRedisUser(User):
         options = self.environment.parsed_options
         self._pace = constant_throughput(options.lab_rate) if options.lab_rate > 0 \
             else constant(0)
-        hosts = [h for h in options.lab_hosts.split(",") if h]
-        self.host_address = hosts[next(_user_numbers) % len(hosts)]
+        self.routes = RouteMap.from_json(options.lab_routes)
+        self.number = next(_user_numbers)
         self.options = options
         self.password = os.environ.get("LAB_REDIS_PASSWORD") or None
         self.value = "x" * options.lab_value_size
-        self.clients: dict[int, redis.Redis] = {}
+        self.links: dict[tuple[int, str], Link] = {}
         self.rng = random.Random()
 
     def on_stop(self) -> None:
-        for client in self.clients.values():
-            client.close()
+        for link in self.links.values():
+            link.close()
 
-    def _client(self, port: int) -> redis.Redis:
-        client = self.clients.get(port)
-        if client is None:
-            client = self.clients[port] = lab_client(
-                self.host_address, port, self.password, timeout=self.options.lab_timeout,
-                single_connection=True)
-        return client
+    def _link(self, shard: int, kind: str) -> Link:
+        link = self.links.get((shard, kind))
+        if link is None:
+            link = self.links[(shard, kind)] = self.routes.link(
+                shard, kind, self.number, self.password, self.options.lab_timeout)
+        return link
 
     @task
     def operate(self) -> None:
@@ -89,13 +90,16 @@ class ShardedRedisUser(User):
         # A pipeline stays on one shard: its keys all go where the first one goes.
         shard = shard_number(keys[0], o.lab_shards)
         read = self.rng.random() < o.lab_read_ratio
-        port = haproxy_port(o.lab_first_port, shard, "replicas" if read else "master")
+        kind = "replicas" if read else "master"
+        port = self.routes.shard(shard).port(self.routes.route, kind)
         op = "GET" if read else "SET"
-        name = f"{op} :{port}" if o.lab_pipeline == 1 else f"{op} x{o.lab_pipeline} :{port}"
-        client = self._client(port)
+        where = f":{port}" if port else f"shard{shard}"
+        name = f"{op} {where}" if o.lab_pipeline == 1 else f"{op} x{o.lab_pipeline} {where}"
+        link = self._link(shard, kind)
         started = time.perf_counter()
         exception = None
         try:
+            client = link.connect()
             if o.lab_pipeline == 1:
                 client.get(keys[0]) if read else client.set(keys[0], self.value)
             else:
@@ -105,10 +109,11 @@ class ShardedRedisUser(User):
                     pipe.execute()
         except redis.RedisError as exc:
             exception = LabFailure(classify(exc))
-            client.connection.disconnect()
+            link.disconnect()
         self.environment.events.request.fire(
-            request_type="redis", name=name,
+            request_type=self.routes.route, name=name,
             response_time=(time.perf_counter() - started) * 1000,
             response_length=0 if read else o.lab_value_size * o.lab_pipeline,
-            exception=exception, context={"port": port, "shard": shard},
+            exception=exception, context={"port": port, "shard": shard,
+                                                  "served": link.served},
         )

@@ -27,6 +27,7 @@ from lab.chaos.runner import ChaosSession, LoadStarter, run_scenario
 from lab.config import SloSettings
 from lab.context import Lab
 from lab.errors import LabError
+from lab.routes import Clients
 
 __all__ = ["Publish", "lab_record", "replay", "run"]
 
@@ -58,8 +59,8 @@ def run(lab: Lab, patterns: list[str], profile: str | None = "ci",
         seed: int | None = None, scenarios: bool = True, load: LoadStarter | None = None,
         accept_disruption: bool = False, plan_only: bool = False,
         publish: Publish | None = None, run_id: str | None = None,
-        slo: SloSettings | None = None, repeat: int = 1, budget_s: float | None = None
-        ) -> int:
+        slo: SloSettings | None = None, repeat: int = 1, budget_s: float | None = None,
+        clients: Clients | None = None) -> int:
     """Run the chosen scenarios (each ``repeat`` times), then (with a profile) the
     Hypothesis state machine; judge every history against the expectations and ``slo``.
 
@@ -67,6 +68,7 @@ def run(lab: Lab, patterns: list[str], profile: str | None = "ci",
     printed and the run refused. ``plan_only`` prints the plan for any lab and stops."""
     runs.require_up(lab)
     slo = slo or SloSettings()
+    clients = clients or lab.config.clients_for()
     available = scenario_module.load_all()
     try:
         chosen = scenario_module.select(available, patterns) if scenarios else []
@@ -83,17 +85,18 @@ def run(lab: Lab, patterns: list[str], profile: str | None = "ci",
             return 0
         _refuse_disruption()
     run_id, run_dir = runs.new_run_dir("chaos", run_id)
-    log.info(f"chaos: run {run_id}: {len(chosen)} scenario(s) on the {lab.config.layout} layout")
+    log.info(f"chaos: run {run_id}: {len(chosen)} scenario(s) on the {lab.config.layout} "
+             f"layout, clients: {clients.label}")
     record = RunRecord(run_id, lab_record(lab),
                        options={"scenarios": [s.name for s in chosen], "profile": profile,
                                 "seed": seed, "with_load": bool(load), "repeat": repeat,
-                                "budget_s": budget_s},
+                                "budget_s": budget_s, **clients.to_json()},
                        slo=slo.to_json() if slo else None)
     path = run_dir / runs.RESULTS
     record.write(path)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
-        session = ChaosSession(lab, run_dir, run_id, load, slo)
+        session = ChaosSession(lab, run_dir, run_id, load, slo, clients)
         try:
             record.lab["versions"] = session.versions()
             record.write(path)

@@ -8,8 +8,15 @@
                   write through HAProxy that started after that switch
 ``lost``          acknowledged writes absent from the shard's final master after heal and
                   settle; ``indeterminate``: unacknowledged writes that did land
+``unconfirmed``   (``--ack wait:N``) writes the master acknowledged and fewer than N
+                  replicas confirmed; ``unconfirmed_lost``: those of them absent after heal
+``demoted``       writes acknowledged by a demoted master: an instance a majority of the
+                  shard's Sentinels named before, while that majority names another
+                  (``demoted_writes``), and the time clients spent
+                  writing to such an instance (``demoted_write_s``: per client, from the
+                  first to the last write of each unbroken run of them, merged over clients)
 ``split brain``   total time two instances of one shard reported ``role:master``, and time
-                  an HAProxy master backend had two UP servers
+                  the route's HAProxy master backend had two instances UP
 ``convergence``   after heal, within a bound: one master per shard, every Sentinel agrees,
                   replicas linked, datasets equal (recorded by the runner, judged here)
 ``stale reads``   reads through replica ports that missed a write acknowledged earlier
@@ -21,10 +28,14 @@ of order (observations arrive from many threads).
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 
-from lab.topology import backend_name
+from lab.topology import backend_name, haproxy_instance
+
+# A write the serving instance acknowledged (with WAIT, confirmed or not).
+ACKNOWLEDGED = ("ok", "unconfirmed")
 
 
 @dataclass(frozen=True)
@@ -52,6 +63,10 @@ class ShardMeasures:
     lost: int | None = None  # None: no read-back, unknown
     lost_keys: list[str] = field(default_factory=list)
     indeterminate: int | None = None
+    unconfirmed: int = 0
+    unconfirmed_lost: int | None = None
+    demoted_writes: int = 0
+    demoted_write_s: float = 0.0
     split_brain_roles_s: float = 0.0
     split_brain_haproxy_s: float = 0.0
     stale_reads: int = 0
@@ -90,14 +105,16 @@ def fault_windows(events: list[dict]) -> list[Window]:
 
 def measure(
     events: list[dict], shards: list[int], monitor_names: dict[int, str],
-    master_backends: dict[int, str] | None = None,
+    master_backends: dict[int, str | None] | None = None,
     sentinels: dict[int, list[str]] | None = None,
 ) -> dict[int, ShardMeasures]:
-    """Every measurement for every shard (``master_backends``: HAProxy's name for each
-    shard's master backend, default ``shard<N>_master``; ``sentinels``: the labels of the
-    Sentinels watching each shard, to place their events that name no shard, like +tilt;
-    without it those count for every shard)."""
-    master_backends = master_backends or {n: backend_name(n, "master") for n in shards}
+    """Every measurement for every shard (``master_backends``: the HAProxy master backend
+    each shard's writes went through, default ``shard<N>_master``, None: no HAProxy;
+    ``sentinels``: the labels of the Sentinels watching each shard, to place their events
+    that name no shard, like +tilt, and to count a majority; without it those events
+    count for every shard and the majority is of the Sentinels seen naming a master)."""
+    if master_backends is None:
+        master_backends = {n: backend_name(n, "master") for n in shards}
     windows = fault_windows(events)
     first_fault = windows[0].start if windows else None
     ops = [e for e in events if e["type"] == "op"]
@@ -109,7 +126,9 @@ def measure(
         reads = [o for o in mine if o["op"] == "read"]
         m.writes = dict(Counter(o["outcome"] for o in writes))
         m.reads = dict(Counter(o["outcome"] for o in reads))
-        m.errors = dict(Counter(o.get("error") or "unknown" for o in mine if o["outcome"] != "ok"))
+        m.errors = dict(Counter(o.get("error") or ("unconfirmed" if o["outcome"] == "unconfirmed"
+                                                   else "unknown")
+                                for o in mine if o["outcome"] != "ok"))
         m.outage_s, m.outage_open = outage(writes, windows, _span(events))
         for host in sorted({o["host"] for o in writes}):
             seconds, _ = outage([o for o in writes if o["host"] == host], windows, _span(events))
@@ -126,8 +145,15 @@ def measure(
                     m.failover_write_s = round(min(after) - first_fault, 3)
             m.split_votes = split_votes(events, monitor_names[shard], first_fault)
         m.lost, m.lost_keys, m.indeterminate = lost_writes(events, shard, writes)
+        m.unconfirmed = m.writes.get("unconfirmed", 0)
+        m.unconfirmed_lost = unconfirmed_lost(events, shard, writes)
+        voters = len(sentinels[shard]) if sentinels and shard in sentinels else None
+        m.demoted_writes, m.demoted_write_s = demoted(writes, named_majority(events, shard,
+                                                                             voters))
         m.split_brain_roles_s = round(split_brain_roles(events, shard), 3)
-        m.split_brain_haproxy_s = round(split_brain_haproxy(events, master_backends[shard]), 3)
+        backend = master_backends.get(shard)
+        m.split_brain_haproxy_s = round(split_brain_haproxy(events, backend), 3) \
+            if backend else 0.0
         m.stale_reads = stale_reads(writes, reads)
         watching = set(sentinels[shard]) if sentinels and shard in sentinels else None
         m.sentinel_events = sentinel_events(events, monitor_names[shard], watching,
@@ -212,13 +238,93 @@ def replica_link_down(events: list[dict], shard: int, since: float | None) -> fl
 def lost_writes(events: list[dict], shard: int, writes: list[dict]
                 ) -> tuple[int | None, list[str], int | None]:
     """(acknowledged writes lost, a sample of their keys, unacknowledged writes that landed)."""
+    present = _present(events, shard)
+    if present is None:
+        return None, [], None
+    lost = [o["key"] for o in writes if o["outcome"] == "ok" and o["key"] not in present]
+    landed = sum(1 for o in writes if o["outcome"] in ("fail", "unknown") and o["key"] in present)
+    return len(lost), lost[:20], landed
+
+
+def _present(events: list[dict], shard: int) -> set[str] | None:
+    """The workload keys the shard's final master held after heal (None: no read-back)."""
     readbacks = [e for e in events if e["type"] == "readback" and e["shard"] == shard]
     if not readbacks or readbacks[-1].get("present") is None:
-        return None, [], None
-    present = set(readbacks[-1]["present"])
-    lost = [o["key"] for o in writes if o["outcome"] == "ok" and o["key"] not in present]
-    landed = sum(1 for o in writes if o["outcome"] != "ok" and o["key"] in present)
-    return len(lost), lost[:20], landed
+        return None
+    return set(readbacks[-1]["present"])
+
+
+def unconfirmed_lost(events: list[dict], shard: int, writes: list[dict]) -> int | None:
+    """Unconfirmed writes absent from the shard's final master (None: no read-back)."""
+    present = _present(events, shard)
+    if present is None:
+        return None
+    return sum(1 for o in writes if o["outcome"] == "unconfirmed" and o["key"] not in present)
+
+
+def named_majority(events: list[dict], shard: int, voters: int | None = None
+                   ) -> list[tuple[float, str | None]]:
+    """When the master a majority of ``shard``'s ``voters`` Sentinels name changed:
+    ``(t, "ip:port")``, or ``(t, None)`` while no master has a majority. ``voters`` None:
+    the Sentinels seen naming one."""
+    named: dict[str, str | None] = {}
+    mine = [e for e in events if e["type"] == "named" and e.get("shard") == shard]
+    need = (voters or len({e["sentinel"] for e in mine})) // 2 + 1
+    changes: list[tuple[float, str | None]] = []
+    for e in mine:
+        named[e["sentinel"]] = e.get("master")
+        counts = Counter(m for m in named.values() if m)
+        leader = next((m for m, n in counts.items() if n >= need), None)
+        if not changes or changes[-1][1] != leader:
+            changes.append((e["t"], leader))
+    return changes
+
+
+def demoted(writes: list[dict], majority: list[tuple[float, str | None]]
+            ) -> tuple[int, float]:
+    """(acknowledged writes served by a demoted master, seconds clients spent writing to
+    one). A demoted master is an instance a majority of Sentinels named before and no
+    longer names, while that majority names another. Writes to a newly promoted master
+    that the majority does not name yet, writes while no majority names anyone, and writes
+    whose server is not known are not counted."""
+    times = [t for t, _ in majority]
+    former: list[frozenset[str]] = []  # per change: the demoted masters from then on
+    named_before: set[str] = set()
+    for _, leader in majority:
+        if leader is not None:
+            named_before.add(leader)
+        former.append(frozenset(named_before - {leader}) if leader else frozenset())
+
+    def to_demoted(o: dict) -> bool:
+        if o["outcome"] not in ACKNOWLEDGED or not o.get("served"):
+            return False
+        at = bisect.bisect_right(times, o["end"]) - 1
+        return at >= 0 and o["served"] in former[at]
+
+    count, spans = 0, []
+    by_client: dict[object, list[dict]] = defaultdict(list)
+    for o in writes:
+        by_client[o.get("client")].append(o)
+    for ops in by_client.values():
+        run: list[dict] = []
+        for o in sorted(ops, key=lambda o: o["start"]) + [None]:
+            if o is not None and to_demoted(o):
+                run.append(o)
+                count += 1
+            elif run:
+                spans.append((run[0]["start"], run[-1]["end"]))
+                run = []
+    return count, round(_union_length(spans), 3)
+
+
+def _union_length(spans: list[tuple[float, float]]) -> float:
+    total, end = 0.0, float("-inf")
+    for a, b in sorted(spans):
+        if b <= end:
+            continue
+        total += b - max(a, end)
+        end = b
+    return total
 
 
 def split_brain_roles(events: list[dict], shard: int) -> float:
@@ -233,11 +339,12 @@ def split_brain_roles(events: list[dict], shard: int) -> float:
 
 
 def split_brain_haproxy(events: list[dict], backend: str) -> float:
-    """Seconds during which any HAProxy had two or more UP servers in ``backend``."""
+    """Seconds during which any HAProxy had two or more instances UP in ``backend`` (a
+    Sentinel-checked instance is UP once per majority naming it: it counts once)."""
     ups: dict[str, int] = defaultdict(int)
     return _overlap_time(
         (e for e in events if e["type"] == "haproxy" and e["backend"] == backend),
-        lambda e: ups.__setitem__(e["haproxy"], len(e["up"])),
+        lambda e: ups.__setitem__(e["haproxy"], len({haproxy_instance(s) for s in e["up"]})),
         lambda: any(n >= 2 for n in ups.values()),
         events,
     )

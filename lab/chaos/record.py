@@ -19,7 +19,7 @@ from typing import Any
 from lab.chaos.checkers import ShardMeasures
 from lab.chaos.slo import Breach
 
-__all__ = ["HEADLINE", "SCHEMA", "Check", "Convergence", "EngineRun", "ExerciseRecord",
+__all__ = ["HEADLINE", "SCHEMA", "Check", "Convergence", "VariantRun", "ExerciseRecord",
            "HypothesisResult", "MatrixRecord", "RunRecord", "ScenarioResult", "Status",
            "StepRecord", "Verdict"]
 
@@ -34,6 +34,9 @@ HEADLINE = (
     ("lost", "lost writes", ""),
     ("indeterminate", "indeterminate", ""),
     ("split_brain_s", "split brain", "s"),
+    ("split_brain_haproxy_s", "two UP in HAProxy", "s"),
+    ("demoted_writes", "writes to a demoted master", ""),
+    ("unconfirmed", "unconfirmed writes", ""),
     ("convergence_s", "convergence", "s"),
     ("stale_reads", "stale reads", ""),
     ("errors", "client errors", ""),
@@ -136,6 +139,9 @@ class ScenarioResult:
             "lost": m and m.lost,
             "indeterminate": m and m.indeterminate,
             "split_brain_s": round(m.split_brain_s, 2) if m else None,
+            "split_brain_haproxy_s": round(m.split_brain_haproxy_s, 2) if m else None,
+            "demoted_writes": m and m.demoted_writes,
+            "unconfirmed": m and m.unconfirmed,
             "convergence_s": convergence and convergence.seconds,
             "converged": convergence and convergence.settled,
             "stale_reads": m and m.stale_reads,
@@ -365,21 +371,31 @@ class RunRecord:
 
 
 @dataclass
-class EngineRun:
-    """One engine of a matrix: how the lab was brought to it, and the chaos run on it."""
+class VariantRun:
+    """One column of a matrix: the engine (and ``lab.toml`` overlay) the lab was brought
+    to, the route and acknowledgement mode of the workload, and the chaos run with them."""
 
     engine: str
     run_id: str | None = None  # the chaos run's folder under reports/
     switched: str = ""  # live | re-provisioned | nothing (reconfigure's word)
     switch_s: float | None = None  # bringing the lab to this engine, settled
     exit_code: int | None = None  # the chaos run's
-    error: str | None = None  # why this engine has no (complete) run
+    error: str | None = None  # why this variant has no (complete) run
+    route: str = ""  # "" in matrices older than routes: the lab's default
+    ack: str = ""
+    overlay: str = ""  # the overlay file's stem, "" for none
+    label: str = ""  # the column's name: the dimensions the matrix varies
+
+    @property
+    def name(self) -> str:
+        return self.label or self.engine
 
 
 @dataclass
 class MatrixRecord:
-    """``nox -s matrix``: the same scenarios on each engine, one chaos run per engine
-    (``matrix.json`` in the matrix's folder; each run keeps its own ``results.json``)."""
+    """``nox -s matrix``: the same scenarios on each variant (engine, overlay, route,
+    acknowledgement mode), one chaos run per variant (``matrix.json`` in the matrix's
+    folder; each run keeps its own ``results.json``)."""
 
     matrix_id: str
     engines: list[str] = field(default_factory=list)
@@ -389,12 +405,21 @@ class MatrixRecord:
     updated: str = ""
     complete: bool = False
     interrupted: bool = False
-    runs: list[EngineRun] = field(default_factory=list)
-    restored: str = ""  # how the lab was put back to its own engine afterwards
+    runs: list[VariantRun] = field(default_factory=list)
+    restored: str = ""  # how the lab was put back to its own settings afterwards
+    # What varies: {"engine": [...], "route": [...], "ack": [...], "overlay": [...]}, and
+    # the columns' labels in the order they run.
+    dimensions: dict[str, list[str]] = field(default_factory=dict)
+    variants: list[str] = field(default_factory=list)
     schema: int = SCHEMA
 
+    @property
+    def columns(self) -> list[str]:
+        """The planned columns (older records: their engines)."""
+        return self.variants or self.engines
+
     def exit_code(self) -> int:
-        """The worst of the runs' exit codes (2 when an engine could not run)."""
+        """The worst of the runs' exit codes (2 when a variant could not run)."""
         codes = [2 if r.error else (r.exit_code or 0) for r in self.runs]
         return max(codes, default=0)
 
@@ -404,7 +429,7 @@ class MatrixRecord:
     @classmethod
     def from_json(cls, data: dict) -> MatrixRecord:
         data = dict(data)
-        data["runs"] = [_build(EngineRun, r) for r in data.get("runs") or []]
+        data["runs"] = [_build(VariantRun, r) for r in data.get("runs") or []]
         return _build(cls, data)
 
     def write(self, path: Path) -> None:

@@ -33,11 +33,12 @@ from lab.chaos.nemesis import Nemesis
 from lab.chaos.observers import Observers
 from lab.chaos.record import Convergence, ScenarioResult
 from lab.chaos.scenarios import Expect, Scenario
-from lab.chaos.workload import Workload
+from lab.chaos.workload import Workload, WorkloadSettings
 from lab.config import SloSettings
 from lab.context import Lab
 from lab.errors import NotSettledError
 from lab.remote import Machine
+from lab.routes import Clients
 
 __all__ = ["CONVERGENCE_BOUND_S", "ChaosSession", "LoadHandle", "LoadStarter",
            "run_scenario"]
@@ -67,8 +68,11 @@ class ChaosSession:
     """The lab plus open SSH connections, shared by every scenario of a run."""
 
     def __init__(self, lab: Lab, run_dir: Path, run_id: str,
-                 load: LoadStarter | None = None, slo: SloSettings | None = None) -> None:
+                 load: LoadStarter | None = None, slo: SloSettings | None = None,
+                 clients: Clients | None = None) -> None:
         self.lab = lab
+        # The workload's route and acknowledgement mode ([clients], --route, --ack).
+        self.clients = clients or lab.config.clients_for()
         self.load = load  # load for each scenario's whole duration, when set
         self.slo = slo or SloSettings()  # the user's thresholds, judged on every history
         self.run_dir = run_dir
@@ -215,15 +219,19 @@ class Recording:
         self.history.record(
             "meta", label=label, layout=lab.config.layout, run_id=session.run_id,
             settings={"sentinel": vars(lab.config.sentinel), "redis": vars(lab.config.redis)},
-            shards={s.number: {"monitor": s.monitor_name, "master_backend": s.master_backend,
+            shards={s.number: {"monitor": s.monitor_name,
+                               "master_backend": _route_backend(s, session.clients.route),
                                "sentinels": [x.label for x in lab.topology.sentinels_of(s)]}
                     for s in lab.topology.shards},
+            route=session.clients.route, ack=session.clients.ack.name,
             target_shard=target_shard, expect=expect.to_json(), slo=thresholds,
             election_retry_s=lab.config.sentinel.failover_timeout_ms / 1000, **meta)
         self.observers = Observers(lab.config, lab.topology, lab.secrets.redis_password,
                                    self.history)
         self.workload = Workload(lab.topology, lab.secrets.redis_password, self.history,
-                                 f"{session.run_id}:{path.stem}")
+                                 f"{session.run_id}:{path.stem}",
+                                 WorkloadSettings(route=session.clients.route,
+                                                  ack=session.clients.ack))
         self.observers.start()
         self.workload.start()
         self.stopped = False
@@ -278,6 +286,12 @@ class Recording:
         self.observers.stop()
         if self.load:
             self.load.stop()
+
+
+def _route_backend(shard, route: str) -> str | None:
+    """The HAProxy master backend the route's writes go through (None: no HAProxy)."""
+    return {"haproxy": shard.master_backend, "haproxy-sentinel": shard.checked_backend
+            }.get(route)
 
 
 def run_scenario(session: ChaosSession, scenario: Scenario, repetition: int = 1,

@@ -78,6 +78,8 @@ def values(measures: dict[int, ShardMeasures], convergence) -> dict[str, object]
     else:
         found["convergence_s"] = convergence.seconds
     total("stale_reads", [m.stale_reads for m in shards])
+    total("demoted_writes", [m.demoted_writes for m in shards])
+    longest("demoted_write_s", [m.demoted_write_s for m in shards])
     assert set(found) <= set(SLO_MEASURES)  # one vocabulary with the config's
     return found
 

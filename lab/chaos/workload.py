@@ -1,16 +1,21 @@
-"""The chaos workload: unique-key writes through HAProxy, reads through replica ports.
+"""The chaos workload: unique-key writes to each shard's master, reads from its replicas.
 
 Each client process writes ``SET <run>:<process>:<seq> <seq>`` to the shard its key
-belongs to (:meth:`~lab.topology.Topology.shard_of`, like a sharding client), through that
-shard's master port, and now and then
-reads back a key it wrote earlier through the shard's replica port. Every operation is
-recorded with its start, end and outcome:
+belongs to (:meth:`~lab.topology.Topology.shard_of`, like a sharding client), along the
+session's route (:mod:`lab.routes`: through HAProxy, the Sentinel-checked HAProxy, or
+redis-py's Sentinel client), and now and then reads back a key it wrote earlier from the
+shard's replicas. Every operation is recorded with its start, end, outcome, the route,
+the entry it used (``host``: an HAProxy address; None for the Sentinel client) and the
+instance that served it (``served``, ``ip:port``, from ``CLIENT INFO``):
 
-``ok``       the server acknowledged it
-``fail``     it certainly did not happen: no connection could be made, or the server
-             refused it (READONLY, NOREPLICAS, MASTERDOWN, LOADING, ...)
-``unknown``  it may have happened: the connection broke or timed out after the request
-             was sent (Jepsen's ``info``)
+``ok``           the server acknowledged it (with ``--ack wait:N``: and N replicas
+                 confirmed it in time)
+``unconfirmed``  with ``--ack wait:N``: the master acknowledged it, fewer than N replicas
+                 confirmed it (``confirmed``: how many did)
+``fail``         it certainly did not happen: no connection could be made, or the server
+                 refused it (READONLY, NOREPLICAS, MASTERDOWN, LOADING, ...)
+``unknown``      it may have happened: the connection broke or timed out after the request
+                 was sent (Jepsen's ``info``)
 
 Clients never retry (redis-py retries silently by default: that would hide outages)
 and time out fast, so a frozen master shows up as a gap, not as one slow call.
@@ -27,8 +32,9 @@ from dataclasses import dataclass
 import redis
 
 from lab.chaos.history import History
+from lab.clients import Link, RouteMap
 from lab.failures import classify, server_refused
-from lab.probe import client
+from lab.routes import DEFAULT_ROUTE, Ack
 from lab.topology import Shard, Topology
 
 OP_TIMEOUT_S = 0.5
@@ -40,6 +46,8 @@ class WorkloadSettings:
     interval_s: float = 0.01  # pause between one process's operations
     read_ratio: float = 0.2
     max_ops: int = 200_000  # a hard bound, whatever the duration
+    route: str = DEFAULT_ROUTE
+    ack: Ack = Ack()
 
 
 class Workload:
@@ -52,6 +60,7 @@ class Workload:
         self.history = history
         self.run_id = run_id
         self.settings = settings or WorkloadSettings()
+        self.routes = RouteMap.of(topology, self.settings.route)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._ops = 0
@@ -70,8 +79,7 @@ class Workload:
             thread.join(timeout=5)
 
     def _run(self, process: int) -> None:
-        haproxy = self.topology.servers[process % len(self.topology.servers)].address
-        clients: dict[int, redis.Redis] = {}
+        links: dict[tuple[int, str], Link] = {}
         written: dict[int, list[str]] = {s.number: [] for s in self.topology.shards}
         rng = random.Random(f"{self.run_id}:{process}")
         seq = 0
@@ -85,49 +93,66 @@ class Workload:
             if read and written[shard_number]:
                 shard = self.topology.shard(shard_number)
                 key = rng.choice(written[shard_number][-200:])
-                self._op(clients, haproxy, shard, shard.replica_port, "read", key, None)
+                self._op(links, process, shard, "replicas", key, None)
             else:
                 seq += 1
                 key = f"{self.run_id}:{process}:{seq}"
                 shard = self.topology.shard_of(key)
-                if self._op(clients, haproxy, shard, shard.master_port, "write", key, str(seq)):
+                if self._op(links, process, shard, "master", key, str(seq)) in ("ok",
+                                                                               "unconfirmed"):
                     written[shard.number].append(key)
             time.sleep(self.settings.interval_s)
-        for c in clients.values():
-            c.close()
+        for link in links.values():
+            link.close()
 
-    def _op(self, clients, host: str, shard: Shard, port: int, op: str, key: str,
-            value: str | None) -> bool:
-        r = clients.get(port)
-        if r is None:
-            r = clients[port] = client(host, port, self.password, timeout=OP_TIMEOUT_S,
-                                       single_connection=True)
+    def _op(self, links: dict, process: int, shard: Shard, kind: str, key: str,
+            value: str | None) -> str:
+        link = links.get((shard.number, kind))
+        if link is None:
+            link = links[(shard.number, kind)] = self.routes.link(
+                shard, kind, process, self.password, OP_TIMEOUT_S)
+        op = "write" if kind == "master" else "read"
+        ack = self.settings.ack
         start = time.time()
-        outcome, error, found = "ok", None, None
+        outcome, error, found, confirmed, served = "ok", None, None, None, None
         try:
             # Connect first (a no-op when connected): a failure here certainly did not
             # reach the server.
-            r.connection.connect()
+            r = link.connect()
+            served = link.served
         except redis.RedisError as exc:
             outcome, error = "fail", classify(exc)
-            r.connection.disconnect()
+            link.disconnect()
         else:
+            acknowledged = False
             try:
                 if op == "write":
                     r.set(key, value)
+                    acknowledged = True
+                    if ack.replicas:
+                        confirmed = r.wait(ack.replicas, ack.timeout_ms)
+                        if confirmed < ack.replicas:
+                            outcome = "unconfirmed"
                 else:
                     found = r.get(key) is not None
             except redis.RedisError as exc:
                 error = classify(exc)
                 # Refused by the server (READONLY, LOADING, ...): it did not happen. Sent,
-                # then the connection broke: a write may or may not have landed.
+                # then the connection broke: a write may or may not have landed. WAIT that
+                # failed after the master's acknowledgement: unconfirmed.
                 refused = server_refused(exc)
-                outcome = "fail" if refused or op == "read" else "unknown"
+                outcome = "unconfirmed" if acknowledged else \
+                    "fail" if refused or op == "read" else "unknown"
                 if not isinstance(exc, redis.ResponseError):
-                    r.connection.disconnect()
-        event = {"op": op, "shard": shard.number, "port": port, "host": host, "key": key,
-                 "start": start, "end": time.time(), "outcome": outcome, "error": error}
+                    link.disconnect()
+        event = {"op": op, "shard": shard.number, "port": self.routes.shard(shard.number)
+                 .port(self.routes.route, kind), "host": self.routes.entry(process),
+                 "route": self.routes.route, "client": process, "served": served,
+                 "key": key, "start": start, "end": time.time(), "outcome": outcome,
+                 "error": error}
         if op == "read":
             event["found"] = found
+        if ack.replicas and op == "write":
+            event["confirmed"] = confirmed
         self.history.record("op", t=event["end"], **event)
-        return outcome == "ok"
+        return outcome

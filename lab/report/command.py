@@ -151,13 +151,14 @@ def verify(page: Path) -> tuple[list[str], browser.PageCheck]:
 
 
 def _verify_matrix(page: Path) -> tuple[list[str], browser.PageCheck]:
-    """A matrix page shows a column per engine that ran and a row per scenario."""
+    """A matrix page shows a column per variant that ran and a row per scenario."""
     record = MatrixRecord.read(page.parent / MATRIX)
     check = browser.check_page(page, matrix.QUESTIONS)
     problems = list(check.console_errors)
-    engines = [r.engine for r in record.runs]
-    if check.answers["engines"] != engines:
-        problems.append(f"engine columns {check.answers['engines']}, matrix.json has {engines}")
+    variants = [r.name for r in record.runs]
+    if check.answers["variants"] != variants:
+        problems.append(f"variant columns {check.answers['variants']}, matrix.json has "
+                        f"{variants}")
     if check.answers["rows"] != len(record.scenarios):
         problems.append(f"{check.answers['rows']} rows for {len(record.scenarios)} scenarios")
     if check.answers["incomplete_banner"] == record.complete:

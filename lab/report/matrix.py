@@ -1,14 +1,15 @@
-"""The matrix page: ``reports/<matrix-id>/index.html``, scenario x engine.
+"""The matrix page: ``reports/<matrix-id>/index.html``, scenario x variant (engine,
+overlay, route, acknowledgement mode).
 
-Built from ``matrix.json`` and each engine's own ``results.json`` alone (rebuilt by
-``nox -s report``). A cell is the scenario's worst verdict on that engine and its key
-numbers (medians with ``--repeat``); a number is highlighted where the engines differ in
+Built from ``matrix.json`` and each variant's own ``results.json`` alone (rebuilt by
+``nox -s report``). A cell is the scenario's worst verdict in that variant and its key
+numbers (medians with ``--repeat``); a number is highlighted where the variants differ in
 kind, never on noise:
 
 - the verdicts differ;
-- a measure was taken on one engine and not on another (no failover at all, say);
-- lost writes are zero on one engine and not on another;
-- with repetitions on every engine, the ranges (min..max) do not overlap.
+- a measure was taken in one variant and not in another (no failover at all, say);
+- lost (or demoted, or unconfirmed) writes are zero in one variant and not in another;
+- with repetitions in every variant, the ranges (min..max) do not overlap.
 """
 
 from __future__ import annotations
@@ -23,15 +24,18 @@ __all__ = ["CELL_MEASURES", "QUESTIONS", "build", "differences"]
 
 # The key numbers of a cell, a subset of the record's HEADLINE, in its order.
 CELL_MEASURES = tuple(m for m in HEADLINE if m[0] in
-                      ("failover_s", "failover_write_s", "outage_s", "lost", "split_brain_s"))
+                      ("failover_s", "failover_write_s", "outage_s", "lost", "split_brain_s",
+                       "split_brain_haproxy_s", "demoted_writes", "unconfirmed"))
+# Counts whose being zero or not is a difference in kind.
+_ZERO_OR_NOT = ("lost", "demoted_writes", "unconfirmed")
 
 # What the page must show, asked of the live DOM (tests, ``report --check``).
 QUESTIONS = {
-    "engines": "[...document.querySelectorAll('#matrix thead th.engine')]"
-               ".map(th => th.dataset.engine)",
+    "variants": "[...document.querySelectorAll('#matrix thead th.variant')]"
+                ".map(th => th.dataset.variant)",
     "rows": "document.querySelectorAll('#matrix tr.scenario-row').length",
     "cells": "[...document.querySelectorAll('#matrix td.cell')].map(td => ({"
-             "engine: td.dataset.engine, scenario: td.dataset.scenario, "
+             "variant: td.dataset.variant, scenario: td.dataset.scenario, "
              "status: td.dataset.status || null, text: td.innerText}))",
     "differing": "document.querySelectorAll('#matrix .differs').length",
     "incomplete_banner": "!!document.getElementById('incomplete')",
@@ -48,35 +52,39 @@ def build(matrix_dir: Path) -> Path:
         if entry.run_id and rundata.has_results(reports / entry.run_id):
             results = rundata.read_results(reports / entry.run_id)
         engine = engines.ENGINES.get(entry.engine)
+        options = results.options if results else {}
         columns.append({
-            "engine": entry.engine, "entry": entry,
+            "name": entry.name, "entry": entry,
+            "clients": ", ".join(filter(None, [entry.route or options.get("route"),
+                                               entry.ack or options.get("ack")])) or "-",
             "origin": engine.origin if engine else "",
             "version": ((results.lab or {}).get("versions") or {}).get("engine") if results
             else None,
             "page": f"../{entry.run_id}/{pages.PAGE}" if results else None,
             "complete": bool(results and results.complete),
         })
-        cells[entry.engine] = summary.run_summary(entry.run_id, results)["scenarios"] \
+        cells[entry.name] = summary.run_summary(entry.run_id, results)["scenarios"] \
             if results else {}
         for s in results.scenarios if results else ():
             references.setdefault(s.scenario, s.reference)
             if s.status == Status.SKIPPED:
-                skipped[(entry.engine, s.scenario)] = "; ".join(s.findings)
+                skipped[(entry.name, s.scenario)] = "; ".join(s.findings)
     rows = []
     for scenario in record.scenarios:
-        row = {c["engine"]: cells[c["engine"]].get(scenario) for c in columns}
+        row = {c["name"]: cells[c["name"]].get(scenario) for c in columns}
         rows.append({"scenario": scenario, "cells": row, "differs": differences(row),
                      "reference": references.get(scenario, "")})
     page = pages.environment().get_template("matrix.html.j2").render(
-        record=record, columns=columns, rows=rows, measures=CELL_MEASURES, skipped=skipped)
+        record=record, columns=columns, rows=rows, measures=CELL_MEASURES, skipped=skipped,
+        dimensions=record.dimensions or {"engine": record.engines})
     path = matrix_dir / pages.PAGE
     pages.write(path, page)
     return path
 
 
 def differences(row: dict[str, dict | None]) -> set[str]:
-    """Which of ``status`` and the cell measures differ in kind across the engines of one
-    scenario's row (engines that did not run it are left out)."""
+    """Which of ``status`` and the cell measures differ in kind across the variants of one
+    scenario's row (variants that did not run it are left out)."""
     present = [cell for cell in row.values() if cell]
     found = set()
     if len({cell["status"] for cell in present}) > 1:
@@ -90,7 +98,7 @@ def differences(row: dict[str, dict | None]) -> set[str]:
         values = [cell.get(key) for cell in ran]
         measured_on_some = len({v is None for v in values}) > 1
         taken = [v for v in values if v is not None]
-        lost_on_some = key == "lost" and len({v == 0 for v in taken}) > 1
+        lost_on_some = key in _ZERO_OR_NOT and len({v == 0 for v in taken}) > 1
         apart = repeated and len(taken) == len(values) and \
             _ranges_apart([cell[f"{key}_range"] for cell in ran])
         if measured_on_some or lost_on_some or apart:

@@ -32,6 +32,21 @@ def test_load_reports_every_port_with_throughput(chaos_lab):
         assert chaos_lab.password not in f.read_text(errors="replace"), f"{f} leaks it"
 
 
+def test_load_along_the_other_routes_names_the_route_in_its_csv(chaos_lab):
+    expected = {"sentinel-client": {f"{op} shard{n}" for op in ("SET", "GET") for n in (1, 2, 3)},
+                "haproxy-sentinel": {f"{op} :{port}" for op, port in (
+                    ("SET", 5100), ("GET", 5001), ("SET", 5101), ("GET", 5003), ("SET", 5102),
+                    ("GET", 5005))}}
+    for route, names in expected.items():
+        result = recorded("load", "--route", route, "--users", "6", "--spawn-rate", "6",
+                          "--run-time", "6s", config=chaos_lab.config_path)
+        assert result.returncode == 0, result.stdout + result.process.stderr
+        stats = [r for r in rows(result.run_dir / "locust_stats.csv") if r["Name"] != "Aggregated"]
+        assert {r["Name"] for r in stats if int(r["Request Count"]) > 0} == names, route
+        assert {r["Type"] for r in stats} == {route}
+        assert all(int(r["Failure Count"]) == 0 for r in stats), route
+
+
 def test_two_locust_processes(chaos_lab):
     result = recorded("load", "--users", "4", "--spawn-rate", "4", "--run-time", "8s",
                       "--processes", "2", config=chaos_lab.config_path)
@@ -46,6 +61,8 @@ def test_bad_load_input(chaos_lab, tmp_path):
     assert zero.returncode == 2 and "--users 0: must be at least 1" in zero.stderr
     unknown = run_lab("load", "--userz", "3", config=chaos_lab.config_path)
     assert unknown.returncode == 2 and "unrecognized arguments: --userz" in unknown.stderr
+    route = run_lab("load", "--route", "envoy", config=chaos_lab.config_path)
+    assert route.returncode == 2 and "--route 'envoy': unknown route" in route.stderr
     not_up = run_lab("load", config=write_config(tmp_path, name="rhl-never-up", subnet=61))
     assert not_up.returncode == 2 and "lab rhl-never-up is not up" in not_up.stderr
 

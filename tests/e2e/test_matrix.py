@@ -1,5 +1,5 @@
-"""``nox -s matrix`` on a real lab: two engines, two scenarios, one page read back in
-headless Chromium; the lab ends on the engine it started with."""
+"""``nox -s matrix`` on a real lab: two engines x two routes, one scenario, one page read
+back in headless Chromium; the lab ends on the engine it started with."""
 
 import json
 import uuid
@@ -9,32 +9,47 @@ from lab.report import command
 from lab.versions import engine_version
 from tests.labs import run_lab, status_once_settled
 
+VARIANTS = [f"{e} · {r}" for e in ("redis-7.0", "valkey-8.1")
+            for r in ("haproxy", "haproxy-sentinel")]
 
-def test_the_matrix_runs_each_engine_and_its_page_shows_every_cell(spread_lab):
+
+def test_the_matrix_runs_each_variant_and_its_page_shows_every_cell(spread_lab):
     matrix_id = f"test-matrix-{uuid.uuid4().hex[:8]}"
-    result = run_lab("matrix", "--engines", "redis-7.0,valkey-8.1", "-k", "crash-master",
-                     "-k", "pause-master", "--run-id", matrix_id, config=spread_lab.config_path,
-                     timeout=1500)
+    result = run_lab("matrix", "--engines", "redis-7.0,valkey-8.1", "--routes",
+                     "haproxy,haproxy-sentinel", "-k", "pause-master", "--run-id", matrix_id,
+                     config=spread_lab.config_path, timeout=1500)
     assert result.returncode == 0, result.stderr
     record = json.loads((REPORTS / matrix_id / "matrix.json").read_text())
-    assert record["complete"] and [r["engine"] for r in record["runs"]] == ["redis-7.0",
-                                                                           "valkey-8.1"]
+    assert record["complete"] and [r["label"] for r in record["runs"]] == VARIANTS
     # Each run measured the engine it names (asked of the running servers, not assumed).
-    versions = [json.loads((REPORTS / r["run_id"] / "results.json").read_text())
-                ["lab"]["versions"]["engine"] for r in record["runs"]]
-    assert versions[0].startswith("redis 7.0.") and versions[1].startswith("valkey 8.1.")
-    assert record["runs"][0]["switched"] == "re-provisioned"  # the spread lab runs Valkey
+    results = {r["label"]: json.loads((REPORTS / r["run_id"] / "results.json").read_text())
+               for r in record["runs"]}
+    versions = [results[v]["lab"]["versions"]["engine"] for v in VARIANTS]
+    assert all(v.startswith("redis 7.0.") for v in versions[:2])
+    assert all(v.startswith("valkey 8.1.") for v in versions[2:])
+    # The lab switches engine once per engine; a route only changes the clients.
+    assert [r["switched"] for r in record["runs"]] == ["re-provisioned", "nothing",
+                                                      "re-provisioned", "nothing"]
+
+    # The resumed master answers role:master for about ten seconds: plain HAProxy takes it
+    # back in (two UP), the Sentinel-checked one does not, whatever the engine.
+    for variant, data in results.items():
+        [pause] = data["scenarios"]
+        assert data["options"]["route"] == variant.split(" · ")[1]
+        two_up = pause["measures"]["1"]["split_brain_haproxy_s"]
+        assert pause["measures"]["1"]["split_brain_roles_s"] > 5, variant
+        if variant.endswith("haproxy-sentinel"):
+            assert two_up < 1.0, (variant, two_up)
+        else:
+            assert two_up > 5, (variant, two_up)
 
     problems, check = command.verify(REPORTS / matrix_id / "index.html")
     assert problems == []
-    cells = {(c["engine"], c["scenario"]): c for c in check.answers["cells"]}
-    assert set(cells) == {(e, s) for e in ("redis-7.0", "valkey-8.1")
-                          for s in ("crash-master", "pause-master")}
-    for (engine, scenario), cell in cells.items():
-        assert cell["status"] in ("pass", "finding"), (engine, scenario, cell)
-        assert "outage" in cell["text"] and " s" in cell["text"], cell
-    for engine in ("redis-7.0", "valkey-8.1"):  # Sentinel failed the frozen master over
-        assert "failover\t-" not in cells[(engine, "pause-master")]["text"]
+    cells = {(c["variant"], c["scenario"]): c for c in check.answers["cells"]}
+    assert set(cells) == {(v, "pause-master") for v in VARIANTS}
+    for (variant, scenario), cell in cells.items():
+        assert cell["status"] in ("pass", "finding"), (variant, scenario, cell)
+        assert "outage" in cell["text"] and "failover\t-" not in cell["text"], cell
 
     # Back where it started: the lab runs Valkey 8.1 again, settled.
     assert "valkey-8.1" in record["restored"] and "stayed" in record["restored"]

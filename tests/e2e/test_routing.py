@@ -115,3 +115,44 @@ def test_every_instance_runs_the_configured_engine(running_lab):
     for instance in running_lab.lab.topology.instances:
         version = engine_version(instance.address, running_lab.password)
         assert version.startswith(f"{engine.product} {release}."), (instance.label, version)
+
+
+def test_every_route_reaches_the_master_and_says_which_instance_served(running_lab):
+    from lab.clients import RouteMap
+    from lab.routes import ROUTES
+
+    topo = running_lab.lab.topology
+    for route in ROUTES:
+        routes = RouteMap.of(topo, route)
+        for shard in topo.shards:
+            master = current_master(running_lab, shard)
+            link = routes.link(shard, "master", shard.number, running_lab.password, 2.0)
+            r = link.connect()
+            key = f"route:{route}:{uuid.uuid4().hex}"
+            assert r.set(key, "v") and r.info("replication")["role"] == "master"
+            assert link.served == f"{master.address[0]}:{master.address[1]}", route
+            replicas = routes.link(shard, "replicas", 0, running_lab.password, 2.0)
+            replicas.connect()
+            assert replicas.served in {f"{h}:{p}" for h, p in
+                                       (i.address for i in shard.instances if i != master)}
+            link.close()
+            replicas.close()
+
+
+def test_the_sentinel_checked_haproxy_holds_only_the_named_master(running_lab):
+    """Each HAProxy's checked backend: the master UP (once per majority of Sentinels that
+    name it, all of them here), no other instance."""
+    from lab.probe import haproxy_view
+    from lab.topology import haproxy_instance
+
+    topo = running_lab.lab.topology
+    stats = running_lab.lab.config.haproxy.stats_port
+    for server in topo.servers:
+        view = haproxy_view(server.name, server.address, stats)
+        assert view.error is None
+        assert not any("_by_" in backend for backend in view.up)  # check backends hidden
+        for shard in topo.shards:
+            master = current_master(running_lab, shard)
+            up = view.up[shard.checked_backend]
+            assert {haproxy_instance(s) for s in up} == {master.haproxy_server}
+            assert len(up) == 3  # three Sentinels: all three pairs name it

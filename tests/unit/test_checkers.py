@@ -201,3 +201,62 @@ def test_failover_phases_say_where_the_time_goes():
         "sdown": 1.1, "odown": 1.2, "switch_master": 2.0, "haproxy_up": 2.3,
         "first_write": 2.25}  # (a slave's +sdown, and anything before the switch, ignored)
     assert failover_phases(events[:3], t0, "shard1_master") == {"sdown": 1.1, "odown": 1.2}
+
+
+# Routes and acknowledgement modes: who served a write, and whether replicas confirmed it.
+
+def served(t0, t1, key, instance, client=0, outcome="ok"):
+    return {**write(t0, t1, key, outcome), "served": instance, "client": client}
+
+
+def named(t, sentinel, master, shard=1):
+    return {"type": "named", "t": t, "sentinel": sentinel, "shard": shard, "master": master}
+
+
+OLD, NEW = "10.0.0.1:6379", "10.0.0.1:6380"
+SWITCHED = [named(0.0, "s1", OLD), named(0.0, "s2", OLD), named(0.0, "s3", OLD),
+            named(5.0, "s1", NEW), named(6.0, "s2", NEW)]  # the majority moves at 6.0
+
+
+def test_the_master_a_majority_names_changes_when_the_second_of_three_moves():
+    assert checkers.named_majority(SWITCHED, 1, voters=3) == [(0.0, None), (0.0, OLD),
+                                                              (6.0, NEW)]
+    # Two of three unreachable: nobody has a majority.
+    gone = [*SWITCHED[:3], named(1.0, "s2", None), named(1.5, "s3", None)]
+    assert checkers.named_majority(gone, 1, voters=3)[-1] == (1.5, None)
+
+
+def test_writes_acknowledged_by_a_demoted_master_and_the_time_spent_on_it():
+    writes = [
+        served(1.0, 1.1, "a", OLD),                    # OLD is the master: fine
+        served(5.5, 5.6, "b", NEW, client=1),          # promoted, majority not there yet
+        served(6.5, 6.6, "c", OLD), served(7.0, 7.2, "d", OLD),   # client 0 on OLD: demoted
+        served(7.5, 7.6, "e", OLD, outcome="fail"),    # refused: not acknowledged
+        served(8.0, 8.5, "f", OLD),                    # a new run of demoted writes
+        served(7.1, 8.2, "g", OLD, client=1, outcome="unconfirmed"),  # overlaps client 0's
+        served(9.0, 9.1, "h", NEW),
+    ]
+    count, seconds = checkers.demoted(writes, checkers.named_majority(SWITCHED, 1, 3))
+    assert count == 4
+    # client 0: 6.5-7.2 and 8.0-8.5; client 1: 7.1-8.2; their union is 6.5-8.5.
+    assert seconds == pytest.approx(2.0)
+
+
+def test_unconfirmed_writes_are_neither_lost_nor_indeterminate_but_counted_apart():
+    events = [write(0.0, 0.1, "a"), write(0.2, 0.3, "b", "unconfirmed"),
+              write(0.4, 0.5, "c", "unconfirmed"), write(0.6, 0.7, "d", "unknown"),
+              readback(["a", "c", "d"])]
+    m = measure(events)
+    assert (m.lost, m.indeterminate, m.unconfirmed, m.unconfirmed_lost) == (0, 1, 2, 1)
+    assert m.errors == {"unconfirmed": 2, "unknown": 1}
+
+
+def test_a_sentinel_checked_instance_up_for_several_majorities_is_one_instance():
+    checked = "shard1_master_checked"
+    events = [haproxy(0.0, ["r_6379_by_1_2", "r_6379_by_1_3", "r_6379_by_2_3"], backend=checked),
+              haproxy(2.0, ["r_6379_by_1_2", "r_6380_by_2_3"], backend=checked),
+              haproxy(3.0, ["r_6380_by_2_3"], backend=checked), write(9.0, 9.1, "z")]
+    m = checkers.measure(events, [1], {1: "shard1"}, {1: checked})[1]
+    assert m.split_brain_haproxy_s == pytest.approx(1.0)
+    # Without HAProxy (the Sentinel client) there is no HAProxy split brain to measure.
+    assert checkers.measure(events, [1], {1: "shard1"}, {1: None})[1].split_brain_haproxy_s == 0

@@ -88,7 +88,7 @@ def test_a_mirror_without_the_engines_release_is_refused_in_one_line(tmp_path):
     ("", "--engines is empty"),
     (" , ", "--engines is empty"),
     ("redis-7.0,keydb", "--engines: unknown engine 'keydb'; known: redis-7.0"),
-    ("redis-7.0,redis-7.0", "an engine is named twice"),
+    ("redis-7.0,redis-7.0", "a value is named twice"),
 ])
 def test_bad_engine_lists_are_refused(text, expected):
     with pytest.raises(LabError, match=expected):

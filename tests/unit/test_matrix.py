@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from lab.chaos.checkers import ShardMeasures
-from lab.chaos.record import EngineRun, MatrixRecord, RunRecord, ScenarioResult, Status
+from lab.chaos.record import MatrixRecord, RunRecord, ScenarioResult, Status, VariantRun
 from lab.report import command, matrix
 from lab.runs import MATRIX, RESULTS
 
@@ -30,9 +30,9 @@ def write_matrix(reports: Path, runs: dict[str, list[ScenarioResult]],
         run_dir.mkdir()
         RunRecord(run_dir.name, lab={"engine": engine, "versions": {"engine": f"v {engine}"}},
                   scenarios=scenarios, complete=True).write(run_dir / RESULTS)
-        record.runs.append(EngineRun(engine, run_dir.name, "re-provisioned", 21.5, 0))
+        record.runs.append(VariantRun(engine, run_dir.name, "re-provisioned", 21.5, 0))
     for engine, error in (errors or {}).items():
-        record.runs.append(EngineRun(engine, error=error))
+        record.runs.append(VariantRun(engine, error=error))
     record.write(matrix_dir / MATRIX)
     return matrix_dir
 
@@ -70,7 +70,7 @@ def test_the_page_has_a_cell_per_scenario_and_engine_with_numbers(tmp_path):
     })
     html = matrix.build(matrix_dir).read_text()
     assert html.count('<td class="cell"') == 4
-    assert 'data-engine="valkey-8.1" data-scenario="crash-master" data-status="pass"' in html
+    assert 'data-variant="valkey-8.1" data-scenario="crash-master" data-status="pass"' in html
     assert '<a href="../m1-redis-7.0/index.html">redis-7.0</a>' in html
     assert "4.00 s" in html and "160" in html and "v valkey-8.1" in html
     assert "Debian 13 (trixie): Valkey 8.1" in html  # where the engine comes from
@@ -85,7 +85,7 @@ def test_an_interrupted_matrix_shows_what_finished_and_why_the_rest_is_missing(t
     matrix_dir = write_matrix(tmp_path, {"redis-7.0": [result("crash-master")]},
                               complete=False, errors={"valkey-8.0": "switching to valkey-8.0: x"})
     html = matrix.build(matrix_dir).read_text()
-    assert 'id="incomplete"' in html and "after 2 of 2 engine(s)" in html
+    assert 'id="incomplete"' in html and "after 2 of 2 variant(s)" in html
     assert "not run" in html  # pause-master never ran on redis-7.0
     assert "switching to valkey-8.0: x" in html
 
@@ -99,8 +99,8 @@ def test_the_page_opens_in_chromium_with_both_engines_cells(tmp_path):
     page = matrix.build(matrix_dir)
     problems, check = command.verify(page)
     assert problems == []
-    assert check.answers["engines"] == ["redis-7.0", "valkey-8.1"]
-    cells = {(c["engine"], c["scenario"]): c for c in check.answers["cells"]}
+    assert check.answers["variants"] == ["redis-7.0", "valkey-8.1"]
+    cells = {(c["variant"], c["scenario"]): c for c in check.answers["cells"]}
     assert len(cells) == 4
     assert "3.00 s" in cells[("valkey-8.1", "pause-master")]["text"]
 
@@ -124,3 +124,29 @@ def test_a_skipped_cell_differs_in_verdict_only_and_says_why(tmp_path):
     assert 'class="differs changed"' not in html  # no measure to compare with a skip
     assert "badge skipped differs" in html
     assert "redis/redis#6062" in html  # the scenario's reference, under its name
+
+
+def test_route_variants_are_columns_named_by_what_varies(tmp_path):
+    matrix_dir = tmp_path / "m2"
+    matrix_dir.mkdir()
+    record = MatrixRecord("m2", ["redis-7.0"], ["pause-master"],
+                          dimensions={"route": ["haproxy", "haproxy-sentinel"], "ack": ["plain"]},
+                          variants=["haproxy · plain", "haproxy-sentinel · plain"], complete=True)
+    for route, split, demoted in (("haproxy", 12.3, 40), ("haproxy-sentinel", 0.0, 0)):
+        run_dir = tmp_path / f"m2-{route}"
+        run_dir.mkdir()
+        measures = ShardMeasures(1, outage_s=4.0, failover_s=3.3, lost=0, indeterminate=0,
+                                 split_brain_haproxy_s=split, demoted_writes=demoted)
+        RunRecord(run_dir.name, lab={"engine": "redis-7.0"}, complete=True,
+                  options={"route": route, "ack": "plain"},
+                  scenarios=[ScenarioResult("pause-master", status=Status.FINDING,
+                                            measures={1: measures})]).write(run_dir / RESULTS)
+        record.runs.append(VariantRun("redis-7.0", run_dir.name, "nothing", 0.0, 0, route=route,
+                                      ack="plain", label=f"{route} · plain"))
+    record.write(matrix_dir / MATRIX)
+    html = matrix.build(matrix_dir).read_text()
+    assert "route: haproxy, haproxy-sentinel" in html and "clients: haproxy-sentinel, plain" in html
+    assert 'data-variant="haproxy-sentinel · plain" data-scenario="pause-master"' in html
+    assert "12.30 s" in html and "two UP in HAProxy" in html
+    # Writes to a demoted master in one route and none in the other: a difference in kind.
+    assert html.count('class="differs changed"') == 2

@@ -29,6 +29,9 @@ def healthy() -> Snapshot:
         names = [f"{i.server.name}_{i.port}" for i in shard.instances]
         up[f"shard{shard.number}_master"] = names[:1]
         up[f"shard{shard.number}_replicas"] = names[1:]
+        # The Sentinel-checked master is UP once per majority of Sentinels naming it.
+        up[f"shard{shard.number}_master_checked"] = [f"{names[0]}_by_1_2", f"{names[0]}_by_1_3",
+                                                     f"{names[0]}_by_2_3"]
     haproxies = [HAProxyView(s.name, s.address, up=copy.deepcopy(up)) for s in TOPO.servers]
     return Snapshot(instances, sentinels, haproxies, 0.0)
 
@@ -76,6 +79,18 @@ def test_sentinel_disagreement_and_quorum():
     assert any("CKQUORUM says 'NOQUORUM" in p for p in found)
 
 
+def test_a_sentinel_checked_backend_must_hold_the_master_alone():
+    snap = healthy()
+    snap.haproxies[0].up["shard1_master_checked"] = []
+    snap.haproxies[1].up["shard2_master_checked"] += ["redis2_6380_by_1_2"]
+    found = settle.problems(snap, CFG, TOPO)
+    assert ("haproxy on redis1: shard1_master_checked has UP nothing, expected [redis1_6379] "
+            "named by a majority of Sentinels") in found
+    assert ("haproxy on redis2: shard2_master_checked has UP ['redis2_6379', 'redis2_6380'], "
+            "expected [redis2_6379] named by a majority of Sentinels") in found
+    assert len(found) == 2
+
+
 def test_haproxy_with_two_up_masters_or_missing_replicas():
     snap = healthy()
     snap.haproxies[0].up["shard1_master"] = ["redis1_6379", "redis1_6380"]
@@ -101,4 +116,8 @@ def test_after_a_failover_the_new_master_is_expected_everywhere():
     for h in snap.haproxies:
         h.up["shard1_master"] = ["redis1_6380"]
         h.up["shard1_replicas"] = ["redis1_6379", "redis1_6381"]
+    assert all("shard1_master_checked has UP ['redis1_6379']" in p
+               for p in settle.problems(snap, CFG, TOPO)), "the checked route lags"
+    for h in snap.haproxies:
+        h.up["shard1_master_checked"] = ["redis1_6380_by_2_3"]
     assert settle.problems(snap, CFG, TOPO) == []
