@@ -6,6 +6,7 @@
     nox -s heal             # remove fault leftovers after a crashed run
     nox -s judge -- RUN_ID  # re-judge a finished run from its histories alone
     nox -s matrix -- --engines redis-7.0,valkey-8.1   # the same chaos on each engine
+    nox -s matrix -- --routes haproxy,haproxy-sentinel,sentinel-client   # ... each route
     nox -s lab_down         # remove everything the lab created
     nox -s tests            # the suite (`-- -m unit`: seconds, no Docker, no browser)
     nox -s lint bench
@@ -109,7 +110,8 @@ def judge(session: nox.Session) -> None:
 
 @nox.session
 def matrix(session: nox.Session) -> None:
-    """The same scenarios on each engine, one page (`-- --engines redis-7.0,valkey-8.1 -k ...`)."""
+    """The same scenarios on each variant, one page (`-- --engines A,B`, `--routes A,B`,
+    `--acks plain,wait:1`, `--overlays base,F.toml`, `-k ...`)."""
     _lab(session, "matrix", *session.posargs)
 
 

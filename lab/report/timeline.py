@@ -16,6 +16,7 @@ and Locust's CSV, and every number is rounded, so a rebuild yields the same JSON
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 
 import plotly.graph_objects as go
@@ -166,7 +167,9 @@ def _locust_traces(fig: go.Figure, series: dict[str, list[dict]], t0: float, row
     first = min((p for p in ports.values() if p is not None), default=0)
     for name, rows in series.items():
         port = ports[name]
-        shard_index = (port - first) // 2 if port is not None else 0
+        named = re.search(r"shard(\d+)", name)  # the Sentinel client's: "SET shard2"
+        shard_index = int(named[1]) - 1 if named else \
+            (port - first) // 2 if port is not None else 0
         colour = SHARD_COLOURS[shard_index % len(SHARD_COLOURS)]
         dash = "solid" if name.startswith("SET") else "dot"
         x = [round(r["t"] - t0, 3) for r in rows]

@@ -156,3 +156,32 @@ def test_the_sentinel_checked_haproxy_holds_only_the_named_master(running_lab):
             up = view.up[shard.checked_backend]
             assert {haproxy_instance(s) for s in up} == {master.haproxy_server}
             assert len(up) == 3  # three Sentinels: all three pairs name it
+
+
+def test_the_workload_records_who_served_and_what_wait_confirmed(running_lab, tmp_path):
+    """A second of the chaos workload per route, with WAIT: on a healthy lab every write
+    is confirmed by both replicas, served by the master; asking for one replica more than
+    there are makes every write unconfirmed, never acknowledged."""
+    import time
+
+    from lab.chaos.history import History, read
+    from lab.chaos.workload import Workload, WorkloadSettings
+    from lab.routes import ROUTES, Ack
+
+    topo = running_lab.lab.topology
+    masters = {s.number: ":".join(map(str, current_master(running_lab, s).address))
+               for s in topo.shards}
+    for route, ack, outcome in [*((r, Ack(2, 200), "ok") for r in ROUTES),
+                                ("haproxy", Ack(3, 20), "unconfirmed")]:
+        path = tmp_path / f"{route}-{ack.replicas}.jsonl"
+        with History(path) as h:
+            workload = Workload(topo, running_lab.password, h, f"wl:{route}",
+                                WorkloadSettings(read_ratio=0.0, route=route, ack=ack))
+            workload.start()
+            time.sleep(1.0)
+            workload.stop()
+        writes = [e for e in read(path) if e["type"] == "op"]
+        assert len(writes) > 10, route
+        assert {w["outcome"] for w in writes} == {outcome}, (route, ack)
+        assert all(w["served"] == masters[w["shard"]] and w["route"] == route for w in writes)
+        assert {w["confirmed"] for w in writes} == {2}, route  # both replicas, every time
