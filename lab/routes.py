@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from lab.errors import LabError
 
 __all__ = ["ACK_TIMEOUT_MS", "DEFAULT_ACK", "DEFAULT_ROUTE", "ROUTES", "Ack", "Clients",
-           "RouteError", "parse_ack", "parse_route", "unavailable"]
+           "RouteError", "master_backend", "parse_ack", "parse_route", "unavailable"]
 
 ROUTES: dict[str, str] = {
     "haproxy": "HAProxy, tcp-check role:master (the article's)",
@@ -107,6 +107,13 @@ def parse_ack(text: str, where: str = "--ack") -> Ack:
         raise RouteError(f"{where} {text!r}: MS must be 1..{MAX_ACK_TIMEOUT_MS} (the "
                          f"workload gives up on a write after 500 ms)")
     return Ack(replicas, timeout_ms)
+
+
+def master_backend(shard, route: str) -> str | None:
+    """The HAProxy backend ``route`` sends ``shard``'s writes through (a
+    :class:`~lab.topology.Shard`); None: the route has no HAProxy."""
+    return {"haproxy": shard.master_backend,
+            "haproxy-sentinel": shard.checked_backend}.get(route)
 
 
 def unavailable(route: str, checked_first_port: int, ack: Ack | None = None,

@@ -38,7 +38,7 @@ from lab.config import SloSettings
 from lab.context import Lab
 from lab.errors import NotSettledError
 from lab.remote import Machine
-from lab.routes import Clients
+from lab.routes import Clients, master_backend
 
 __all__ = ["CONVERGENCE_BOUND_S", "ChaosSession", "LoadHandle", "LoadStarter",
            "run_scenario"]
@@ -220,7 +220,7 @@ class Recording:
             "meta", label=label, layout=lab.config.layout, run_id=session.run_id,
             settings={"sentinel": vars(lab.config.sentinel), "redis": vars(lab.config.redis)},
             shards={s.number: {"monitor": s.monitor_name,
-                               "master_backend": _route_backend(s, session.clients.route),
+                               "master_backend": master_backend(s, session.clients.route),
                                "sentinels": [x.label for x in lab.topology.sentinels_of(s)]}
                     for s in lab.topology.shards},
             route=session.clients.route, ack=session.clients.ack.name,
@@ -286,12 +286,6 @@ class Recording:
         self.observers.stop()
         if self.load:
             self.load.stop()
-
-
-def _route_backend(shard, route: str) -> str | None:
-    """The HAProxy master backend the route's writes go through (None: no HAProxy)."""
-    return {"haproxy": shard.master_backend, "haproxy-sentinel": shard.checked_backend
-            }.get(route)
 
 
 def run_scenario(session: ChaosSession, scenario: Scenario, repetition: int = 1,

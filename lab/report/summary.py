@@ -54,6 +54,9 @@ def settings(results: RunRecord) -> dict[str, object]:
             flat[f"{section}.{key}"] = value
     for key, value in sorted((lab.get("versions") or {}).items()):
         flat[f"version.{key}"] = value
+    for key in ("route", "ack"):  # the clients: comparing routes is comparing these
+        if results.options.get(key):
+            flat[f"clients.{key}"] = results.options[key]
     if results.hypothesis and results.hypothesis.profile:
         flat["hypothesis.profile"] = results.hypothesis.profile
     return flat
