@@ -42,9 +42,9 @@ SLO_MEASURES = {
                      "UP), seconds",
     "convergence_s": "heal -> settled again, seconds (never settled: breached)",
     "stale_reads": "reads through replica ports that missed an acknowledged write",
-    "demoted_writes": "writes acknowledged by an instance a majority of Sentinels did not "
-                      "name master, all shards",
-    "demoted_write_s": "time clients spent writing to such an instance, seconds",
+    "demoted_writes": "writes acknowledged by a demoted master (one a majority of Sentinels "
+                      "named before and no longer names), all shards",
+    "demoted_write_s": "time clients spent writing to a demoted master, seconds",
 }
 
 _TYPE_NAMES = {int: "an integer", str: "a string", bool: "true or false"}

@@ -24,6 +24,7 @@ from plotly.subplots import make_subplots
 
 from lab.chaos.checkers import fault_windows
 from lab.report.rundata import ScenarioRun
+from lab.topology import haproxy_instance
 
 BIN_S = 0.25
 SHARD_COLOURS = ("#1f5fbf", "#d9480f", "#2b8a3e", "#862e9c", "#c2255c", "#5c940d")
@@ -132,8 +133,10 @@ def _event_traces(fig: go.Figure, events: list[dict], t0: float) -> None:
             lanes["Sentinel"].append((x, f"{e['sentinel']} {e['channel']} {e['data']}",
                                       _sentinel_colour(e["channel"])))
         elif e["type"] == "haproxy":
-            up = e.get("up") or []
-            colour = ("#e03131" if e["backend"].endswith("_master") and len(up) > 1
+            # A Sentinel-checked instance is UP once per majority naming it: once here.
+            up = list(dict.fromkeys(haproxy_instance(s) for s in e.get("up") or []))
+            master = e["backend"].endswith(("_master", "_master_checked"))
+            colour = ("#e03131" if master and len(up) > 1
                       else "#868e96" if not up else "#1c7ed6")
             lanes["HAProxy"].append((x, f"{e['haproxy']} {e['backend']}: UP "
                                         f"{', '.join(up) or 'none'}", colour))

@@ -258,3 +258,22 @@ def test_the_browser_check_sees_errors_exceptions_and_outside_requests(tmp_path)
     assert any("kaput" in e for e in check.console_errors), check.console_errors
     assert "http://127.0.0.1:9/x.png" in check.external_requests
     assert check.answers == {"title": ""}
+
+
+def test_the_timeline_marks_two_instances_up_in_a_sentinel_checked_backend_once():
+    import plotly.graph_objects as go
+
+    from lab.report import timeline
+
+    fig = go.Figure().set_subplots(rows=4, cols=1)  # the event lanes are the 4th row
+    checked = "shard1_master_checked"
+    events = [
+        {"type": "haproxy", "t": 1.0, "haproxy": "redis1", "backend": checked,
+         "up": ["redis1_6379_by_1_2", "redis1_6379_by_1_3", "redis1_6379_by_2_3"]},
+        {"type": "haproxy", "t": 2.0, "haproxy": "redis1", "backend": checked,
+         "up": ["redis1_6379_by_1_2", "redis1_6380_by_2_3"]},
+    ]
+    timeline._event_traces(fig, events, 0.0)
+    [lane] = [t for t in fig.data if t.name == "HAProxy"]
+    assert list(lane.marker.color) == ["#1c7ed6", "#e03131"]  # one instance, then two
+    assert "UP redis1_6379\n" in lane.hovertext[0] + "\n"
