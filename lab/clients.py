@@ -91,10 +91,11 @@ class RouteMap:
         """Client ``client``'s connection to ``shard``'s "master" or "replicas"."""
         route = self.shard(shard if isinstance(shard, int) else shard.number)
         port = route.port(self.route, kind)
+        place = self.place(route.number, kind)
         if port is not None:
             host = self.entry(client)
             return Link(lambda: plain_client(host, port, password, timeout=timeout_s,
-                                             single_connection=True))
+                                             single_connection=True), host, port, place)
         # Each client starts with another Sentinel first (redis-py moves the one that
         # answered to the front).
         addresses = list(route.sentinels)
@@ -109,7 +110,13 @@ class RouteMap:
             return find(route.monitor, redis_class=_OneConnection, password=password,
                         socket_timeout=timeout_s, socket_connect_timeout=timeout_s,
                         retry=Retry(NoBackoff(), 0), decode_responses=True)
-        return Link(build)
+        return Link(build, None, None, place)
+
+    def place(self, shard: int, kind: str) -> str:
+        """Where a call goes, as Locust names it: ``:5000`` (an HAProxy port) or
+        ``shard1`` (the Sentinel client, no port)."""
+        port = self.shard(shard).port(self.route, kind)
+        return f":{port}" if port else f"shard{shard}"
 
 
 class _OneConnection(redis.Redis):
@@ -120,10 +127,14 @@ class _OneConnection(redis.Redis):
 
 
 class Link:
-    """One connection along a route, and the instance (``ip:port``) serving it."""
+    """One connection along a route: where it enters (``entry``: an HAProxy address, None
+    for the Sentinel client), the HAProxy ``port`` (or None), Locust's name for it
+    (``place``) and the instance (``ip:port``) serving it."""
 
-    def __init__(self, build: Callable[[], redis.Redis]) -> None:
+    def __init__(self, build: Callable[[], redis.Redis], entry: str | None = None,
+                 port: int | None = None, place: str = "") -> None:
         self._build = build
+        self.entry, self.port, self.place = entry, port, place
         self.client: redis.Redis | None = None
         self.served: str | None = None
         self._fresh = False

@@ -277,9 +277,5 @@ def request_places(lab: Lab, route: str) -> list[str]:
     """Where the locustfile's request names say each call went, per shard and kind:
     ``:5000`` (an HAProxy port) or ``shard1`` (the Sentinel client)."""
     routes = RouteMap.of(lab.topology, route)
-    places = []
-    for shard in routes.shards:
-        for kind in ("master", "replicas"):
-            port = shard.port(route, kind)
-            places.append(f":{port}" if port else f"shard{shard.number}")
-    return list(dict.fromkeys(places))
+    return list(dict.fromkeys(routes.place(shard.number, kind) for shard in routes.shards
+                              for kind in ("master", "replicas")))

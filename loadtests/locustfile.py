@@ -90,12 +90,10 @@ class ShardedRedisUser(User):
         # A pipeline stays on one shard: its keys all go where the first one goes.
         shard = shard_number(keys[0], o.lab_shards)
         read = self.rng.random() < o.lab_read_ratio
-        kind = "replicas" if read else "master"
-        port = self.routes.shard(shard).port(self.routes.route, kind)
+        link = self._link(shard, "replicas" if read else "master")
         op = "GET" if read else "SET"
-        where = f":{port}" if port else f"shard{shard}"
-        name = f"{op} {where}" if o.lab_pipeline == 1 else f"{op} x{o.lab_pipeline} {where}"
-        link = self._link(shard, kind)
+        name = f"{op} {link.place}" if o.lab_pipeline == 1 else \
+            f"{op} x{o.lab_pipeline} {link.place}"
         started = time.perf_counter()
         exception = None
         try:
@@ -114,6 +112,6 @@ class ShardedRedisUser(User):
             request_type=self.routes.route, name=name,
             response_time=(time.perf_counter() - started) * 1000,
             response_length=0 if read else o.lab_value_size * o.lab_pipeline,
-            exception=exception, context={"port": port, "shard": shard,
+            exception=exception, context={"port": link.port, "shard": shard,
                                                   "served": link.served},
         )

@@ -145,8 +145,7 @@ class Workload:
                     "fail" if refused or op == "read" else "unknown"
                 if not isinstance(exc, redis.ResponseError):
                     link.disconnect()
-        event = {"op": op, "shard": shard.number, "port": self.routes.shard(shard.number)
-                 .port(self.routes.route, kind), "host": self.routes.entry(process),
+        event = {"op": op, "shard": shard.number, "port": link.port, "host": link.entry,
                  "route": self.routes.route, "client": process, "served": served,
                  "key": key, "start": start, "end": time.time(), "outcome": outcome,
                  "error": error}

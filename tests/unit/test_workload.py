@@ -66,7 +66,8 @@ def write_once(fake: FakeRedis, ack: Ack) -> dict:
     history = Recorder()
     workload = Workload(TOPO, "pw", history, "run", WorkloadSettings(ack=ack))
     shard = TOPO.shard(1)
-    workload._op({(1, "master"): Link(lambda: fake)}, 0, shard, "master", "k", "1")
+    link = Link(lambda: fake, "192.168.56.11", shard.master_port, ":5000")  # as RouteMap makes
+    workload._op({(1, "master"): link}, 0, shard, "master", "k", "1")
     [event] = history.events
     return event
 
