@@ -30,3 +30,8 @@ class RemoteCommandError(LabError):
     """A command on a lab machine failed."""
 
     exit_code = 1
+
+
+class ProvisionError(LabError):
+    """A machine cannot be provisioned: the message names the host and the step (no sudo,
+    an unsupported OS, a package manager that failed); nothing it started is left running."""

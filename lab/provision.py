@@ -3,9 +3,10 @@
 Every step looks before it acts, so a second run on a healthy lab changes nothing and
 says so. The steps, in order:
 
-1. detect the OS (``/etc/os-release``);
-2. make sure a Docker engine and a compose command exist and answer (installing them on
-   CentOS 7, EL9 and Debian/Ubuntu where missing);
+1. detect the OS (``/etc/os-release``) and check that commands can run as root;
+2. make sure a Docker engine and a compose command exist and answer: on a bare host,
+   install them with the OS's steps (:mod:`lab.engine_install`), one at a time, so a
+   failure names the host and the step, and stop what was started when one fails;
 3. make sure the images the bundle names are present (load the offline base image, or
    pull from a registry);
 4. upload the bundle when its digest differs from the one on the machine;
@@ -23,15 +24,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lab.errors import RemoteCommandError
+from lab.engine_install import START_ENGINE, STOP_ENGINE, OsRelease, Step, install_plan
+from lab.errors import LabError, ProvisionError, RemoteCommandError
 from lab.remote import Machine
 from lab.render import COMPOSE_PROJECT, REMOTE_ROOT, Bundle
 
 log = logging.getLogger(__name__)
 
 
-DOCKER_CE_EL7 = "26.1.4"  # Docker CE's last release line for el7
 ENGINE_WAIT_S = 60
+INSTALL_STEP_TIMEOUT_S = 1800  # a package manager on a slow mirror
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class Report:
 
     server: str
     changes: list[str] = field(default_factory=list)
+    engine: str = ""  # the engine and compose installed here ("" when they were there)
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -64,8 +67,14 @@ def provision(machine: Machine, bundle: Bundle, plan: ImagePlan) -> Report:
             log.info(f"  {machine.server.name}: {change} ({report.seconds[name]:.1f} s)")
         return change
 
-    os_id = detect_os(machine)
-    step("engine", lambda: ensure_engine(machine, os_id))
+    os = detect_os(machine)
+    require_sudo(machine)
+    if step("engine", lambda: ensure_engine(machine, os)) is None:
+        log.info(f"  {machine.server.name}: {engine_versions(machine)} present: nothing to "
+                 "install")
+    else:
+        report.engine = engine_versions(machine)
+        log.info(f"  {machine.server.name}: {report.engine} on {os.label}")
     compose = compose_command(machine)
     step("images", lambda: ensure_images(machine, plan))
     bundle_changed = step("bundle", lambda: upload_bundle(machine, bundle)) is not None
@@ -73,67 +82,102 @@ def provision(machine: Machine, bundle: Bundle, plan: ImagePlan) -> Report:
     return report
 
 
-def detect_os(machine: Machine) -> str:
-    """``id-version`` from os-release, e.g. ``debian-12``, ``centos-7``, ``rocky-9.4``."""
-    text = machine.run("cat /etc/os-release", sudo=False)
-    values = dict(
-        line.split("=", 1) for line in text.splitlines() if "=" in line
-    )
-    os_id = values.get("ID", "unknown").strip('"')
-    version = values.get("VERSION_ID", "").strip('"')
-    return f"{os_id}-{version}"
+def detect_os(machine: Machine) -> OsRelease:
+    return OsRelease.parse(machine.run("cat /etc/os-release", sudo=False))
 
 
-def ensure_engine(machine: Machine, os_id: str) -> str | None:
-    """A Docker engine that answers; install or start it where needed."""
-    if machine.ok("docker info >/dev/null 2>&1"):
+def require_sudo(machine: Machine) -> None:
+    """Provisioning runs as root: through ``sudo -n`` unless the SSH user is root."""
+    if machine.use_sudo and not machine.ok("true"):
+        user = getattr(getattr(machine, "connection", None), "user", "the SSH user")
+        raise ProvisionError(
+            f"{machine.server.name}: step 'sudo': {user} cannot run commands as root without "
+            "a password (`sudo -n true` failed); give it NOPASSWD sudo, or log in as root "
+            "([ssh] user = \"root\", sudo = false)")
+
+
+def ensure_engine(machine: Machine, os: OsRelease) -> str | None:
+    """A Docker engine that answers, and a compose command; install or start them where
+    needed, step by step (:mod:`lab.engine_install`). A step that fails stops what this
+    call started and names the host and the step."""
+    if machine.ok("docker info >/dev/null 2>&1") and _compose_or_none(machine):
         return None
     change = "engine started"
-    if not machine.ok("command -v dockerd >/dev/null"):
-        machine.run(_install_engine_script(os_id), timeout=1800)
+    if not (machine.ok("command -v dockerd >/dev/null") and _compose_or_none(machine)):
+        steps = install_plan(os)
+        if steps is None:
+            raise ProvisionError(
+                f"{machine.server.name}: step 'install the engine': cannot install Docker on "
+                f"{os.label}; supported are Debian/Ubuntu, CentOS 7 and EL9: install Docker "
+                "and compose yourself, then run lab_up again")
+        for step in steps:
+            _run_step(machine, os, step)
         change = "engine installed"
-    if machine.ok("[ -d /run/systemd/system ]"):
-        machine.run("systemctl enable --now docker")
-    elif not machine.ok("pgrep -x dockerd >/dev/null"):
-        machine.run("nohup dockerd >/var/log/dockerd.log 2>&1 </dev/null &")
-    deadline = time.monotonic() + ENGINE_WAIT_S
-    while not machine.ok("docker info >/dev/null 2>&1"):
-        if time.monotonic() > deadline:
-            tail = machine.run("tail -5 /var/log/dockerd.log 2>/dev/null", check=False)
-            raise RemoteCommandError(
-                f"{machine.server.name}: the Docker engine did not answer within "
-                f"{ENGINE_WAIT_S} s:\n{tail}"
-            )
-        time.sleep(1)
+    try:
+        _run_step(machine, os, START_ENGINE)
+        _wait_for_engine(machine, os)
+        if not _compose_or_none(machine):
+            raise ProvisionError(
+                f"{machine.server.name}: step 'compose': neither `docker compose` nor "
+                f"`docker-compose` answers on {os.label} after the install")
+    except LabError:
+        machine.run(STOP_ENGINE.command, check=False)  # nothing half-installed left running
+        raise
     return change
 
 
-def _install_engine_script(os_id: str) -> str:
-    family, _, version = os_id.partition("-")
-    major = version.split(".")[0]
-    if family in ("debian", "ubuntu"):
-        return ("export DEBIAN_FRONTEND=noninteractive; apt-get update -q && "
-                "apt-get install -y -q docker.io docker-compose iptables redis-tools")
-    if family == "centos" and major == "7":
-        # CentOS 7 is end-of-life: its mirrors moved to vault.centos.org.
-        return (
-            "sed -i -e 's|^mirrorlist=|#mirrorlist=|' "
-            "-e 's|^#\\?baseurl=http://mirror.centos.org|baseurl=http://vault.centos.org|' "
-            "/etc/yum.repos.d/CentOS-*.repo && yum install -y yum-utils iptables && "
-            "yum-config-manager --add-repo https://download.docker.com/linux/centos/docker-ce.repo"
-            f" && yum install -y docker-ce-{DOCKER_CE_EL7} docker-ce-cli-{DOCKER_CE_EL7} "
-            "containerd.io docker-compose-plugin"
-        )
-    if family in ("rocky", "almalinux", "rhel", "centos") and major == "9":
-        return (
-            "dnf install -y dnf-plugins-core iptables && dnf config-manager --add-repo "
-            "https://download.docker.com/linux/centos/docker-ce.repo && "
-            "dnf install -y docker-ce docker-ce-cli containerd.io docker-compose-plugin"
-        )
-    raise RemoteCommandError(
-        f"cannot install Docker on {os_id}: supported are Debian/Ubuntu, CentOS 7 and EL9; "
-        "install Docker and compose yourself, then run lab_up again"
-    )
+def engine_versions(machine: Machine) -> str:
+    """``Docker 26.1.5, docker compose 2.26.1``: what provisioning found or installed."""
+    engine = machine.run("docker version --format '{{.Server.Version}}'", check=False).strip()
+    compose = compose_command(machine)
+    version = machine.run(f"{compose} version --short", check=False).strip()
+    return f"Docker {engine or '?'}, {compose} {version or '?'}"
+
+
+def _run_step(machine: Machine, os: OsRelease, step: Step) -> None:
+    try:
+        machine.run(step.command, timeout=INSTALL_STEP_TIMEOUT_S)
+    except RemoteCommandError as exc:
+        raise ProvisionError(
+            f"{machine.server.name}: step '{step.name}' failed on {os.label}: "
+            f"{_telling_line(str(exc))}; fix the host (its package sources, its network), "
+            "then run lab_up again (lab_down removes the lab)") from None
+
+
+def _telling_line(error: str) -> str:
+    """The line of a failed command's output that says why: the package manager's error
+    line where there is one, else the last line."""
+    lines = [line.strip() for line in error.splitlines()[1:] if line.strip()] \
+        or [error.splitlines()[0]]
+    for line in lines:
+        if line.startswith(("E:", "Error", "No package", "No match", "Cannot find", "sudo:",
+                            "W: Failed to fetch")):
+            return line
+    return lines[-1]
+
+
+def _wait_for_engine(machine: Machine, os: OsRelease) -> None:
+    if not machine.ok("command -v docker >/dev/null"):
+        raise ProvisionError(
+            f"{machine.server.name}: step 'engine answers': no `docker` command on {os.label} "
+            "after the install (its CLI is a package of its own there?)")
+    deadline = time.monotonic() + ENGINE_WAIT_S
+    while not machine.ok("docker info >/dev/null 2>&1"):
+        if time.monotonic() > deadline:
+            tail = machine.run("tail -3 /var/log/dockerd.log /var/log/docker.log 2>/dev/null",
+                               check=False).strip().splitlines()
+            raise ProvisionError(
+                f"{machine.server.name}: step 'engine answers': the Docker engine on "
+                f"{os.label} did not answer within {ENGINE_WAIT_S} s"
+                + (f": {tail[-1]}" if tail else ""))
+        time.sleep(1)
+
+
+def _compose_or_none(machine: Machine) -> str | None:
+    try:
+        return compose_command(machine)
+    except RemoteCommandError:
+        return None
 
 
 def compose_command(machine: Machine) -> str:

@@ -22,6 +22,7 @@ class FakeMachine:
     commands: list[str] = field(default_factory=list)
     uploads: list[tuple[str, str]] = field(default_factory=list)
     closed: int = 0
+    use_sudo: bool = True
 
     def answer(self, pattern: str, stdout: str = "", status: int = 0) -> FakeMachine:
         self.answers.append((pattern, stdout, status))
