@@ -7,6 +7,11 @@ alone. ``--what lifecycle`` (part of the default ``all``) repeats, in order:
 * idempotent re-run of ``lab_up`` on the healthy lab;
 * ``lab_down``;
 * warm ``lab_up``: images cached, machines destroyed;
+* ``lab_down``;
+* bare ``lab_up``: the same lab on bare machines (``[machines] image = "bare"``, its
+  machine image built beforehand, untimed): the engine installed over SSH on each
+  machine, beside the warm ``lab_up`` of the same run; ``provision.engine`` is the
+  install on the slowest machine;
 * ``lab_down``.
 
 ``--what chaos`` brings the bench lab up with down-after 1000 ms and no restart policy
@@ -76,7 +81,7 @@ import time
 import tomllib
 from pathlib import Path
 
-from lab import down, up
+from lab import down, images, up
 from lab.chaos import history
 from lab.context import Lab
 from lab.errors import LabError
@@ -84,7 +89,7 @@ from lab.paths import REPORTS
 from lab.progress import quiet, show_progress
 from lab.runs import new_run_dir
 
-TARGETS_S = {"cold_up": 240, "warm_up": 60, "rerun_up": 15, "down": 15}
+TARGETS_S = {"cold_up": 240, "warm_up": 60, "rerun_up": 15, "down": 15, "bare_up": 180}
 CHAOS_SETTINGS = """
 [redis]
 restart = "no"
@@ -791,6 +796,15 @@ def _measure(lab: Lab, config_path: Path, repeat: int, skip_cold: bool) -> dict[
         print(f"bench {i}/{repeat}: warm lab_up")
         runs["warm_up"].append(_up(lab, config_path))
         runs["down"].append({"total": _down(lab)})
+        print(f"bench {i}/{repeat}: bare lab_up (the engine installed on each machine)")
+        bare_path = config_path.with_name("bare.toml")
+        bare_path.write_text(config_path.read_text().replace(
+            "[machines]\n", '[machines]\nimage = "bare"\n', 1))
+        bare = Lab.load(bare_path)
+        with quiet():
+            images.ensure(bare.recipes()[1:], bare.paths)  # its image: not what is measured
+        runs["bare_up"].append(_up(bare, bare_path))
+        runs["down"].append({"total": _down(bare)})
     return runs
 
 
@@ -808,7 +822,9 @@ def _up(lab: Lab, config_path: Path) -> dict:
     built = [c for c in result.changes if c.startswith("built image")]
     print(f"  lab_up: {len(result.changes)} change(s) in {time.monotonic() - started:.1f} s"
           + (f" ({', '.join(built)})" if built else ""))
-    return {"total": round(time.monotonic() - started, 2), "steps": result.seconds,
+    steps = {**result.seconds,
+             **{f"provision.{k}": v for k, v in result.provision_seconds.items()}}
+    return {"total": round(time.monotonic() - started, 2), "steps": steps,
             "changes": len(result.changes)}
 
 

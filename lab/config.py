@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from lab import engines, routes
+from lab import engine_install, engines, routes
 from lab.errors import ConfigError
 
 LAYOUTS = ("article", "spread")
@@ -29,6 +29,9 @@ PERSISTENCE = ("none", "rdb", "aof")
 RESTART_POLICIES = ("always", "unless-stopped", "on-failure", "no")
 IMAGE_SOURCES = ("offline", "registry")
 MODES = ("provision", "adopt")
+# The docker provider's machine image: with the Docker engine in it, or bare (sshd, sudo,
+# Python): lab_up then installs the engine over SSH, as on a fresh server.
+MACHINE_IMAGES = ("with-engine", "bare")
 
 # The measures an SLO can bound (DESIGN 5), with what each means; lab.chaos.slo reads them
 # from a history's measures.
@@ -111,7 +114,8 @@ class ImageSettings:
     # The Redis or Valkey release (lab.engines): its image, its configs' dialect.
     engine: str = engines.DEFAULT
     # Offline images are debootstrapped from this mirror ("" = the host's own apt); the
-    # machines' OS from ``suite`` ("" = the host's release), the engine from its own.
+    # machines' OS from ``suite`` ("" = the host's release; "bookworm" Debian 12, "trixie"
+    # Debian 13), the engine from its own.
     mirror: str = ""
     suite: str = ""
     # Used when source = "registry".
@@ -126,6 +130,7 @@ class MachineSettings:
     # deployment that is already there, described by [redis], [sentinel], [haproxy], [adopt].
     mode: str = "provision"
     provider: str = "docker"
+    image: str = "with-engine"  # the docker provider's machine image (MACHINE_IMAGES)
     network: str = "192.168.56.0/24"
     box: str = "centos/7"
     box_url: str = ""
@@ -245,6 +250,7 @@ _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("machines", "backend"): BACKENDS,
     ("machines", "provider"): PROVIDERS,
     ("machines", "mode"): MODES,
+    ("machines", "image"): MACHINE_IMAGES,
     ("clients", "route"): tuple(routes.ROUTES),
 }
 _RANGES: dict[tuple[str, str], tuple[int, int]] = {
@@ -487,6 +493,17 @@ def _check_consistency(config: LabConfig) -> None:
         if bool(config.adopt.password_env) == bool(config.adopt.password_file):
             raise ConfigError(f"{src}: [adopt] set exactly one of password_env or "
                               "password_file: where the deployment's Redis password comes from")
+    docker_machines = config.machines.backend == "vagrant" and config.machines.provider == "docker"
+    if config.machines.image != "with-engine" and not docker_machines:
+        raise ConfigError(f"{src}: [machines] image = \"{config.machines.image}\" is for the "
+                          "docker provider's machines; VMs are as their box is, and an ssh "
+                          "inventory's hosts as they are (both get the engine when it is missing)")
+    suite = config.images.suite
+    if suite and suite not in engine_install.DEBIAN_RELEASES:
+        known = ", ".join(f"{name} (Debian {v})" for name, v in
+                          engine_install.DEBIAN_RELEASES.items())
+        raise ConfigError(f"{src}: [images] suite = {suite!r}: the machines' Debian release "
+                          f"must be one of {known}, or \"\" for this host's")
     watchers = config.sentinels_per_shard
     if config.sentinel.quorum > watchers:
         raise ConfigError(

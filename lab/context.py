@@ -62,7 +62,7 @@ class Lab:
     @cached_property
     def _recipes(self) -> tuple[images.Recipe, images.Recipe]:
         return images.recipes(self.config.engine, self.config.images.mirror,
-                              self.config.images.suite)
+                              self.config.images.suite, self.config.machines.image)
 
     def recipes(self) -> tuple[images.Recipe, images.Recipe]:
         """(base, machine) image recipes; the host's apt sources are read once per lab."""

@@ -26,7 +26,7 @@ DOCKER_CE_REPO = "https://download.docker.com/linux/centos/docker-ce.repo"
 DEBIAN_RELEASES = {"bookworm": 12, "trixie": 13}
 # Besides the engine: iptables for the network faults, redis-cli for the faults that
 # speak to an instance from its own machine.
-_DEBIAN_LAB_TOOLS = ("iptables", "redis-tools")
+DEBIAN_LAB_TOOLS = ("iptables", "redis-tools")
 _YUM = "yum install -y -q --setopt=skip_missing_names_on_install=False"
 
 
@@ -120,7 +120,7 @@ STOP_ENGINE = Step(
 
 
 def _apt(packages: tuple[str, ...]) -> tuple[Step, ...]:
-    wanted = " ".join((*packages, *_DEBIAN_LAB_TOOLS))
+    wanted = " ".join((*packages, *DEBIAN_LAB_TOOLS))
     return (
         # apt-get update exits 0 when a source cannot be fetched (no network): its "Failed
         # to fetch" lines fail the step here, rather than the install after it.

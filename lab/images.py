@@ -12,7 +12,13 @@ images are bootstrapped from the host's own apt mirror instead (or ``[images] mi
 ``machine``
     what a Vagrant docker-provider *machine* runs: sshd, the ``vagrant`` user, dockerd,
     docker-compose, iptables and redis-tools (Docker-in-Docker), from ``[images] suite``
-    (the host's release by default): the machines' OS and the engine's are separate.
+    (the host's release by default; Debian 12 or 13): the machines' OS and the engine's
+    are separate. The engine's packages are those :mod:`lab.engine_install` installs on
+    that Debian release.
+``machine-bare``
+    the same machine without the engine (``[machines] image = "bare"``): sshd, sudo and
+    Python on a Debian minbase, so ``lab_up`` installs the engine over SSH from the
+    machine's own apt source, as on a fresh server.
 
 Each image is tagged with a digest of its recipe, so a cached image is reused until the
 recipe changes. A base image is also saved as a tarball under the lab's image cache
@@ -40,15 +46,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab import host
+from lab import engine_install, host
 from lab.engines import Engine
 from lab.errors import PreflightError
 from lab.paths import MACHINE_IMAGE_DIR, LabPaths
 
-MACHINE_PACKAGES = (
-    "openssh-server", "sudo", "docker.io", "docker-compose", "iptables", "iproute2",
-    "redis-tools", "procps", "tini", "ca-certificates", "kmod",
-)
+# What every machine has; "with-engine" machines add the engine's packages and the lab's
+# tools (lab.engine_install), bare ones Python (what a fresh server has).
+MACHINE_PACKAGES = ("openssh-server", "sudo", "iproute2", "procps", "tini", "ca-certificates",
+                    "kmod")
+BARE_MACHINE_PACKAGES = ("python3",)
 
 log = logging.getLogger(__name__)
 # Trimmed from every image: package caches, docs, manuals and translations.
@@ -92,18 +99,32 @@ class Recipe:
         return f"redis-ha-lab/{self.name}:{self.tag}"
 
 
-def recipes(engine: Engine, mirror: str = "", suite: str = "") -> tuple[Recipe, Recipe]:
+def machine_packages(suite: str, machine_image: str = "with-engine") -> tuple[str, ...]:
+    """The machine image's packages on Debian ``suite`` (another suite: as Debian 12)."""
+    if machine_image == "bare":
+        return (*MACHINE_PACKAGES, *BARE_MACHINE_PACKAGES)
+    version = engine_install.DEBIAN_RELEASES.get(suite, 12)
+    return (*MACHINE_PACKAGES, *engine_install.debian_engine_packages(version),
+            *engine_install.DEBIAN_LAB_TOOLS)
+
+
+def recipes(engine: Engine, mirror: str = "", suite: str = "",
+            machine_image: str = "with-engine") -> tuple[Recipe, Recipe]:
     """The (base, machine) recipes: the engine's from its own release, the machine's from
-    ``suite``; both from ``mirror`` ("": the host's own apt source and release)."""
+    ``suite`` (bare or with the engine); both from ``mirror`` ("": the host's own apt
+    source and release)."""
     if not (mirror and suite):
         host_mirror, host_suite = host.apt_source()
         mirror, suite = mirror or host_mirror, suite or host_suite
     base = Recipe(f"base-{engine.name}", engine.suite, mirror, engine.packages,
                   backports=engine.backports, wheel=engine.wheel,
                   wheel_binary=engine.wheel_binary, what=f"engine {engine.name}")
+    bare = machine_image == "bare"
     machine = Recipe(
-        "machine", suite, mirror, MACHINE_PACKAGES, MACHINE_IMAGE_DIR,
-        ("/usr/bin/tini", "--", "/usr/local/sbin/lab-machine-init"), what="the machine image",
+        "machine-bare" if bare else "machine", suite, mirror,
+        machine_packages(suite, machine_image), MACHINE_IMAGE_DIR,
+        ("/usr/bin/tini", "--", "/usr/local/sbin/lab-machine-init"),
+        what="the bare machine image" if bare else "the machine image",
     )
     return base, machine
 

@@ -51,7 +51,6 @@ class Report:
 
     server: str
     changes: list[str] = field(default_factory=list)
-    engine: str = ""  # the engine and compose installed here ("" when they were there)
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -70,11 +69,8 @@ def provision(machine: Machine, bundle: Bundle, plan: ImagePlan) -> Report:
     os = detect_os(machine)
     require_sudo(machine)
     if step("engine", lambda: ensure_engine(machine, os)) is None:
-        log.info(f"  {machine.server.name}: {engine_versions(machine)} present: nothing to "
-                 "install")
-    else:
-        report.engine = engine_versions(machine)
-        log.info(f"  {machine.server.name}: {report.engine} on {os.label}")
+        log.info(f"  {machine.server.name}: {engine_versions(machine)} on {os.label}: "
+                 "nothing to install")
     compose = compose_command(machine)
     step("images", lambda: ensure_images(machine, plan))
     bundle_changed = step("bundle", lambda: upload_bundle(machine, bundle)) is not None
@@ -102,7 +98,7 @@ def ensure_engine(machine: Machine, os: OsRelease) -> str | None:
     call started and names the host and the step."""
     if machine.ok("docker info >/dev/null 2>&1") and _compose_or_none(machine):
         return None
-    change = "engine started"
+    change, installed = "engine started", False
     if not (machine.ok("command -v dockerd >/dev/null") and _compose_or_none(machine)):
         steps = install_plan(os)
         if steps is None:
@@ -113,6 +109,7 @@ def ensure_engine(machine: Machine, os: OsRelease) -> str | None:
         for step in steps:
             _run_step(machine, os, step)
         change = "engine installed"
+        installed = True
     try:
         _run_step(machine, os, START_ENGINE)
         _wait_for_engine(machine, os)
@@ -123,7 +120,7 @@ def ensure_engine(machine: Machine, os: OsRelease) -> str | None:
     except LabError:
         machine.run(STOP_ENGINE.command, check=False)  # nothing half-installed left running
         raise
-    return change
+    return f"{change}: {engine_versions(machine)} on {os.label}" if installed else change
 
 
 def engine_versions(machine: Machine) -> str:

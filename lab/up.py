@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 class UpResult:
     seconds: dict[str, float] = field(default_factory=dict)
     changes: list[str] = field(default_factory=list)
+    # Where provisioning's time went: each of its steps on the slowest machine.
+    provision_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def changed(self) -> bool:
@@ -130,6 +132,9 @@ def run(lab: Lab, config_path: Path, *, machines_only: bool = False
                 connection.close()
         for report in reports:
             result.changes += [f"{report.server}: {c}" for c in report.changes]
+            for name, seconds in report.seconds.items():
+                result.provision_seconds[name] = max(seconds,
+                                                     result.provision_seconds.get(name, 0))
         if not any(r.changes for r in reports):
             log.info("  every machine is up to date")
 

@@ -12,10 +12,12 @@ import json
 import logging
 import os
 import subprocess
+import tempfile
+from pathlib import Path
 
 from lab import host
 from lab.config import LabConfig
-from lab.errors import LabError
+from lab.errors import LabError, PreflightError
 from lab.machines.base import Machines, RestartUnsupported
 from lab.paths import VAGRANTFILE_DIR, LabPaths
 from lab.secrets import LabSecrets
@@ -44,6 +46,27 @@ class VagrantMachines(Machines):
             host.require_docker_engine()
             host.check_address_range(self.config.machines.network, self.config.name)
             host.require_tool("debootstrap")  # the machine image is built here
+        else:  # VMs: a broken Vagrantfile or machine list is caught before `vagrant up`
+            self.validate()
+
+    def validate(self) -> None:
+        """``vagrant validate`` on this lab's machine list with its provider (Vagrant's
+        checks and the provider's own); the list is written to a scratch file, so nothing
+        of the lab is created."""
+        with tempfile.TemporaryDirectory(prefix="lab-validate-") as scratch:
+            listing = Path(scratch) / "machines.json"
+            self.write_machine_list(listing)
+            env = self._env(listing)
+            env["VAGRANT_DOTFILE_PATH"] = str(Path(scratch) / ".vagrant")
+            result = subprocess.run(["vagrant", "validate"], cwd=VAGRANTFILE_DIR, env=env,
+                                    capture_output=True, text=True, timeout=180)
+        if result.returncode != 0:
+            lines = [line.strip() for line in (result.stdout + result.stderr).splitlines()
+                     if line.strip()]
+            reasons = [line.lstrip("* ") for line in lines if line.startswith("*")]
+            raise PreflightError(
+                f"`vagrant validate` failed for provider {self.provider}: "
+                f"{'; '.join(reasons) or (lines[-1] if lines else 'no output')}")
 
     def container_name(self, name: str) -> str:
         """The host container that *is* machine ``name`` (docker provider; the
@@ -59,7 +82,7 @@ class VagrantMachines(Machines):
 
     # -- what Vagrant is told -------------------------------------------------------------
 
-    def write_machine_list(self) -> None:
+    def write_machine_list(self, target: Path | None = None) -> None:
         m = self.config.machines
         net = ipaddress.ip_network(m.network)
         data = {
@@ -77,24 +100,29 @@ class VagrantMachines(Machines):
             "memory_mb": m.memory_mb,
             "servers": [{"name": s.name, "address": s.address} for s in self.config.servers],
         }
-        self.paths.ensure()
-        self.paths.machines_json.write_text(json.dumps(data, indent=2) + "\n")
+        if target is None:
+            self.paths.ensure()
+            target = self.paths.machines_json
+        target.write_text(json.dumps(data, indent=2) + "\n")
 
     def _vagrant(self, quiet: bool = True):
         # Imported here: python-vagrant prints a warning at import when vagrant is missing,
         # and preflight has a clearer one-line message for that.
         import vagrant
 
+        return vagrant.Vagrant(root=str(VAGRANTFILE_DIR), env=self._env(),
+                               quiet_stdout=quiet, quiet_stderr=quiet)
+
+    def _env(self, machine_list: Path | None = None) -> dict[str, str]:
         # python-vagrant's env= replaces the whole environment: start from ours.
         env = dict(os.environ)
         env.update({
-            "LAB_MACHINES_JSON": str(self.paths.machines_json),
+            "LAB_MACHINES_JSON": str(machine_list or self.paths.machines_json),
             "VAGRANT_DOTFILE_PATH": str(self.paths.vagrant_dotfile),
             "VAGRANT_CHECKPOINT_DISABLE": "1",
             "VAGRANT_DEFAULT_PROVIDER": self.provider,
         })
-        return vagrant.Vagrant(root=str(VAGRANTFILE_DIR), env=env,
-                               quiet_stdout=quiet, quiet_stderr=quiet)
+        return env
 
     # -- lifecycle ------------------------------------------------------------------------
 

@@ -1,10 +1,15 @@
 #!/bin/sh
 # Runs once inside the machine image's chroot (lab.images): turns a bootstrapped Debian
-# into a Vagrant docker-provider machine: sshd, the vagrant user, Docker-in-Docker.
+# into a Vagrant docker-provider machine: sshd, the vagrant user, Docker-in-Docker (a
+# bare machine has no engine yet: lab_up installs it over SSH, into the settings below).
 set -eu
 here=/tmp/lab-setup
 
-useradd --create-home --shell /bin/bash --groups docker vagrant
+if getent group docker >/dev/null; then
+    useradd --create-home --shell /bin/bash --groups docker vagrant
+else
+    useradd --create-home --shell /bin/bash vagrant
+fi
 echo 'vagrant ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/vagrant
 chmod 0440 /etc/sudoers.d/vagrant
 install -d -m 0700 -o vagrant -g vagrant /home/vagrant/.ssh

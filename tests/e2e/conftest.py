@@ -4,6 +4,11 @@ spread lab of this package's own on Valkey 8.1.
 ``LAB_ENGINES_ALL=1`` (opt-in: a switch per engine, about half a minute each, plus a cold
 image build per engine the first time) also brings the spread lab to every other engine
 in turn and runs the same routing checks on each.
+
+``LAB_MACHINES_ALL=1`` (opt-in: two more labs of their own, about two minutes each, plus
+a machine image build each the first time) runs the same checks on a lab of bare Debian 12
+machines (lab_up installs the engine over SSH) and on one of Debian 13 machines (Compose
+v2); test_machines.py checks what is particular to them.
 """
 
 import os
@@ -12,12 +17,34 @@ import pytest
 
 from lab import engines
 from lab.context import Lab
-from tests.labs import RunningLab, run_lab, running, write_config
+from tests.labs import RunningLab, host_footprint, run_lab, running, write_config
 
 SUBNET = 57  # 192.168.57.0/24: not the default lab's range
 SPREAD_ENGINE = "valkey-8.1"
 OPT_IN_ENGINES = [e for e in engines.names() if e not in ("redis-7.0", SPREAD_ENGINE)] \
     if os.environ.get("LAB_ENGINES_ALL") == "1" else []
+MACHINES_OPT_IN = "LAB_MACHINES_ALL"
+OPT_IN_MACHINES = ["bare-debian-12", "debian-13"] \
+    if os.environ.get(MACHINES_OPT_IN) == "1" else []
+
+
+@pytest.fixture(scope="package")
+def bare_lab(tmp_path_factory):
+    """Bare Debian 12 machines; lab_down must leave the host as it found it."""
+    config = write_config(tmp_path_factory.mktemp("bare"), name="rhl-bare", subnet=64,
+                          machines='image = "bare"\n')
+    before = host_footprint()
+    with running(config) as lab:
+        yield lab
+    assert host_footprint() == before
+
+
+@pytest.fixture(scope="package")
+def debian13_lab(tmp_path_factory):
+    config = write_config(tmp_path_factory.mktemp("trixie"), name="rhl-trixie", subnet=65,
+                          extra='[images]\nsuite = "trixie"\n')
+    with running(config) as lab:
+        yield lab
 
 
 def spread_config(directory, engine: str):
@@ -32,10 +59,14 @@ def spread_lab(tmp_path_factory):
 
 
 # Package scope: pytest runs every test on one lab before it switches to the next.
-@pytest.fixture(scope="package", params=["article", "spread", *OPT_IN_ENGINES])
+@pytest.fixture(scope="package", params=["article", "spread", *OPT_IN_ENGINES,
+                                         *OPT_IN_MACHINES])
 def running_lab(request, tmp_path_factory):
     if request.param in ("article", "spread"):
         return request.getfixturevalue(f"{request.param}_lab")
+    if request.param in OPT_IN_MACHINES:
+        return request.getfixturevalue(
+            {"bare-debian-12": "bare_lab", "debian-13": "debian13_lab"}[request.param])
     spread = request.getfixturevalue("spread_lab")  # brought to this engine, then back
     config = spread_config(tmp_path_factory.mktemp(request.param), request.param)
     up = run_lab("up", config=config)
