@@ -7,8 +7,8 @@ in turn and runs the same routing checks on each.
 
 ``LAB_MACHINES_ALL=1`` (opt-in: two more labs of their own, about two minutes each, plus
 a machine image build each the first time) runs the same checks on a lab of bare Debian 12
-machines (lab_up installs the engine over SSH) and on one of Debian 13 machines (Compose
-v2); test_machines.py checks what is particular to them.
+machines (lab_up installs the engine over SSH) and on one of bare Debian 13 machines
+(Debian 13's engine and Compose v2); test_machines.py checks what is particular to them.
 """
 
 import os
@@ -41,8 +41,10 @@ def bare_lab(tmp_path_factory):
 
 @pytest.fixture(scope="package")
 def debian13_lab(tmp_path_factory):
+    """Bare Debian 13 machines: lab_up installs Debian 13's engine (docker.io, docker-cli)
+    and Compose v2, which the lab then uses."""
     config = write_config(tmp_path_factory.mktemp("trixie"), name="rhl-trixie", subnet=65,
-                          extra='[images]\nsuite = "trixie"\n')
+                          machines='image = "bare"\n', extra='[images]\nsuite = "trixie"\n')
     with running(config) as lab:
         yield lab
 

@@ -1,15 +1,17 @@
 """What is particular to the opt-in machine labs (``LAB_MACHINES_ALL=1``, see conftest):
-bare machines get the engine from lab_up, once; Debian 13 machines run Compose v2. The
+bare machines get the engine from lab_up, once; on Debian 13 that is docker-cli beside
+docker.io, and Compose v2. The
 routing checks of test_routing.py run on both labs too; the bare lab's lab_down is checked
 to leave the host as it found it (conftest's bare_lab)."""
 
 import os
 import re
+import subprocess
 
 import pytest
 
 from tests.e2e.conftest import MACHINES_OPT_IN
-from tests.labs import run_lab
+from tests.labs import host_footprint, run_lab, write_config
 
 pytestmark = pytest.mark.skipif(
     os.environ.get(MACHINES_OPT_IN) != "1",
@@ -34,7 +36,44 @@ def test_a_second_lab_up_on_bare_machines_installs_nothing_and_says_so(bare_lab)
     assert "lab_up: nothing to change" in again.stdout
 
 
-def test_debian_13_machines_run_compose_v2(debian13_lab):
+def test_debian_13_machines_got_the_engine_with_compose_v2(debian13_lab):
+    """The line names the compose command provisioning then uses (``docker compose``)."""
     for server in SERVERS:
-        assert re.search(rf"^  {server}: Docker 26\.\S+, docker compose 2\.\S+ on debian-13: "
-                         "nothing to install$", debian13_lab.up_output, re.M), server
+        assert re.search(rf"^  {server}: engine installed: Docker 26\.\S+, docker compose 2\."
+                         r"\S+ on debian-13 \(\d+\.\d s\)$", debian13_lab.up_output, re.M), server
+
+
+def test_a_bare_host_without_sudo_or_with_a_failing_package_manager(tmp_path):
+    """Bad input on real bare machines: exit 2, one line naming the host and the step, and
+    no engine left running on the machine whose install failed."""
+    config = write_config(tmp_path, name="rhl-bare-bad", subnet=66,
+                          machines='image = "bare"\n')
+    before = host_footprint()
+    try:
+        assert run_lab("up", "--machines-only", config=config).returncode == 0
+
+        def on(server, command):
+            return subprocess.run(["docker", "exec", f"rhl-bare-bad-{server}", "sh", "-c",
+                                   command], capture_output=True, text=True)
+
+        on("redis2", "rm /etc/sudoers.d/vagrant")
+        on("redis3", "echo 'deb http://127.0.0.1:9/debian bookworm main' "
+                     "> /etc/apt/sources.list")
+        failed = run_lab("up", config=config)
+        assert failed.returncode == 2, failed.stdout + failed.stderr
+        [line] = failed.stderr.strip().splitlines()
+        assert re.match(r"redis-ha-lab: error: redis[23]: step '(sudo|apt-get update)'", line)
+        assert ("redis2: step 'sudo': vagrant cannot run commands as root without a password"
+                in line) or ("redis3: step 'apt-get update' failed on debian-12: W: Failed to "
+                             "fetch http://127.0.0.1:9/debian" in line), line
+
+        on("redis2", "echo 'vagrant ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/vagrant")
+        failed = run_lab("up", config=config)
+        [line] = failed.stderr.strip().splitlines()
+        assert failed.returncode == 2 and "redis3: step 'apt-get update' failed on debian-12: " \
+            "W: Failed to fetch http://127.0.0.1:9/debian" in line, line
+        assert on("redis3", "pgrep -x dockerd").returncode == 1  # nothing left running
+        assert on("redis3", "command -v dockerd").returncode != 0  # nor installed
+    finally:
+        assert run_lab("down", config=config).returncode == 0
+    assert host_footprint() == before

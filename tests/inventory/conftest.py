@@ -1,6 +1,7 @@
-"""Docker-provider machines addressed as a plain SSH inventory: Vagrant creates the
-machines (unprovisioned), then a second lab with ``backend = "ssh"`` takes them over, and
-a fake ``vagrant`` on PATH proves the inventory lab never calls Vagrant."""
+"""Docker-provider machines addressed as a plain SSH inventory: Vagrant creates bare
+machines (no Docker engine, unprovisioned), then a second lab with ``backend = "ssh"``
+takes them over, installing the engine as on fresh servers, and a fake ``vagrant`` on
+PATH proves the inventory lab never calls Vagrant."""
 
 from __future__ import annotations
 
@@ -44,7 +45,8 @@ def ssh_lab_toml(directory: Path, name: str, key: Path, mode: str = "provision",
 @pytest.fixture(scope="package")
 def inventory(tmp_path_factory):
     directory = tmp_path_factory.mktemp("inventory")
-    vm_config = write_config(directory, name="rhl-inventory-vms", subnet=SUBNET)
+    vm_config = write_config(directory, name="rhl-inventory-vms", subnet=SUBNET,
+                             machines='image = "bare"\n')
     up = run_lab("up", "--machines-only", config=vm_config)
     try:
         assert up.returncode == 0, up.stdout + up.stderr

@@ -5,6 +5,7 @@ Tests run in file order: up, the refused chaos, chaos, load, the killed controll
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -35,8 +36,12 @@ def test_lab_up_provisions_the_inventory_without_vagrant(inventory):
     up = inventory.run("up")
     assert up.returncode == 0, up.stdout + up.stderr
     assert "ssh inventory" in up.stdout and "compose up" in up.stdout
+    for host in ("redis1", "redis2", "redis3"):  # bare hosts: the engine installed over SSH
+        assert re.search(rf"^  {host}: engine installed: Docker \S+, docker-compose \S+ on "
+                         r"debian-12 \(", up.stdout, re.M), up.stdout
     again = inventory.run("up")
     assert again.returncode == 0 and "nothing to change" in again.stdout
+    assert again.stdout.count("nothing to install") == 3, again.stdout
     status = inventory.run("status")
     assert status.returncode == 0, status.stdout
     assert not inventory.vagrant_calls.exists(), inventory.vagrant_calls.read_text()
