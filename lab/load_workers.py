@@ -33,8 +33,8 @@ log = logging.getLogger(__name__)
 REMOTE = "/opt/redis-ha-lab-load"
 MASTER_PORT = 5557
 # What the locustfile imports from the lab package (and what those import).
-LAB_MODULES = ("__init__.py", "errors.py", "engines.py", "routes.py", "config.py",
-               "topology.py", "failures.py", "probe.py", "clients.py")
+LAB_MODULES = ("__init__.py", "errors.py", "engines.py", "engine_install.py", "routes.py",
+               "config.py", "topology.py", "failures.py", "probe.py", "clients.py")
 
 
 def wheelhouse(paths: LabPaths) -> Path:

@@ -96,7 +96,8 @@ def ensure_engine(machine: Machine, os: OsRelease) -> str | None:
     """A Docker engine that answers, and a compose command; install or start them where
     needed, step by step (:mod:`lab.engine_install`). A step that fails stops what this
     call started and names the host and the step."""
-    if machine.ok("docker info >/dev/null 2>&1") and _compose_or_none(machine):
+    was_running = machine.ok("docker info >/dev/null 2>&1")
+    if was_running and _compose_or_none(machine):
         return None
     change, installed = "engine started", False
     if not (machine.ok("command -v dockerd >/dev/null") and _compose_or_none(machine)):
@@ -118,7 +119,8 @@ def ensure_engine(machine: Machine, os: OsRelease) -> str | None:
                 f"{machine.server.name}: step 'compose': neither `docker compose` nor "
                 f"`docker-compose` answers on {os.label} after the install")
     except LabError:
-        machine.run(STOP_ENGINE.command, check=False)  # nothing half-installed left running
+        if not was_running:  # nothing half-installed left running; a host's own engine stays
+            machine.run(STOP_ENGINE.command, check=False)
         raise
     return f"{change}: {engine_versions(machine)} on {os.label}" if installed else change
 

@@ -59,6 +59,8 @@ def preflight(lab: Lab) -> None:
     if lab.config.adopted:
         return  # nothing is built or installed: only SSH and the deployment itself count
     machines = lab.machines()
+    if machines.uses_local_engine:  # running machines are checked against their image
+        machines = lab.machines(lab.recipes()[1].image)
     machines.sanity_checks()
     # The offline base image is built here (the docker provider's checks asked already).
     if lab.config.images.source == "offline" and not machines.uses_local_engine:

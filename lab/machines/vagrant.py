@@ -46,6 +46,7 @@ class VagrantMachines(Machines):
             host.require_docker_engine()
             host.check_address_range(self.config.machines.network, self.config.name)
             host.require_tool("debootstrap")  # the machine image is built here
+            self._refuse_another_machine_image()
         else:  # VMs: a broken Vagrantfile or machine list is caught before `vagrant up`
             self.validate()
 
@@ -158,6 +159,23 @@ class VagrantMachines(Machines):
                 ) from None
             started.append(server.name)
         return started
+
+    def _refuse_another_machine_image(self) -> None:
+        """Vagrant keeps a created container as it is: machines of another image (bare or
+        not, another Debian release) are only replaced by lab_down, so say so."""
+        if not (self.uses_local_engine and self.machine_image):
+            return
+        for name, state in self.status().items():
+            if state == "not_created":
+                continue
+            image = subprocess.run(
+                ["docker", "inspect", "-f", "{{.Config.Image}}", self.container_name(name)],
+                capture_output=True, text=True).stdout.strip()
+            if image and image != self.machine_image:
+                raise LabError(
+                    f"machine {name} of lab {self.config.name} runs {image}, but lab.toml now "
+                    f"asks for {self.machine_image} ([machines] image, [images] suite); run "
+                    "`nox -s lab_down` first: machines are only recreated from scratch")
 
     def ssh_config(self, name: str) -> str:
         return self._vagrant().ssh_config(vm_name=name)

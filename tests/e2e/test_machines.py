@@ -36,6 +36,17 @@ def test_a_second_lab_up_on_bare_machines_installs_nothing_and_says_so(bare_lab)
     assert "lab_up: nothing to change" in again.stdout
 
 
+def test_another_machine_image_on_a_running_lab_is_refused(bare_lab, tmp_path):
+    config = tmp_path / "with-engine.toml"
+    config.write_text(bare_lab.config_path.read_text().replace('image = "bare"\n', ""))
+    refused = run_lab("up", config=config)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert re.search(r"machine redis1 of lab rhl-bare runs redis-ha-lab/machine-bare:\S+, but "
+                     r"lab\.toml now asks for redis-ha-lab/machine:\S+ .*run `nox -s lab_down` "
+                     "first", refused.stderr)
+    assert run_lab("status", config=bare_lab.config_path).returncode == 0  # left as it was
+
+
 def test_debian_13_machines_got_the_engine_with_compose_v2(debian13_lab):
     """The line names the compose command provisioning then uses (``docker compose``)."""
     for server in SERVERS:

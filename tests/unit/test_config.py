@@ -83,6 +83,20 @@ def test_rules_spanning_fields():
         config.from_dict({"sentinel": {"per_server": 2, "quorum": 3}})
 
 
+def test_machine_image_and_release():
+    bare = config.from_dict({"machines": {"image": "bare"}, "images": {"suite": "trixie"}})
+    assert (bare.machines.image, bare.images.suite) == ("bare", "trixie")
+    with pytest.raises(ConfigError, match=r"^lab.toml: \[machines\] image = \"bare\" is for the "
+                                          "docker provider's machines"):
+        config.from_dict({"machines": {"image": "bare", "provider": "libvirt"}})
+    with pytest.raises(ConfigError, match=r"\[machines\] image = 'slim'.*with-engine, bare"):
+        config.from_dict({"machines": {"image": "slim"}})
+    with pytest.raises(ConfigError, match=r"^lab.toml: \[images\] suite = 'sid': the machines' "
+                                          r"Debian release must be one of bookworm \(Debian 12\), "
+                                          r"trixie \(Debian 13\)"):
+        config.from_dict({"images": {"suite": "sid"}})
+
+
 def test_unreadable_files(tmp_path):
     with pytest.raises(ConfigError, match="no such file"):
         config.load(tmp_path / "missing.toml")

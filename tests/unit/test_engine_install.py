@@ -11,7 +11,7 @@ from lab import engine_install, provision
 from lab.config import Server
 from lab.engine_install import OsRelease
 from lab.errors import ProvisionError
-from tests.fake_hosts import OSES, debian_12, debian_13
+from tests.fake_hosts import OSES, Package, debian_12, debian_13
 
 HOST = Server("redis2", "192.168.56.12")
 
@@ -143,6 +143,16 @@ def test_an_engine_that_never_answers_is_stopped_again(monkeypatch):
                                              r"engine on debian-12 did not answer within 0 s"):
         install(host)
     assert host.ran(r"pkill -x dockerd")
+
+
+def test_a_running_engine_without_compose_gets_compose_and_is_never_stopped():
+    host = debian_12(HOST)
+    host.installed |= {"dockerd", "docker"}
+    host.engine_running = True
+    host.catalogue["docker-compose"] = Package(())  # installs, but no compose answers
+    with pytest.raises(ProvisionError, match=r"^redis2: step 'compose': neither"):
+        install(host)
+    assert host.engine_running and not host.ran(r"pkill|systemctl disable")
 
 
 @pytest.mark.parametrize("text,label,major,like", [
