@@ -14,7 +14,7 @@ from functools import cached_property
 from pathlib import Path
 
 from lab import config as config_module
-from lab import images, render, topology
+from lab import engine_install, images, render, topology
 from lab.config import LabConfig, Server
 from lab.errors import ConfigError
 from lab.machines import Machines, SshInventory, VagrantMachines
@@ -86,7 +86,12 @@ class Lab:
             what = "adopted deployment on an ssh inventory" if self.config.adopted \
                 else "ssh inventory"
             return f"{what} ({self.config.ssh.user}@, port {self.config.ssh.port})"
-        return f"vagrant, provider {self.config.machines.provider}"
+        m, suite = self.config.machines, self.config.images.suite
+        what = f"vagrant, provider {m.provider}"
+        if m.provider == "docker":  # which machines: bare or not, which Debian
+            what += (", bare machines" if m.image == "bare" else "") + (
+                f", Debian {engine_install.DEBIAN_RELEASES[suite]}" if suite else "")
+        return what
 
     def machines(self, machine_image: str = "") -> Machines:
         if self.is_inventory:

@@ -165,10 +165,8 @@ class VagrantMachines(Machines):
         not, another Debian release) are only replaced by lab_down, so say so."""
         if not (self.uses_local_engine and self.machine_image):
             return
-        for name, state in self.status().items():
-            if state == "not_created":
-                continue
-            image = subprocess.run(
+        for name in (s.name for s in self.config.servers):
+            image = subprocess.run(  # "" when the machine was never created
                 ["docker", "inspect", "-f", "{{.Config.Image}}", self.container_name(name)],
                 capture_output=True, text=True).stdout.strip()
             if image and image != self.machine_image:

@@ -36,7 +36,7 @@ def test_a_second_lab_up_on_bare_machines_installs_nothing_and_says_so(bare_lab)
     assert "lab_up: nothing to change" in again.stdout
 
 
-def test_another_machine_image_on_a_running_lab_is_refused(bare_lab, tmp_path):
+def test_another_machine_image_on_a_running_bare_lab_is_refused(bare_lab, tmp_path):
     config = tmp_path / "with-engine.toml"
     config.write_text(bare_lab.config_path.read_text().replace('image = "bare"\n', ""))
     refused = run_lab("up", config=config)
@@ -49,6 +49,8 @@ def test_another_machine_image_on_a_running_lab_is_refused(bare_lab, tmp_path):
 
 def test_debian_13_machines_got_the_engine_with_compose_v2(debian13_lab):
     """The line names the compose command provisioning then uses (``docker compose``)."""
+    assert "article layout, vagrant, provider docker, bare machines, Debian 13" in \
+        debian13_lab.up_output
     for server in SERVERS:
         assert re.search(rf"^  {server}: engine installed: Docker 26\.\S+, docker compose 2\."
                          r"\S+ on debian-13 \(\d+\.\d s\)$", debian13_lab.up_output, re.M), server
