@@ -7,8 +7,9 @@ in turn and runs the same routing checks on each.
 
 ``LAB_MACHINES_ALL=1`` (opt-in: two more labs of their own, about two minutes each, plus
 a machine image build each the first time) runs the same checks on a lab of bare Debian 12
-machines (lab_up installs the engine over SSH) and on one of bare Debian 13 machines
-(Debian 13's engine and Compose v2); test_machines.py checks what is particular to them.
+machines (lab_up installs the engine over SSH), on one of bare Debian 13 machines
+(Debian 13's engine and Compose v2) and on one of Debian 13 machines with the engine in
+their image; test_machines.py checks what is particular to them.
 """
 
 import os
@@ -24,8 +25,9 @@ SPREAD_ENGINE = "valkey-8.1"
 OPT_IN_ENGINES = [e for e in engines.names() if e not in ("redis-7.0", SPREAD_ENGINE)] \
     if os.environ.get("LAB_ENGINES_ALL") == "1" else []
 MACHINES_OPT_IN = "LAB_MACHINES_ALL"
-OPT_IN_MACHINES = ["bare-debian-12", "debian-13"] \
-    if os.environ.get(MACHINES_OPT_IN) == "1" else []
+MACHINE_LABS = {"bare-debian-12": "bare_lab", "debian-13": "debian13_lab",
+                "debian-13-with-engine": "debian13_engine_lab"}
+OPT_IN_MACHINES = list(MACHINE_LABS) if os.environ.get(MACHINES_OPT_IN) == "1" else []
 
 
 @pytest.fixture(scope="package")
@@ -49,6 +51,15 @@ def debian13_lab(tmp_path_factory):
         yield lab
 
 
+@pytest.fixture(scope="package")
+def debian13_engine_lab(tmp_path_factory):
+    """Debian 13 machines from the image with the engine in it (docker-cli named there too)."""
+    config = write_config(tmp_path_factory.mktemp("trixie-engine"), name="rhl-trixie-engine",
+                          subnet=67, extra='[images]\nsuite = "trixie"\n')
+    with running(config) as lab:
+        yield lab
+
+
 def spread_config(directory, engine: str):
     return write_config(directory, name="rhl-e2e", subnet=SUBNET, layout="spread",
                         extra=f'[images]\nengine = "{engine}"\n')
@@ -67,8 +78,7 @@ def running_lab(request, tmp_path_factory):
     if request.param in ("article", "spread"):
         return request.getfixturevalue(f"{request.param}_lab")
     if request.param in OPT_IN_MACHINES:
-        return request.getfixturevalue(
-            {"bare-debian-12": "bare_lab", "debian-13": "debian13_lab"}[request.param])
+        return request.getfixturevalue(MACHINE_LABS[request.param])
     spread = request.getfixturevalue("spread_lab")  # brought to this engine, then back
     config = spread_config(tmp_path_factory.mktemp(request.param), request.param)
     up = run_lab("up", config=config)

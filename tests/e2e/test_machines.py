@@ -16,7 +16,8 @@ from tests.labs import host_footprint, run_lab, write_config
 pytestmark = pytest.mark.skipif(
     os.environ.get(MACHINES_OPT_IN) != "1",
     reason=f"opt-in: {MACHINES_OPT_IN}=1 brings up a bare Debian 12 lab (the engine "
-           "installed over SSH) and a Debian 13 lab, about two minutes each")
+           "installed over SSH), a bare Debian 13 lab and a Debian 13 lab with the engine, "
+           "about two minutes each")
 SERVERS = ("redis1", "redis2", "redis3")
 
 
@@ -34,6 +35,13 @@ def test_a_second_lab_up_on_bare_machines_installs_nothing_and_says_so(bare_lab)
                          "nothing to install$", again.stdout, re.M), server
     assert "engine installed" not in again.stdout
     assert "lab_up: nothing to change" in again.stdout
+
+
+def test_debian_13_machines_with_the_engine_in_their_image_use_compose_v2(
+        debian13_engine_lab):
+    for server in SERVERS:
+        assert re.search(rf"^  {server}: Docker 26\.\S+, docker compose 2\.\S+ on debian-13: "
+                         "nothing to install$", debian13_engine_lab.up_output, re.M), server
 
 
 def test_another_machine_image_on_a_running_bare_lab_is_refused(bare_lab, tmp_path):
