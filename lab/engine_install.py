@@ -76,8 +76,10 @@ def debian_engine_packages(version: int) -> tuple[str, ...]:
 
 def install_plan(os: OsRelease) -> tuple[Step, ...] | None:
     """The steps that install the engine and compose on ``os``; None where unsupported."""
-    if os.id == "debian" or (os.is_like("debian") and os.id != "ubuntu"):
-        return _apt(debian_engine_packages(os.major if os.id == "debian" else 12))
+    if os.id == "debian":  # testing/sid have no VERSION_ID: as the newest release
+        return _apt(debian_engine_packages(os.major or max(DEBIAN_RELEASES.values())))
+    if os.is_like("debian") and os.id != "ubuntu":  # a derivative: as Debian 12
+        return _apt(debian_engine_packages(12))
     if os.id == "ubuntu":
         compose = "docker-compose-v2" if os.major >= 22 else "docker-compose"
         return _apt(("docker.io", compose))

@@ -155,6 +155,11 @@ def test_a_running_engine_without_compose_gets_compose_and_is_never_stopped():
     assert host.engine_running and not host.ran(r"pkill|systemctl disable")
 
 
+def test_debian_testing_without_a_version_gets_the_newest_packages():
+    steps = engine_install.install_plan(OsRelease.parse("ID=debian\nVERSION_CODENAME=forky\n"))
+    assert "docker-cli" in steps[-1].command
+
+
 @pytest.mark.parametrize("text,label,major,like", [
     ('ID=debian\nVERSION_ID="13"\n', "debian-13", 13, False),
     ('ID="rocky"\nID_LIKE="rhel centos fedora"\nVERSION_ID="9.4"\n', "rocky-9.4", 9, True),
