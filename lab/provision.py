@@ -68,10 +68,11 @@ def provision(machine: Machine, bundle: Bundle, plan: ImagePlan) -> Report:
 
     os = detect_os(machine)
     require_sudo(machine)
-    if step("engine", lambda: ensure_engine(machine, os)) is None:
-        log.info(f"  {machine.server.name}: {engine_versions(machine)} on {os.label}: "
-                 "nothing to install")
-    compose = compose_command(machine)
+    installed = step("engine", lambda: ensure_engine(machine, os))
+    compose = compose_command(machine)  # found once, used by every later step
+    if installed is None:
+        log.info(f"  {machine.server.name}: {engine_versions(machine, compose)} on "
+                 f"{os.label}: nothing to install")
     step("images", lambda: ensure_images(machine, plan))
     bundle_changed = step("bundle", lambda: upload_bundle(machine, bundle)) is not None
     step("compose", lambda: compose_up(machine, compose, bundle, bundle_changed))
@@ -114,7 +115,8 @@ def ensure_engine(machine: Machine, os: OsRelease) -> str | None:
     try:
         _run_step(machine, os, START_ENGINE)
         _wait_for_engine(machine, os)
-        if not _compose_or_none(machine):
+        compose = _compose_or_none(machine)
+        if not compose:
             raise ProvisionError(
                 f"{machine.server.name}: step 'compose': neither `docker compose` nor "
                 f"`docker-compose` answers on {os.label} after the install")
@@ -122,13 +124,14 @@ def ensure_engine(machine: Machine, os: OsRelease) -> str | None:
         if not was_running:  # nothing half-installed left running; a host's own engine stays
             machine.run(STOP_ENGINE.command, check=False)
         raise
-    return f"{change}: {engine_versions(machine)} on {os.label}" if installed else change
+    return f"{change}: {engine_versions(machine, compose)} on {os.label}" if installed \
+        else change
 
 
-def engine_versions(machine: Machine) -> str:
-    """``Docker 26.1.5, docker compose 2.26.1``: what provisioning found or installed."""
+def engine_versions(machine: Machine, compose: str) -> str:
+    """``Docker 26.1.5, docker compose 2.26.1``: what provisioning found or installed, with
+    ``compose`` the command :func:`compose_command` found."""
     engine = machine.run("docker version --format '{{.Server.Version}}'", check=False).strip()
-    compose = compose_command(machine)
     version = machine.run(f"{compose} version --short", check=False).strip()
     return f"Docker {engine or '?'}, {compose} {version or '?'}"
 

@@ -24,10 +24,12 @@ def install(host) -> str | None:
 def test_each_os_gets_an_engine_and_compose_that_answer(os_label):
     host = OSES[os_label](HOST)
     assert provision.detect_os(host).label == os_label
-    assert install(host) == (f"engine installed: {provision.engine_versions(host)} on {os_label}")
+    change = install(host)
+    versions = provision.engine_versions(host, provision.compose_command(host))
+    assert change == f"engine installed: {versions} on {os_label}"
     assert host.engine_running
     assert provision.compose_command(host) in ("docker compose", "docker-compose")
-    assert provision.engine_versions(host) == (
+    assert versions == (
         f"Docker {host.versions['engine']}, {provision.compose_command(host)} "
         f"{host.versions['compose']}")
 
