@@ -83,6 +83,7 @@ from pathlib import Path
 
 from lab import down, images, up
 from lab.chaos import history
+from lab.chaos.stateful import PROFILES
 from lab.context import Lab
 from lab.errors import LabError
 from lab.paths import REPORTS
@@ -119,8 +120,21 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--skip-cold", action="store_true",
                         help="keep the cached images: measure warm, re-run and down only")
     parser.add_argument("--what", choices=["all", "lifecycle", "chaos", "load", "report",
-                                           "hypothesis", "workshop", "matrix", "routes"],
-                        default="all")
+                                           "hypothesis", "workshop", "matrix", "routes",
+                                           "search"],
+                        default="all",
+                        help="search (not part of all: hours): the search's power on "
+                             "planted weaknesses (lab/bench_search.py)")
+    parser.add_argument("--weaknesses", default="partitions", metavar="A,B,...",
+                        help="--what search: planted weaknesses (default partitions; "
+                             "empty-restart, partitions, partitions-slow, server-cut, "
+                             "min-replicas)")
+    parser.add_argument("--profiles", default="ci", metavar="A,B",
+                        help="--what search: Hypothesis profiles (default ci)")
+    parser.add_argument("--seeds", type=int, default=10,
+                        help="--what search: seeds 1..N per cell (default 10)")
+    parser.add_argument("--known", choices=["on", "off", "both"], default="both",
+                        help="--what search: the catalogue's sequences first (default both)")
     parser.add_argument("--scenarios", default="", metavar="A,B,...",
                         help="--what matrix: the scenarios of each engine's campaign "
                              "(default: every scenario)")
@@ -172,6 +186,32 @@ def main(argv: list[str] | None = None) -> int:
                 report["routes"] = _measure_routes(Lab.load(config_path), config_path,
                                                    args.repeat)
                 _print_routes(report["routes"])
+            if args.what == "search":
+                from lab import bench_search
+
+                weaknesses = [w for w in args.weaknesses.split(",") if w]
+                unknown = sorted(set(weaknesses) - set(bench_search.WEAKNESSES))
+                profiles = [p for p in args.profiles.split(",") if p]
+                if unknown:
+                    raise LabError(f"--weaknesses: unknown {', '.join(unknown)}; known: "
+                                   f"{', '.join(bench_search.WEAKNESSES)}")
+                if not profiles or not set(profiles) <= set(PROFILES):
+                    raise LabError(f"--profiles {args.profiles!r}: a comma-separated list "
+                                   f"of {', '.join(PROFILES)}")
+                if args.seeds < 1:
+                    raise LabError("--seeds must be at least 1")
+                from lab.report.command import publish
+
+                measured = bench_search.measure_search(
+                    BENCH_LAB, config_path, weaknesses, profiles, args.seeds,
+                    {"on": [True], "off": [False], "both": [True, False]}[args.known],
+                    _up, publish)
+                # Cells measured in earlier runs stay (one table, filled in parts).
+                merged = report.setdefault("search", {})
+                for weakness, cells in measured.items():
+                    merged[weakness] = {**merged.get(weakness, {}), **cells} \
+                        if isinstance(cells, dict) and weakness != "targets" else cells
+                bench_search.print_search(merged)
             if args.what in ("all", "report"):
                 report["report"] = _measure_report(args.repeat)
                 print(f"report: {report['report']}")

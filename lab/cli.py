@@ -20,6 +20,7 @@ from lab.progress import show_progress
 from lab.routes import ROUTES
 
 MAX_REPEAT = 100
+MAX_EXAMPLES = 10_000
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -79,6 +80,12 @@ def _parser() -> argparse.ArgumentParser:
                    help="with --replay ID: save that failure's steps as scenario NAME "
                         "(scenarios/NAME.toml; then -k NAME runs it) and stop")
     p.add_argument("--seed", type=int, help="Hypothesis seed (default: random, printed)")
+    p.add_argument("--examples", type=int, metavar="N",
+                   help="examples per Hypothesis batch instead of the profile's (a smaller "
+                        "search, e.g. in CI)")
+    p.add_argument("--known", action=argparse.BooleanOptionalAction, default=None,
+                   help="the search first runs the catalogue's fault sequences as examples "
+                        "(default: on when no scenario ran in the same run)")
     p.add_argument("--replay", metavar="ID", help="replay a saved failing sequence")
     p.add_argument("--no-hypothesis", action="store_true",
                    help="run the scenarios only")
@@ -140,6 +147,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if os.environ.get("LAB_CONFIG") == "" and not any(
+            a == "--config" or a.startswith("--config=") for a in (argv or sys.argv[1:])):
+        print("redis-ha-lab: error: LAB_CONFIG is set but empty: set it to a lab.toml "
+              "(e.g. LAB_CONFIG=lab.toml) or unset it", file=sys.stderr)
+        return 2
     args = _parser().parse_args(argv)
     # Progress goes through `logging`, plain lines on stdout; prints flush per line too,
     # so the two never interleave out of order when stdout is a pipe.
@@ -297,6 +309,8 @@ def _chaos(args: argparse.Namespace) -> int:
     if not 1 <= args.repeat <= MAX_REPEAT:
         raise LabError(f"--repeat {args.repeat}: must be 1..{MAX_REPEAT}")
     budget_s = _duration(args.budget) if args.budget else None
+    if args.examples is not None and not 1 <= args.examples <= MAX_EXAMPLES:
+        raise LabError(f"--examples {args.examples}: must be 1..{MAX_EXAMPLES}")
     if args.save_scenario:
         return _save_scenario(args)
     lab = Lab.load(args.config, prefer_applied=True)
@@ -324,7 +338,8 @@ def _chaos(args: argparse.Namespace) -> int:
                         scenarios=not args.no_scenarios, load=load,
                         accept_disruption=args.i_accept_disruption, plan_only=args.plan,
                         publish=_publisher(args.junit), run_id=args.run_id, slo=_slo(args, lab),
-                        repeat=args.repeat, budget_s=budget_s)
+                        repeat=args.repeat, budget_s=budget_s, known=args.known,
+                        examples=args.examples)
 
 
 def _matrix(args: argparse.Namespace) -> int:

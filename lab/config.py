@@ -50,6 +50,9 @@ SLO_MEASURES = {
     "demoted_write_s": "time clients spent writing to a demoted master, seconds",
 }
 
+# [slo] coverage: what a search must have done before its GO counts ("" = report only).
+SLO_COVERAGE = ("", "every-fault")
+
 _TYPE_NAMES = {int: "an integer", str: "a string", bool: "true or false"}
 _HOSTNAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 
@@ -171,9 +174,12 @@ class SloSettings:
 
     thresholds: tuple[tuple[str, float], ...] = ()
     scenarios: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = ()
+    # "every-fault": a search that did not hold every searchable fault (that can run
+    # here) past a failover is NO-GO, naming the faults; "": coverage is only reported.
+    coverage: str = ""
 
     def __bool__(self) -> bool:
-        return bool(self.thresholds or self.scenarios)
+        return bool(self.thresholds or self.scenarios or self.coverage)
 
     def for_scenario(self, name: str) -> dict[str, float]:
         """The thresholds that apply to scenario ``name`` (global, then its overrides)."""
@@ -181,7 +187,8 @@ class SloSettings:
 
     def to_json(self) -> dict:
         return {"global": dict(self.thresholds),
-                "scenarios": {name: dict(t) for name, t in self.scenarios}}
+                "scenarios": {name: dict(t) for name, t in self.scenarios},
+                "coverage": self.coverage}
 
 
 @dataclass(frozen=True)
@@ -290,6 +297,8 @@ def read_toml(path: Path, named: str, fix: str = "",
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise error(f"{named}: no such file{fix}") from None
+    except IsADirectoryError:
+        raise error(f"{named}: is a directory, not a TOML file{fix}") from None
     except tomllib.TOMLDecodeError as exc:
         raise error(f"{named}: not valid TOML: {exc}") from None
 
@@ -362,8 +371,12 @@ def slo_settings(table: Any, source: str) -> SloSettings:
         raise ConfigError(f"{source}: [slo.scenarios.<name>] must be tables of measure = bound")
     overrides = tuple(sorted((name, _slo_thresholds(t, f"[slo.scenarios.{name}]", source))
                              for name, t in scenarios.items()))
-    rest = {k: v for k, v in table.items() if k != "scenarios"}
-    return SloSettings(_slo_thresholds(rest, "[slo]", source), overrides)
+    coverage = table.get("coverage", "")
+    if coverage not in SLO_COVERAGE:
+        raise ConfigError(f"{source}: [slo] coverage = {coverage!r}: one of "
+                          + ", ".join(f'"{c}"' for c in SLO_COVERAGE))
+    rest = {k: v for k, v in table.items() if k not in ("scenarios", "coverage")}
+    return SloSettings(_slo_thresholds(rest, "[slo]", source), overrides, coverage)
 
 
 def _slo_thresholds(table: dict, where: str, source: str) -> tuple[tuple[str, float], ...]:
@@ -550,3 +563,23 @@ def _listening_ports(config: LabConfig) -> list[int]:
     checked_ports = range(checked, checked + len(config.servers)) if checked else range(0)
     return [*redis_ports, *sentinel_ports, *haproxy_ports, *checked_ports,
             config.haproxy.stats_port]
+
+
+def differences(applied: LabConfig, wanted: LabConfig) -> list[str]:
+    """The settings in which ``wanted`` (lab.toml now) differs from ``applied`` (the lab
+    as brought up), as ``section.key: old -> new``; SLOs and the file name aside (they
+    are read at judging time, not applied)."""
+    def flat(config: LabConfig) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for f in fields(config):
+            if f.name in ("slo", "source"):
+                continue
+            value = getattr(config, f.name)
+            if hasattr(value, "__dataclass_fields__"):
+                found.update({f"{f.name}.{k.name}": getattr(value, k.name)
+                              for k in fields(value)})
+            else:
+                found[f.name] = value
+        return found
+    old, new = flat(applied), flat(wanted)
+    return [f"{key}: {old[key]!r} -> {new[key]!r}" for key in old if old[key] != new[key]]

@@ -47,7 +47,12 @@ class Lab:
             config = config_module.load(applied[0])
         paths = LabPaths.for_lab(config.name)
         if prefer_applied and paths.applied_config.exists():
-            config = config_module.load(paths.applied_config)
+            wanted, config = config, config_module.load(paths.applied_config)
+            changed = config_module.differences(config, wanted)
+            if changed:
+                log.info(f"{config_path} differs from the lab that is up "
+                         f"({'; '.join(changed)}): acting on the lab as it was brought "
+                         "up; `nox -s lab_up` applies the change")
         secrets = load_or_create(paths)
         if config.adopted:  # the deployment's own password, not one the lab made up
             secrets = replace(secrets, redis_password=adopted_password(config))

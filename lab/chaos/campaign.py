@@ -60,12 +60,15 @@ def run(lab: Lab, patterns: list[str], profile: str | None = "ci",
         accept_disruption: bool = False, plan_only: bool = False,
         publish: Publish | None = None, run_id: str | None = None,
         slo: SloSettings | None = None, repeat: int = 1, budget_s: float | None = None,
-        clients: Clients | None = None) -> int:
+        clients: Clients | None = None, known: bool | None = None,
+        examples: int | None = None) -> int:
     """Run the chosen scenarios (each ``repeat`` times), then (with a profile) the
     Hypothesis state machine; judge every history against the expectations and ``slo``.
 
     On an SSH inventory nothing runs without ``accept_disruption``: the dry-run plan is
-    printed and the run refused. ``plan_only`` prints the plan for any lab and stops."""
+    printed and the run refused. ``plan_only`` prints the plan for any lab and stops.
+    ``known``: the search runs the catalogue's sequences first (default: when no scenario
+    ran before it in this run; when they did, they were the known sequences)."""
     runs.require_up(lab)
     slo = slo or SloSettings()
     clients = clients or lab.config.clients_for()
@@ -90,7 +93,10 @@ def run(lab: Lab, patterns: list[str], profile: str | None = "ci",
     record = RunRecord(run_id, lab_record(lab),
                        options={"scenarios": [s.name for s in chosen], "profile": profile,
                                 "seed": seed, "with_load": bool(load), "repeat": repeat,
-                                "budget_s": budget_s, **clients.to_json()},
+                                "budget_s": budget_s,
+                                "known": (not chosen) if known is None else known,
+                                "examples": examples,
+                                **clients.to_json()},
                        slo=slo.to_json() if slo else None)
     path = run_dir / runs.RESULTS
     record.write(path)
@@ -105,7 +111,9 @@ def run(lab: Lab, patterns: list[str], profile: str | None = "ci",
                     record.scenarios.append(_run_one(session, scenario, repetition, repeat))
                     record.write(path)
             if profile:
-                record.hypothesis = _search(session, profile, seed, budget_s)
+                record.hypothesis = _search(session, profile, seed, budget_s,
+                                            record.options["known"],
+                                            _longest_failover(record.scenarios), examples)
                 record.write(path)
             record.complete = True
         except KeyboardInterrupt:
@@ -125,11 +133,20 @@ def run(lab: Lab, patterns: list[str], profile: str | None = "ci",
     return record.exit_code()
 
 
+def _longest_failover(results: list[ScenarioResult]) -> float | None:
+    """The longest failover this run's scenarios measured (the search's holds use it)."""
+    seen = [s.target.failover_s for s in results
+            if s.target is not None and s.target.failover_s is not None]
+    return max(seen, default=None)
+
+
 def _search(session: ChaosSession, profile: str, seed: int | None,
-            budget_s: float | None) -> HypothesisResult:
+            budget_s: float | None, known: bool, measured_failover_s: float | None,
+            examples: int | None) -> HypothesisResult:
     """The Hypothesis search; an error that is not a finding is recorded as such."""
     try:
-        return stateful.run(session, profile, seed, budget_s)
+        return stateful.run(session, profile, seed, budget_s, known, measured_failover_s,
+                            examples)
     except Exception as exc:  # noqa: BLE001 - recorded: the run says it could not complete
         error = str(exc) if isinstance(exc, LabError) else f"{type(exc).__name__}: {exc}"
         log.info(f"hypothesis: ERROR {error}")

@@ -53,7 +53,10 @@ def judge_history(events: list[dict], thresholds: dict[str, float] | None = None
                                  if "sentinels" in info} or None)
     convergence = Convergence.from_json(_without_event_fields(checkers.convergence(events)))
     target = int(meta["target_shard"])
-    reason = checkers.skipped(events)
+    # A scenario with a fault that cannot run here is skipped; a Hypothesis example goes
+    # on without that fault and is judged on what did run (else every example that drew
+    # it would be exempt from the SLOs).
+    reason = checkers.skipped(events) if "example" not in meta else ""
     breaches: list[slo_module.Breach] = []
     if reason:
         verdict = Verdict(Status.SKIPPED, findings=[f"skipped: {reason}"])
@@ -100,8 +103,10 @@ def rejudge_run(run_dir: Path, slo: SloSettings | None = None
     for result in record.scenarios:
         path = run_dir / (result.history or f"{result.scenario}.jsonl")
         if result.status == Status.ERROR or not path.is_file():
-            lines.append(f"{result.scenario}: {result.status} (not re-judged: "
-                         f"{'the run errored' if result.status == Status.ERROR else 'no history'})")
+            # Nothing to compare with: the record cannot be confirmed from raw data.
+            lines.append(f"{result.label}: {result.status} (not re-judged: "
+                         f"{'it errored' if result.status == Status.ERROR else 'no history'})")
+            same = False
             continue
         try:
             judged = judge_history(history.read(path),
@@ -120,27 +125,48 @@ def rejudge_run(run_dir: Path, slo: SloSettings | None = None
                         else f"(DIFFERS from the record: {'; '.join(differences)})")
                      + "".join(f"; SLO breached: {b.measure}" for b in judged.breaches))
     for example in (record.hypothesis.examples if record.hypothesis else []):
-        found, line = _rejudge_example(run_dir, example, dict(slo.thresholds) if slo else None)
-        if line:
-            lines.append(line)
-            breaches += found
-            same = same and (slo is not None or "DIFFERS" not in line)
+        found, line, differs = _rejudge_example(run_dir, example,
+                                                dict(slo.thresholds) if slo else None)
+        lines.append(line)
+        breaches += found
+        same = same and not differs
     return lines, same, breaches
 
 
 def _rejudge_example(run_dir: Path, example: dict, thresholds: dict | None
-                     ) -> tuple[list[slo_module.Breach], str]:
-    """A Hypothesis example judged again (only one that was judged when it ran: one an
-    invariant failed kept its history as far as it got)."""
+                     ) -> tuple[list[slo_module.Breach], str, bool]:
+    """A Hypothesis example judged again: its SLO breaches, its verdict and its scores
+    against the recorded ones; (breaches, line, whether it differs or could not be
+    re-judged). An example an invariant failed kept its history as far as it got: its
+    verdict is the invariant's, which is said, not re-judged."""
+    label = f"hypothesis example {example['n']}"
     path = run_dir / example["history"]
-    if example.get("status") != "pass" and not example.get("breaches") or not path.is_file():
-        return [], ""
+    status = example.get("status", "error")
+    if status == "error":
+        return [], f"{label}: error (not re-judged: it errored: {example.get('error')})", True
+    if status != "pass" and not example.get("breaches"):
+        return [], f"{label}: {status} (an invariant failed: {example.get('error')})", False
+    if not path.is_file():
+        return [], f"{label}: {status} (not re-judged: no history)", True
     try:
         judged = judge_history(history.read(path), thresholds)
-    except NotJudgeable:
-        return [], ""
-    recorded = [slo_module.Breach.from_json(b) for b in example.get("breaches", [])]
-    same = thresholds is not None or judged.breaches == recorded
+    except NotJudgeable as exc:
+        return [], f"{label}: not re-judged: {exc}", True
+    differences = []
+    if thresholds is None:  # the recorded SLOs: the same breaches, verdict and scores
+        recorded = [slo_module.Breach.from_json(b) for b in example.get("breaches", [])]
+        if judged.breaches != recorded:
+            differences.append("SLO breaches differ")
+        verdict = "fail" if judged.breaches else "pass"
+        if verdict != status:
+            differences.append(f"verdict {status} -> {verdict}")
+        measured = slo_module.values(judged.measures, judged.convergence)
+        scores = {k: v for k, v in measured.items()
+                  if k in example.get("scores", {}) and isinstance(v, int | float)}
+        if scores != example.get("scores", {}):
+            differences.append("measures differ")
     what = "; ".join(b.line().split(": ", 1)[1] for b in judged.breaches) or "no SLO breached"
-    return judged.breaches, (f"hypothesis example {example['n']}: {what} "
-                             + ("(as recorded)" if same else "(DIFFERS from the record)"))
+    return judged.breaches, (f"{label}: {what} "
+                             + ("(as recorded)" if not differences
+                                else f"(DIFFERS from the record: {'; '.join(differences)})")
+                             ), bool(differences)

@@ -30,7 +30,14 @@ from lab.remote import Machine
 from lab.render import REMOTE_ROOT
 from lab.topology import RedisInstance, Topology
 
-__all__ = ["Nemesis"]
+__all__ = ["READY_BOUND_S", "Nemesis"]
+
+# How long a heal waits for what it undid to be back (a container started again).
+READY_BOUND_S = 30.0
+# How long a fault on a process waits for it to run (a container the restart policy is
+# restarting) before refusing: it never acts on pid 0.
+TARGET_BOUND_S = 15.0
+_RUNNING = "[ \"$(docker inspect -f '{{{{.State.Running}}}}' {cid})\" = true ]"
 
 
 class Nemesis:
@@ -91,9 +98,17 @@ class Nemesis:
 
     # -- acting ----------------------------------------------------------------------------
 
-    def heal(self, applied: Applied) -> None:
+    def heal(self, applied: Applied, ready_bound_s: float = READY_BOUND_S) -> None:
+        """Undo ``applied``, then wait (bounded) until what it undid is back."""
         for server, command in reversed(applied.undo):
             self.machines[server].run(command, check=False)
+        deadline = time.monotonic() + ready_bound_s
+        for server, check in applied.ready:
+            while not self.machines[server].ok(check):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{server}: {applied.kind} healed, but its target is "
+                                       f"not back after {ready_bound_s:.0f} s ({check})")
+                time.sleep(0.2)
 
     def heal_everything(self) -> None:
         leftovers.heal_everything(list(self.machines.values()))
@@ -104,13 +119,27 @@ class Nemesis:
         destructive command itself); ``undo`` puts it back."""
         server = instance.server.name
         cid = self.container(server, instance.service)
-        pid = self.machines[server].run(f"docker inspect -f '{{{{.State.Pid}}}}' {cid}").strip() \
-            if "{pid}" in action else ""
+        pid = self._main_pid(instance, cid) if "{pid}" in action else ""
         at = time.time()
         self.machines[server].run(action.format(cid=cid, pid=pid))
         return Applied(kind, {"instance": instance.label, "server": server,
                               "service": instance.service},
-                       [(server, undo.format(cid=cid))], at=at)
+                       [(server, undo.format(cid=cid))], at=at,
+                       ready=[(server, _RUNNING.format(cid=cid))])
+
+    def _main_pid(self, instance, cid: str, bound_s: float = TARGET_BOUND_S) -> str:
+        """The container's main process; a container being restarted has none (pid 0):
+        wait for it (bounded), then refuse, naming the target, rather than signal pid 0."""
+        machine = self.machines[instance.server.name]
+        deadline = time.monotonic() + bound_s
+        while True:
+            pid = machine.run(f"docker inspect -f '{{{{.State.Pid}}}}' {cid}").strip()
+            if pid not in ("", "0"):
+                return pid
+            if time.monotonic() > deadline:
+                raise FaultSkipped(f"{instance.label}: its container {cid[:12]} has had no "
+                                   f"running process for {bound_s:.0f} s: nothing to signal")
+            time.sleep(0.2)
 
     def add_rules(self, kind: str, target: dict, rules: list[tuple[str, str, str]]) -> Applied:
         """Add ``(server, chain, rule spec)`` rules, tagged; undo deletes each one."""

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.chaos.checkers import ShardMeasures
+from lab.chaos.coverage import Coverage
 from lab.chaos.slo import Breach
 
 __all__ = ["HEADLINE", "SCHEMA", "Check", "Convergence", "VariantRun", "ExerciseRecord",
@@ -189,6 +190,10 @@ class HypothesisResult:
     examples: list[dict] = field(default_factory=list)  # every example: steps, scores, verdict
     repeat: int = 1  # a replay: how many times it ran ...
     reproduced: int = 0  # ... and how many of those failed again
+    known: bool = True  # the catalogue's sequences ran first
+    holds: dict = field(default_factory=dict)  # the lab's timing the holds came from
+    coverage: dict | None = None  # lab.chaos.coverage.Coverage.to_json()
+    first_failure_s: float | None = None  # search start -> first failing example's end
 
     def worst(self) -> dict[str, tuple[float, int]]:
         """Per target score: (the worst value any example reached, that example)."""
@@ -319,18 +324,64 @@ class RunRecord:
             found += self.hypothesis.breaches
         return found
 
+    def errors(self) -> list[str]:
+        """What could not be completed: errored scenarios, an errored search."""
+        found = [f"{s.label}: {s.error or 'error'}" for s in self.scenarios
+                 if s.status == Status.ERROR]
+        if self.hypothesis and self.hypothesis.status == Status.ERROR:
+            what = "replay" if self.hypothesis.replay else "hypothesis search"
+            found.append(f"{what}: {(self.hypothesis.failure or {}).get('error', 'error')}")
+        return found
+
+    def coverage(self) -> Coverage | None:
+        """What the search covered (None: no search ran)."""
+        if not self.hypothesis or self.hypothesis.replay:
+            return None
+        return Coverage.from_json(self.hypothesis.coverage)
+
+    def coverage_unmet(self) -> str:
+        """``[slo] coverage = "every-fault"`` not met: why ("" when met or not asked)."""
+        if (self.slo or {}).get("coverage") != "every-fault":
+            return ""
+        coverage = self.coverage()
+        if coverage is None:
+            return "coverage = every-fault, but no search ran"
+        missing = coverage.missing()
+        return f"coverage = every-fault: never held past failover: {', '.join(missing)}" \
+            if missing else ""
+
     @property
     def go(self) -> bool | None:
-        """GO (True) when no SLO is breached, NO-GO (False); None without SLOs."""
-        return None if self.slo is None else not self.breaches()
+        """NO-GO (False) when an SLO is breached (or the coverage asked for was not
+        reached); GO (True) when not and every part completed; None without SLOs, or
+        when a part errored and nothing was breached: no decision (never GO)."""
+        if self.slo is None:
+            return None
+        if self.breaches() or self.coverage_unmet():
+            return False
+        return None if self.errors() else True
 
     def go_line(self) -> str | None:
-        """The run's last line: ``GO``, or ``NO-GO`` with each breach."""
+        """The run's last line: ``GO`` and what it covers, ``NO-GO`` with each breach, or
+        ``ERROR`` naming what could not complete."""
+        errors = self.errors()
+        if self.go is False:
+            unmet = [b.line() for b in self.breaches()]
+            if self.coverage_unmet():
+                unmet.append(self.coverage_unmet())
+            return "NO-GO: " + "; ".join(unmet) + \
+                (f"; also errored: {'; '.join(errors)}" if errors else "")
+        if errors:
+            return "ERROR (no GO/NO-GO decision): " + "; ".join(errors)
         if self.go is None:
             return None
-        if self.go:
+        coverage = self.coverage()
+        if coverage is None:
             return "GO: every SLO met"
-        return "NO-GO: " + "; ".join(b.line() for b in self.breaches())
+        runs = len(self.scenarios)
+        return (f"GO: no SLO breached in {len(self.hypothesis.examples)} examples"
+                + (f" and {runs} scenario run(s)" if runs else "")
+                + f"; {coverage.line()}")
 
     def exit_code(self) -> int:
         """0 every verdict pass, finding or skipped and every SLO met; 1 an expectation

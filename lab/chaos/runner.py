@@ -240,12 +240,14 @@ class Recording:
         """Inject fault ``name``; its start is when its destructive command was issued."""
         fault = faults.inject(self.session.nemesis, name, **params)
         self.history.record("fault", t=fault.at, phase="inject", id=fault.id,
-                            fault=fault.kind, target=fault.target, injected_by=time.time())
+                            fault=fault.kind, target=fault.target, params=params,
+                            injected_by=time.time())
         log.info(f"chaos: {self.label}: injected {fault.kind} {fault.target}")
         return fault
 
-    def skipped(self, name: str, reason: str) -> None:
-        self.history.record("fault", phase="skipped", fault=name, reason=reason)
+    def skipped(self, name: str, reason: str, params: dict | None = None) -> None:
+        self.history.record("fault", phase="skipped", fault=name, reason=reason,
+                            params=params or {})
 
     def heal(self, applied: list[Applied]) -> None:
         """Heal ``applied`` in reverse; each fault's window ends when its heal begins."""
@@ -338,9 +340,16 @@ def _inject_and_hold(recording: Recording, scenario: Scenario) -> None:
     try:
         time.sleep(WARMUP_S)
         for step in steps:
-            args = {k: v for k, v in step.items() if k not in ("rule", "kind")}
+            args = {k: v for k, v in step.items()
+                    if k not in ("rule", "kind", "hold_s", "keep")}
             if step["rule"] == "inject":
-                applied.append(recording.inject(step["kind"], **args))
+                # As the search ran it: held, then healed unless kept for an overlap.
+                fault = recording.inject(step["kind"], **args)
+                applied.append(fault)
+                time.sleep(float(step.get("hold_s", 0.0)))
+                if not step.get("keep", True):
+                    recording.heal([fault])
+                    applied.remove(fault)
             elif step["rule"] == "wait":
                 time.sleep(float(args["seconds"]))
             else:  # heal what is active so far

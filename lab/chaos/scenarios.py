@@ -187,6 +187,10 @@ def judge(expect: Expect, m: ShardMeasures, convergence: Convergence | None,
             v.check(f"at most {expect.max_lost_writes} acknowledged writes lost",
                     m.lost <= expect.max_lost_writes, f"{m.lost} lost")
 
+    elif m.lost:  # not an expectation here (a saved sequence, an example): explained
+        v.findings.append(explain_loss(m))
+        notable = True
+
     if expect.split_brain_expected:
         split = m.split_brain_s
         v.check("split brain measured", split > 0,
@@ -234,3 +238,19 @@ def judge(expect: Expect, m: ShardMeasures, convergence: Convergence | None,
         if expect.finding:
             v.findings.insert(0, expect.finding)
     return v
+
+
+def explain_loss(m: ShardMeasures) -> str:
+    """Why a shard lost acknowledged writes, from what its measures show."""
+    said = f"shard {m.shard}: {m.lost} acknowledged writes lost"
+    if m.split_brain_roles_s > 0 or m.split_brain_haproxy_s > 0:
+        return (f"{said} while two of its instances said role:master for "
+                f"{m.split_brain_roles_s} s ({m.split_brain_haproxy_s} s both UP in "
+                "HAProxy): the old master kept taking writes that the new one never had, "
+                "and dropped them when Sentinel made it a replica")
+    if m.failover_s is not None:
+        return (f"{said}: Sentinel failed over after {m.failover_s} s and the new master "
+                "lacked what the old one had acknowledged (asynchronous replication)")
+    return (f"{said} without a failover: the master came back with less than it had "
+            "acknowledged (a restart from an older or empty dataset) and its replicas "
+            "copied it")

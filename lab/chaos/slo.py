@@ -8,7 +8,8 @@ Hypothesis example, else **NO-GO**.
 Each SLO measure (``lab.config.SLO_MEASURES``) is read over *every* shard, since a loss
 anywhere is a loss: the longest times, the summed counts. A measure that does not apply
 (no failover happened, so no failover time) is not judged; one that applies but could not
-be measured (no read-back, never settled) is a breach: a GO must be shown, not assumed.
+be measured (no read-back, never settled, a failover with no write after it, an outage
+still open when the history ends) is a breach: a GO must be shown, not assumed.
 """
 
 from __future__ import annotations
@@ -68,8 +69,14 @@ def values(measures: dict[int, ShardMeasures], convergence) -> dict[str, object]
 
     longest("failover_s", [m.failover_s for m in shards])
     longest("writes_resumed_s", [m.failover_write_s for m in shards])
+    if any(m.failover_s is not None and m.failover_write_s is None for m in shards):
+        # A shard failed over and no write succeeded after: writes never resumed.
+        found["writes_resumed_s"] = UNKNOWN
     longest("outage_s", [max([m.outage_s, *m.outage_by_haproxy.values()])
                          for m in shards if m.outage_s is not None])
+    if any(m.outage_open for m in shards):
+        # No successful write after the fault, to the end: the outage had not ended.
+        found["outage_s"] = UNKNOWN
     total("lost_writes", [m.lost for m in shards])
     total("indeterminate_writes", [m.indeterminate for m in shards])
     longest("split_brain_s", [m.split_brain_s for m in shards])

@@ -1,15 +1,23 @@
 """Hypothesis looks for the worst case: fault sequences that break the user's SLOs.
 
 :func:`machine_class` builds, for one run, a ``RuleBasedStateMachine`` whose rules are
-faults, heals and waits on the running lab. The ``inject`` rule draws from the whole fault
-registry (:func:`lab.chaos.faults.searched`), each fault's parameters from its own
-strategy on the lab's topology; faults may overlap (up to ``MAX_ACTIVE_FAULTS``).
+faults, heals and waits on the running lab. The ``inject`` rule draws a fault from the
+whole registry (:func:`lab.chaos.faults.searched`), its parameters from its own strategy
+on the lab's topology, and **how long to hold it** from the lab's own timing
+(:mod:`lab.chaos.holds`: healed before Sentinel notices, held past a failover, held past
+the failover timeout); it then heals the fault, or keeps it so that the next fault
+overlaps it (up to ``MAX_ACTIVE_FAULTS``). "Cut it off and keep it cut past a failover"
+is one step, whatever ``down_after_ms`` is.
+
+Before Hypothesis draws anything, the catalogue's own fault sequences run as the first
+examples (:func:`known_sequences`; ``known=False`` turns that off): a search starts from
+what is known to hurt and then explores beyond it.
 
 Every example is one recording (:class:`lab.chaos.runner.Recording`): it starts from a
 settled lab reached by healing, runs the workload and the observers, and writes one
 history, ``reports/<run>/hypothesis/example-<n>.jsonl``. Invariants, guarded by
-``@precondition`` so that they run after a heal only (hypothesis/stateful.py:
-preconditions apply to invariants as well as rules):
+``@precondition`` so that they run only after a heal that left nothing active
+(hypothesis/stateful.py: preconditions apply to invariants as well as rules):
 
 * **converges**: the lab settles within the bound;
 * **writes available**: a write through every shard's master port succeeds within the
@@ -18,9 +26,13 @@ preconditions apply to invariants as well as rules):
 At the end of each example every fault is healed, the lab settles, and the history is
 judged by the same checkers and SLOs as a scenario; ``hypothesis.target()`` is told the
 lost writes, the outage and the split-brain time, so the search climbs towards the worst
-case, and a breached SLO fails the example, which Hypothesis then shrinks to its shortest
-fault sequence. Every example is listed in the run record with its steps, scores and
-verdict, and the worst per target is reported even when nothing is breached.
+case. A breached SLO (or a broken invariant) ends the batch at once, and
+:func:`_shrink` tries a bounded number of smaller sequences (each fault alone, then one
+step fewer) rather than Hypothesis' own shrinker, which, on examples of half a minute
+each, spent its five-minute limit and still kept an irrelevant step. Every example is
+listed in the run record with its steps, scores, verdict and what each of its faults did
+(:mod:`lab.chaos.coverage`); the run's coverage grid and the worst per target are
+reported even when nothing is breached.
 
 More invariants can be added from a module named by ``LAB_CHAOS_INVARIANTS`` (its
 ``INVARIANTS``: functions of the machine that raise ``AssertionError``): the tests use
@@ -40,16 +52,17 @@ import logging
 import os
 import random
 import time
+import traceback
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import redis
 from hypothesis import HealthCheck, Phase, currently_in_test_context, settings, target
 from hypothesis import seed as use_seed
 from hypothesis import strategies as st
-from hypothesis.errors import Flaky
+from hypothesis.errors import Flaky, FlakyStrategyDefinition
 from hypothesis.stateful import (
     RuleBasedStateMachine,
     invariant,
@@ -59,15 +72,19 @@ from hypothesis.stateful import (
 )
 
 from lab import probe
+from lab.chaos import history
 from lab.chaos import slo as slo_module
+from lab.chaos.coverage import Coverage, fault_outcomes, grid
 from lab.chaos.faults import Applied, FaultSkipped, searched
+from lab.chaos.holds import Holds
 from lab.chaos.record import HypothesisResult, Status
 from lab.chaos.runner import ChaosSession, Recording
-from lab.chaos.scenarios import Expect
+from lab.chaos.scenarios import Expect, Scenario
 from lab.errors import NotSettledError
 from lab.paths import REPORTS
 
-__all__ = ["PROFILES", "TARGETS", "Profile", "find_failure", "machine_class", "replay", "run"]
+__all__ = ["PROFILES", "TARGETS", "Failure", "Profile", "SearchError", "find_failure",
+           "known_sequences", "machine_class", "replay", "run", "shrink_candidates"]
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +95,9 @@ WRITE_BOUND_S = 10.0
 EXAMPLE_WARMUP_S = 1.0
 EXAMPLE_POLL_S = 0.25
 EXAMPLE_SETTLED_WRITES_S = 0.25
-MAX_ACTIVE_FAULTS = 2
+# Faults active at once: one per shard of the article layout, so one example can try
+# three faults for the price of one failover and convergence.
+MAX_ACTIVE_FAULTS = 3
 # What the search climbs towards: SLO measures (lab.config.SLO_MEASURES), worst first.
 TARGETS = ("lost_writes", "outage_s", "split_brain_s")
 # An example checks only that the lab converges: what it must not do is the user's SLOs.
@@ -97,8 +116,8 @@ class Profile:
 
 
 PROFILES = {
-    "ci": Profile(examples=4, steps=2, budget_s=0),  # one batch: a few minutes here
-    "workshop": Profile(examples=8, steps=4, budget_s=0),
+    "ci": Profile(examples=8, steps=3, budget_s=0),  # one batch: about 5 minutes here
+    "workshop": Profile(examples=12, steps=4, budget_s=0),
     "thorough": Profile(examples=20, steps=6, budget_s=30 * 60),
 }
 
@@ -111,15 +130,41 @@ class SloBreached(AssertionError):
     pass
 
 
+class SearchError(RuntimeError):
+    """The search itself broke (not the lab): reported as ERROR, exit 2."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A failing example (its summary: steps, error, breaches) and what it raised."""
+
+    example: dict
+    error: BaseException
+
+
+class _Found(BaseException):  # noqa: N818 - a signal, not an error
+    """The first failing example of a batch. Not an ``Exception``: Hypothesis lets it
+    through at once, without replaying the example for its report and without its own
+    shrinker, which spends up to five minutes on examples that take half a minute each
+    and still kept an irrelevant step (measured); :func:`_shrink` does it in a bounded
+    number of examples instead."""
+
+    def __init__(self, failure: AssertionError) -> None:
+        super().__init__(str(failure))
+        self.failure = failure
+
+
 @dataclass
 class _Examples:
-    """What one run's examples share: every example's summary, and the reset times.
-    After shrinking, Hypothesis runs the minimal failing example last."""
+    """What one run's examples share: every example's summary, and the reset times."""
 
     run_dir: Path
     thresholds: dict[str, float]
+    holds: Holds
     reset_times: list[float] = field(default_factory=list)
     tried: list[dict] = field(default_factory=list)
+    # Inside a Hypothesis batch: the first failure ends the batch at once (see _Found).
+    stop_at_first: bool = False
 
     @property
     def last(self) -> dict:
@@ -127,24 +172,28 @@ class _Examples:
 
 
 def machine_class(session: ChaosSession, examples: _Examples | None = None,
-                  extra_invariants: tuple[Callable, ...] = ()) -> type[RuleBasedStateMachine]:
-    """The state machine for ``session``'s lab: rules and strategies from the registry."""
-    examples = examples or _Examples(session.run_dir, dict(session.slo.thresholds))
+                  extra_invariants: tuple[Callable, ...] = (),
+                  holds: Holds | None = None) -> type[RuleBasedStateMachine]:
+    """The state machine for ``session``'s lab: rules and strategies from the registry,
+    holds and waits from the lab's own timing (:mod:`lab.chaos.holds`)."""
+    holds = holds or Holds.for_lab(session.lab.config.sentinel)
+    examples = examples or _Examples(session.run_dir, dict(session.slo.thresholds), holds)
     topology = session.lab.topology
     fault_steps = st.one_of([st.tuples(st.just(name), fault.strategy(topology))
                              for name, fault in searched().items()])
 
     class ChaosMachine(RuleBasedStateMachine):
-        """One example: a sequence of faults, heals and waits on the running lab."""
+        """One example: faults injected and held, overlapping or not, and healed."""
 
         def __init__(self) -> None:
             super().__init__()
             self.session = session
+            self.examples = examples
             self.number = len(examples.tried) + 1
             self.steps: list[dict] = []
             self.summary = {"n": self.number, "steps": self.steps, "status": "pass",
                             "history": f"hypothesis/example-{self.number}.jsonl",
-                            "scores": {}, "breaches": [], "error": None,
+                            "scores": {}, "breaches": [], "error": None, "faults": [],
                             "started": round(time.time(), 3), "seconds": None}
             examples.tried.append(self.summary)
             try:
@@ -158,39 +207,60 @@ def machine_class(session: ChaosSession, examples: _Examples | None = None,
                                        settled_writes_s=EXAMPLE_SETTLED_WRITES_S,
                                        example=self.number)
             self.active: list[Applied] = []
-            self.healed = False
+            # What the preconditions read: the faults *drawn* and not healed yet, whether
+            # they could be applied or not. Preconditions that read what happened on the
+            # lab (a fault skipped because its target was restarting) make Hypothesis'
+            # data generation depend on external state, which it rejects when replaying.
+            self.drawn = 0
+            self.settle_due = False  # a heal left nothing active: the invariants apply
             time.sleep(EXAMPLE_WARMUP_S)  # acknowledged writes before the first fault
 
         # -- rules -----------------------------------------------------------------------
 
-        @precondition(lambda self: len(self.active) < MAX_ACTIVE_FAULTS)
-        @rule(fault=fault_steps)
-        def inject(self, fault: tuple[str, dict]) -> None:
+        @precondition(lambda self: self.drawn < MAX_ACTIVE_FAULTS)
+        @rule(fault=fault_steps, hold_s=st.sampled_from(holds.hold_choices()),
+              keep=st.booleans())
+        def inject(self, fault: tuple[str, dict], hold_s: float, keep: bool) -> None:
+            """Inject, hold ``hold_s``; then heal it, or (``keep``) leave it active so
+            that the next fault overlaps it."""
             name, params = fault
-            self._step("inject", kind=name, **params)
+            self._step("inject", kind=name, **params, hold_s=hold_s, keep=keep)
+            self.drawn += 1
+            self.settle_due = False
             try:
-                self.active.append(self.recording.inject(name, **params))
+                applied = self.recording.inject(name, **params)
             except FaultSkipped as exc:  # cannot run here: the example goes on without it
-                self.recording.skipped(name, str(exc))
-                return
-            self.healed = False
+                self.recording.skipped(name, str(exc), params)
+                applied = None
+            else:
+                self.active.append(applied)
+                time.sleep(hold_s)
+            if not keep:
+                if applied:
+                    self.recording.heal([applied])
+                    self.active.remove(applied)
+                self.drawn -= 1
+                self.settle_due = self.drawn == 0
 
-        @precondition(lambda self: bool(self.active))
+        @precondition(lambda self: self.drawn > 0)
         @rule()
         def heal(self) -> None:
             self._step("heal")
             self.recording.heal(self.active)
             self.active.clear()
-            self.healed = True
+            self.drawn = 0
+            self.settle_due = True
 
-        @rule(seconds=st.sampled_from([1, 3, 6]))
-        def wait(self, seconds: int) -> None:
+        @precondition(lambda self: self.drawn > 0)
+        @rule(seconds=st.sampled_from(holds.wait_choices()))
+        def wait(self, seconds: float) -> None:
+            """Hold what is active a while longer."""
             self._step("wait", seconds=seconds)
             time.sleep(seconds)
 
-        # -- invariants, after every heal --------------------------------------------------
+        # -- invariants, after a heal that left nothing active -----------------------------
 
-        @precondition(lambda self: self.healed)
+        @precondition(lambda self: self.settle_due)
         @invariant()
         @_noted
         def converges_after_heal(self) -> None:
@@ -199,7 +269,7 @@ def machine_class(session: ChaosSession, examples: _Examples | None = None,
             except NotSettledError as exc:
                 raise InvariantBroken(f"did not converge after heal: {exc}") from None
 
-        @precondition(lambda self: self.healed)
+        @precondition(lambda self: self.settle_due)
         @invariant()
         @_noted
         def writes_available_after_heal(self) -> None:
@@ -224,6 +294,7 @@ def machine_class(session: ChaosSession, examples: _Examples | None = None,
                     self.active.clear()
                 finally:
                     self.recording.abort()
+                    self._outcomes()
                     self.summary["seconds"] = round(time.time() - self.summary["started"], 2)
                 return
             try:
@@ -235,6 +306,7 @@ def machine_class(session: ChaosSession, examples: _Examples | None = None,
                 self._verdict("error", error=f"{type(exc).__name__}: {exc}")
                 raise
             finally:
+                self._outcomes()
                 self.summary["seconds"] = round(time.time() - self.summary["started"], 2)
             measured = slo_module.values(judged.measures, judged.convergence)
             for label in TARGETS:
@@ -247,12 +319,24 @@ def machine_class(session: ChaosSession, examples: _Examples | None = None,
             if judged.breaches:
                 self._verdict("fail", error="SLO breached: "
                               + "; ".join(b.line() for b in judged.breaches))
-                raise SloBreached(self.summary["error"])
+                self._failed(SloBreached(self.summary["error"]))
             if self.summary["status"] == "pass" and not judged.convergence.settled:
                 self._verdict("fail", error="did not converge after the example")
-                raise InvariantBroken(self.summary["error"])
+                self._failed(InvariantBroken(self.summary["error"]))
 
         # -- helpers -----------------------------------------------------------------------
+
+        def _outcomes(self) -> None:
+            """What each fault of the example did, read from its history (coverage)."""
+            path = self.recording.path
+            self.summary["faults"] = fault_outcomes(history.read(path)) if path.is_file() \
+                else []
+
+        def _failed(self, failure: AssertionError) -> None:
+            """Raise ``failure``; in a Hypothesis batch, as the batch's end (_Found)."""
+            if self.examples.stop_at_first and currently_in_test_context():
+                raise _Found(failure)
+            raise failure
 
         def _verdict(self, status: str, error: str) -> None:
             if self.summary["status"] == "pass":  # the first reason stands
@@ -273,7 +357,7 @@ def machine_class(session: ChaosSession, examples: _Examples | None = None,
 
     for check in extra_invariants:  # discovered like the others: by their decorators
         setattr(ChaosMachine, check.__name__,
-                precondition(lambda self: self.healed)(invariant()(_noted(check))))
+                precondition(lambda self: self.settle_due)(invariant()(_noted(check))))
     return ChaosMachine
 
 
@@ -284,7 +368,7 @@ def _noted(check: Callable) -> Callable:
             check(self)
         except AssertionError as exc:
             self._verdict("fail", error=str(exc).splitlines()[0])
-            raise
+            self._failed(exc)
     noted.__name__ = check.__name__
     noted.__doc__ = check.__doc__
     return noted
@@ -299,71 +383,211 @@ def extra_invariants() -> tuple[Callable, ...]:
 
 
 def run(session: ChaosSession, profile: str, seed: int | None = None,
-        budget_s: float | None = None) -> HypothesisResult:
-    """Search with ``profile``: one batch of examples, or batches until ``budget_s`` is
-    spent (or a failure is found and shrunk); return what results.json records."""
+        budget_s: float | None = None, known: bool = True,
+        measured_failover_s: float | None = None, examples_per_batch: int | None = None
+        ) -> HypothesisResult:
+    """Search with ``profile``: first the catalogue's fault sequences (``known``), then
+    one batch of Hypothesis examples, or batches until ``budget_s`` is spent (or a
+    failure is found and shrunk); return what results.json records."""
     seed = random.randrange(2**32) if seed is None else seed
     shape = PROFILES[profile]
+    if examples_per_batch:
+        shape = replace(shape, examples=examples_per_batch)
     budget = shape.budget_s if budget_s is None else budget_s
+    holds = Holds.for_lab(session.lab.config.sentinel, measured_failover_s)
     log.info(f"hypothesis: profile {profile}, seed {seed}"
-             + (f", budget {budget:.0f} s" if budget else ""))
-    examples = _Examples(session.run_dir, dict(session.slo.thresholds))
-    outcome = HypothesisResult(Status.PASS, profile, seed)
+             + (f", budget {budget:.0f} s" if budget else "")
+             + f"; holds {holds.brief_s:g} / {holds.past_failover_s:g} / {holds.long_s:g} s"
+             + ("" if known else "; known sequences off"))
+    examples = _Examples(session.run_dir, dict(session.slo.thresholds), holds)
+    outcome = HypothesisResult(Status.PASS, profile, seed, known=known,
+                               holds=holds.to_json())
     started = time.monotonic()
-    batch = 0
-    while True:
-        batch_seed = seed if batch == 0 else random.Random(f"{seed}:{batch}").randrange(2**32)
-        failure = _batch(session, examples, shape, batch_seed)
-        batch += 1
-        if failure or not budget or time.monotonic() - started >= budget:
-            break
-    if failure:
-        _record_failure(session, outcome, examples, failure, seed, profile)
-    outcome.seconds = round(time.monotonic() - started, 1)
-    outcome.reset_s = [round(s, 2) for s in examples.reset_times]
-    outcome.examples = examples.tried
-    outcome.breaches = [slo_module.Breach.from_json(b) for b in
-                        (examples.last["breaches"] if failure else [])]
+    found: Failure | None = None
+    try:
+        if known:
+            found = _known_first(session, examples, holds)
+        batch = 0
+        while found is None:
+            batch_seed = seed if batch == 0 else \
+                random.Random(f"{seed}:{batch}").randrange(2**32)
+            found = _batch(session, examples, shape, batch_seed)
+            batch += 1
+            if not budget or time.monotonic() - started >= budget:
+                break
+        if found:
+            outcome.first_failure_s = round(time.monotonic() - started, 1)
+            if not found.example.get("known"):
+                found = _shrink(session, examples, found)
+            _record_failure(session, outcome, examples, found, seed, profile)
+    except Exception as exc:  # noqa: BLE001 - recorded: the search could not complete
+        error = f"{type(exc).__name__}: {exc}" if not isinstance(exc, SearchError) else str(exc)
+        log.info(f"hypothesis: ERROR {error}")
+        outcome.status = Status.ERROR
+        outcome.failure = {"error": error.splitlines()[0],
+                           "traceback": traceback.format_exc()}
+        found = None
+    finally:
+        outcome.seconds = round(time.monotonic() - started, 1)
+        outcome.reset_s = [round(s, 2) for s in examples.reset_times]
+        outcome.examples = examples.tried
+        outcome.coverage = _coverage(examples).to_json()
+    outcome.breaches = [slo_module.Breach.from_json(b)
+                        for b in (found.example["breaches"] if found else [])]
     log.info(f"hypothesis: {outcome.status.upper()} ({len(examples.tried)} examples in "
              f"{outcome.seconds:.0f} s); worst: " + (", ".join(
                  f"{label} {value:g} (example {n})"
                  for label, (value, n) in outcome.worst().items()) or "none"))
+    log.info(f"hypothesis: coverage: {outcome.coverage['line']}")
     return outcome
 
 
-def _batch(session: ChaosSession, examples: _Examples, shape: Profile, seed: int
-           ) -> Exception | None:
-    """One ``run_state_machine_as_test``; the failure it shrank to, if any."""
-    machine = use_seed(seed)(machine_class(session, examples, extra_invariants()))
-    config = settings(
-        deadline=None, suppress_health_check=list(HealthCheck), derandomize=False,
-        database=None,  # failures are saved as replayable step lists instead
-        phases=(Phase.explicit, Phase.generate, Phase.target, Phase.shrink),
-        max_examples=shape.examples, stateful_step_count=shape.steps,
-        report_multiple_bugs=False,
-    )
-    try:
-        run_state_machine_as_test(machine, settings=config)
-    except (AssertionError, Flaky) as exc:
-        return exc
+def _coverage(examples: _Examples) -> Coverage:
+    return Coverage(list(searched()), grid(examples.tried, examples.holds.held_past_failover))
+
+
+def known_sequences(scenarios: list[Scenario], holds: Holds) -> list[tuple[str, list[dict]]]:
+    """The catalogue's scenarios that use searched faults only, as the machine's steps:
+    each fault injected and kept, the last held as long as the scenario holds (at least
+    past a failover on this lab's timing), then healed. One per distinct sequence."""
+    drawn = searched()
+    found: dict[str, tuple[str, list[dict]]] = {}
+    for scenario in scenarios:
+        if scenario.script or not scenario.faults or \
+                not all(step.fault in drawn for step in scenario.faults):
+            continue
+        steps = [{"rule": "inject", "kind": step.fault, **step.params, "hold_s": 0.0,
+                  "keep": True} for step in scenario.faults]
+        steps[-1]["hold_s"] = max(float(scenario.hold_s), holds.past_failover_s)
+        steps.append({"rule": "heal"})
+        found.setdefault(describe_steps(steps), (scenario.name, steps))
+    return list(found.values())
+
+
+def _known_first(session: ChaosSession, examples: _Examples, holds: Holds
+                 ) -> Failure | None:
+    """Run the known sequences as the search's first examples; the first that fails is
+    the search's failure (already minimal: a hand-written scenario's faults)."""
+    from lab.chaos.scenarios import load_all
+
+    cls = machine_class(session, examples, extra_invariants(), holds)
+    sequences = known_sequences(list(load_all().values()), holds)
+    log.info(f"hypothesis: {len(sequences)} known sequence(s) from the catalogue first")
+    for name, steps in sequences:
+        log.info(f"hypothesis: known sequence {name}: {describe_steps(steps)}")
+        try:
+            _play(cls, steps)
+        except AssertionError as exc:
+            examples.last["known"] = name
+            return Failure(examples.last, exc)
+        examples.last["known"] = name
     return None
 
 
+def _play(cls: type[RuleBasedStateMachine], steps: list[dict]) -> None:
+    """Run ``steps`` through a new machine's own rules, checking its invariants (with
+    their preconditions) after each, and tear down (judge) as Hypothesis does."""
+    state = cls.setup_state()
+    rules = {r.function.__name__: r.function for r in state.rules}
+    machine = cls()
+    try:
+        for step in steps:
+            rules[step["rule"]](machine, **_rule_arguments(step))
+            for check in state.invariants:
+                if all(pre(machine) for pre in check.preconditions):
+                    check.function(machine)
+    finally:
+        machine.teardown()
+
+
+def _batch(session: ChaosSession, examples: _Examples, shape: Profile, seed: int
+           ) -> Failure | None:
+    """One ``run_state_machine_as_test``, ended by its first failing example, if any.
+    Hypothesis refusing its own data generation is an error of the search, never a
+    finding."""
+    machine = use_seed(seed)(machine_class(session, examples, extra_invariants(),
+                                           examples.holds))
+    config = settings(
+        deadline=None, suppress_health_check=list(HealthCheck), derandomize=False,
+        database=None,  # failures are saved as replayable step lists instead
+        phases=(Phase.explicit, Phase.generate, Phase.target),  # shrinking: _shrink
+        max_examples=shape.examples, stateful_step_count=shape.steps,
+        report_multiple_bugs=False,
+    )
+    examples.stop_at_first = True
+    try:
+        run_state_machine_as_test(machine, settings=config)
+    except _Found as found:
+        return Failure(examples.last, found.failure)
+    except FlakyStrategyDefinition as exc:
+        raise SearchError(f"the search's own data generation was inconsistent (an error "
+                          f"of redis-ha-lab, not of the lab): {str(exc).splitlines()[0]}"
+                          ) from exc
+    except (AssertionError, Flaky) as exc:
+        return Failure(examples.last, exc)
+    finally:
+        examples.stop_at_first = False
+    return None
+
+
+def shrink_candidates(steps: list[dict]) -> list[list[dict]]:
+    """Smaller sequences to try, most reduced first: each fault alone (held as it was,
+    then healed), then the sequence with one step fewer. At most twice as many as the
+    steps: a search's examples take half a minute each."""
+    injects = [s for s in steps if s["rule"] == "inject"]
+    found: list[list[dict]] = []
+    for step in injects:
+        found.append([{**step, "keep": False}])
+    for i in range(len(steps)):
+        rest = steps[:i] + steps[i + 1:]
+        if any(s["rule"] == "inject" for s in rest):
+            found.append(rest)
+    unique: list[list[dict]] = []
+    for candidate in found:
+        if candidate != steps and candidate not in unique:
+            unique.append(candidate)
+    return unique
+
+
+def _shrink(session: ChaosSession, examples: _Examples, found: Failure) -> Failure:
+    """The smallest of :func:`shrink_candidates` that fails again, or ``found``: one
+    pass, bounded, each candidate a recorded example."""
+    steps = found.example["steps"]
+    candidates = shrink_candidates(steps)
+    if not candidates:
+        return found
+    log.info(f"hypothesis: shrinking {describe_steps(steps)}: at most "
+             f"{len(candidates)} example(s)")
+    cls = machine_class(session, examples, extra_invariants(), examples.holds)
+    for candidate in candidates:
+        try:
+            _play(cls, candidate)
+        except AssertionError as exc:
+            examples.last["shrunk_from"] = found.example["n"]
+            log.info(f"hypothesis: shrunk to {describe_steps(candidate)}")
+            return Failure(examples.last, exc)
+    log.info("hypothesis: no smaller sequence failed: keeping the one found")
+    return found
+
+
 def _record_failure(session: ChaosSession, outcome: HypothesisResult, examples: _Examples,
-                    failure: Exception, seed: int, profile: str) -> None:
-    minimal = examples.last
+                    found: Failure, seed: int, profile: str) -> None:
+    minimal = found.example
     failure_id = uuid.uuid4().hex[:10]
-    error = minimal["error"] or str(failure).splitlines()[0]
-    if isinstance(failure, Flaky):
+    error = minimal["error"] or str(found.error).splitlines()[0]
+    if isinstance(found.error, Flaky):
         error = f"flaky (did not fail again when replayed): {error}"
     save_failure(session.run_dir, failure_id, minimal, error, seed, profile,
                  examples.thresholds)
     outcome.status = Status.FAIL
     outcome.failure = {"id": failure_id, "error": error, "steps": minimal["steps"],
                        "history": minimal["history"], "example": minimal["n"],
+                       "known": minimal.get("known"),
+                       "shrunk_from": minimal.get("shrunk_from"),
                        "replay": f"nox -s chaos -- --replay {failure_id}"}
-    log.info(f"hypothesis: FAIL after shrinking to {len(minimal['steps'])} step(s): "
-             f"{describe_steps(minimal['steps'])}")
+    log.info(f"hypothesis: FAIL with {len(minimal['steps'])} step(s): "
+             f"{describe_steps(minimal['steps'])}"
+             + (f" (the catalogue's {minimal['known']})" if minimal.get("known") else ""))
     log.info(f"hypothesis: {error}")
     log.info(f"hypothesis: replay with: nox -s chaos -- --replay {failure_id}")
 
@@ -398,24 +622,15 @@ def replay(session: ChaosSession, failure_id: str, repeat: int = 1) -> Hypothesi
     saved = load_failure(failure_id)
     # The SLOs of this run when it has some, else those the failure was found with.
     thresholds = dict(session.slo.thresholds) if session.slo else saved.get("slo", {})
-    examples = _Examples(session.run_dir, thresholds)
-    cls = machine_class(session, examples, extra_invariants())
-    state = cls.setup_state()
-    rules = {r.function.__name__: r.function for r in state.rules}
+    holds = Holds.for_lab(session.lab.config.sentinel)
+    examples = _Examples(session.run_dir, thresholds, holds)
+    cls = machine_class(session, examples, extra_invariants(), holds)
     log.info(f"replay {failure_id}: {describe_steps(saved['steps'])}"
              + (f", {repeat} times" if repeat > 1 else ""))
     reproduced, errors = 0, []
     for attempt in range(1, repeat + 1):
-        machine = cls()
         try:
-            try:
-                for step in saved["steps"]:
-                    rules[step["rule"]](machine, **_rule_arguments(step))
-                    for check in state.invariants:
-                        if all(pre(machine) for pre in check.preconditions):
-                            check.function(machine)
-            finally:
-                machine.teardown()
+            _play(cls, saved["steps"])
         except AssertionError as exc:
             reproduced += 1
             errors.append(str(exc).splitlines()[0])
@@ -425,7 +640,8 @@ def replay(session: ChaosSession, failure_id: str, repeat: int = 1) -> Hypothesi
     outcome = HypothesisResult(Status.FAIL if reproduced else Status.PASS,
                                replay=failure_id, steps=saved["steps"], repeat=repeat,
                                reproduced=reproduced, examples=examples.tried,
-                               reset_s=[round(s, 2) for s in examples.reset_times])
+                               reset_s=[round(s, 2) for s in examples.reset_times],
+                               holds=holds.to_json())
     if reproduced:
         outcome.failure = {"id": failure_id, "error": errors[0], "steps": saved["steps"]}
         outcome.breaches = [slo_module.Breach.from_json(b)
@@ -435,11 +651,14 @@ def replay(session: ChaosSession, failure_id: str, repeat: int = 1) -> Hypothesi
 
 
 def _rule_arguments(step: dict) -> dict:
-    """A recorded step back into its rule's arguments (inject's are recorded flat)."""
+    """A recorded step back into its rule's arguments (inject's are recorded flat). A
+    step saved before faults carried their hold is held 0 s and kept, as it then was."""
     args = {k: v for k, v in step.items() if k != "rule"}
     if step["rule"] == "inject":
         kind = args.pop("kind")
-        return {"fault": (kind, args)}
+        hold_s = float(args.pop("hold_s", 0.0))
+        keep = bool(args.pop("keep", True))
+        return {"fault": (kind, args), "hold_s": hold_s, "keep": keep}
     return args
 
 

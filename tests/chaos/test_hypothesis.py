@@ -1,7 +1,12 @@
-"""The Hypothesis search on the real lab: GO when the SLOs are met (the worst case still
-reported); a breach of "no acknowledged write lost" found without being told which fault,
-shrunk, saved, replayed with a reproduction rate, kept as a scenario that then runs and is
-judged like the hand-written ones; and an invariant failure found, shrunk and replayed."""
+"""The Hypothesis search on the real lab: GO when the SLOs are met, saying what it covered
+(the worst case and the coverage grid still reported); a breach of "no acknowledged write
+lost" found without being told which fault (the catalogue's sequences off), shrunk to one
+held fault, saved, replayed with a reproduction rate, kept as a scenario that then runs
+and is judged like the hand-written ones; an invariant failure found, shrunk and
+replayed; and the catalogue's sequences run first when asked.
+
+The search here is smaller than the ``ci`` profile (``--examples``): CI's time. How often
+each profile finds a planted weakness is measured by ``nox -s bench -- --what search``."""
 
 import os
 
@@ -20,19 +25,29 @@ def test_ci_profile_is_go_on_slos_the_lab_meets_and_reports_the_worst_case(chaos
     slo = tmp_path / "generous.toml"
     slo.write_text(GENEROUS)
     result = recorded("chaos", "--no-scenarios", "--profile", "ci", "--seed", "1",
-                      "--slo", str(slo), config=chaos_lab.config_path)
+                      "--examples", "2", "--no-known", "--slo", str(slo),
+                      config=chaos_lab.config_path)
     hypothesis = result.results["hypothesis"]
     assert result.returncode == 0, result.stdout
     assert hypothesis["status"] == "pass" and hypothesis["seed"] == 1
-    assert "hypothesis: profile ci, seed 1" in result.stdout
-    assert result.stdout.strip().splitlines()[-1] == "GO: every SLO met"
-    assert len(hypothesis["examples"]) >= 4  # every example is listed ...
+    assert "hypothesis: profile ci, seed 1; holds 1 / 6 / 16 s" in result.stdout
+    last = result.stdout.strip().splitlines()[-1]
+    # A GO says what it covers: two examples cannot have held every fault.
+    assert last.startswith("GO: no SLO breached in 2 examples; "), last
+    assert "never tried: " in last, last
+    assert len(hypothesis["examples"]) == 2  # every example is listed ...
     for example in hypothesis["examples"]:
         assert (result.run_dir / example["history"]).is_file()  # ... with its history
+        assert example["faults"]  # ... and what each of its faults did
+        assert all(s["rule"] != "inject" or "hold_s" in s for s in example["steps"])
+    coverage = hypothesis["coverage"]
+    tried = {f for f, cells in coverage["cells"].items()
+             if any(c["tried"] for c in cells.values())}
+    assert tried and tried <= set(faults.searched())
     worst = hypothesis["worst"]  # the worst case per target, though nothing breached
     assert {"lost_writes", "split_brain_s"} <= set(worst)
     page = result.page.read_text()
-    assert 'id="worst"' in page and 'id="examples"' in page
+    assert 'id="worst"' in page and 'id="examples"' in page and 'id="coverage-grid"' in page
 
 
 def test_a_lost_write_breach_is_found_shrunk_replayed_and_kept_as_a_scenario(chaos_lab,
@@ -40,14 +55,16 @@ def test_a_lost_write_breach_is_found_shrunk_replayed_and_kept_as_a_scenario(cha
     strict = tmp_path / "strict.toml"
     strict.write_text(STRICT)
     found = recorded("chaos", "--no-scenarios", "--profile", "ci", "--seed", "1",
-                     "--slo", str(strict), config=chaos_lab.config_path)
+                     "--no-known", "--slo", str(strict), config=chaos_lab.config_path)
     assert found.returncode == 1, found.stdout
     assert found.stdout.strip().splitlines()[-1].startswith(
         "NO-GO: hypothesis example "), found.stdout
     failure = found.results["hypothesis"]["failure"]
+    assert failure["known"] is None  # drawn by the search, not taken from the catalogue
     injects = [s for s in failure["steps"] if s["rule"] == "inject"]
-    assert 1 <= len(injects) <= 2, failure["steps"]  # shrunk to at most two fault steps
-    assert all(s["kind"] in faults.registered() for s in injects)
+    assert len(injects) == 1, failure["steps"]  # shrunk to one fault ...
+    assert injects[0]["kind"] in faults.searched()
+    assert injects[0]["hold_s"] > 0  # ... held on purpose
     [case] = [c for suite in JUnitXml.fromfile(str(found.run_dir / "junit.xml")) for c in suite]
     assert isinstance(case.result[0], Failure) and "lost_writes" in case.result[0].message
     assert "Minimal failing sequence" in found.page.read_text()
@@ -96,17 +113,19 @@ def test_a_lost_write_breach_is_found_shrunk_replayed_and_kept_as_a_scenario(cha
 def test_a_broken_invariant_is_found_shrunk_and_replayed(chaos_lab):
     env = dict(os.environ, LAB_CHAOS_INVARIANTS="tests.chaos.broken_invariant")
     found = recorded("chaos", "--no-scenarios", "--profile", "ci", "--seed", "7",
-                     config=chaos_lab.config_path, env=env)
+                     "--no-known", config=chaos_lab.config_path, env=env)
     assert found.returncode == 1, found.stdout + found.process.stderr
     failure = found.results["hypothesis"]["failure"]
-    # Shrunk to the minimal sequence that breaks it: the registry's first fault, healed.
-    first = next(iter(faults.searched()))
-    assert [step["rule"] for step in failure["steps"]] == ["inject", "heal"]
-    assert failure["steps"][0] == {"rule": "inject", "kind": first, "shard": 1}
+    # Shrunk to the minimal sequence that breaks it: one fault, held, then healed (the
+    # heal is what the planted invariant fails on).
+    [step] = failure["steps"]
+    assert step["rule"] == "inject" and step["kind"] in faults.searched()
+    assert step["keep"] is False and step["hold_s"] in \
+        found.results["hypothesis"]["holds"].values()
     assert f"nox -s chaos -- --replay {failure['id']}" in found.stdout
     page = found.page.read_text()
     assert "Minimal failing sequence" in page
-    assert f"inject(kind={first}, shard=1)" in page
+    assert f"inject(kind={step['kind']}, " in page
     assert f"nox -s chaos -- --replay {failure['id']}" in page
 
     replay = recorded("chaos", "--replay", failure["id"], config=chaos_lab.config_path,
@@ -115,3 +134,19 @@ def test_a_broken_invariant_is_found_shrunk_and_replayed(chaos_lab):
     assert f"replay {failure['id']} (1/1): reproduced" in replay.stdout
     # (Without the planted invariant the lab heals: the GO search above checks every
     # example's own invariants.)
+
+
+def test_the_catalogues_sequences_run_first(chaos_lab):
+    """With the known sequences on (the default of a search without scenarios), the
+    first example is the catalogue's first searched sequence, held past failover."""
+    env = dict(os.environ, LAB_CHAOS_INVARIANTS="tests.chaos.broken_invariant")
+    found = recorded("chaos", "--no-scenarios", "--profile", "ci", "--seed", "7",
+                     config=chaos_lab.config_path, env=env)
+    assert found.returncode == 1, found.stdout
+    hypothesis = found.results["hypothesis"]
+    assert hypothesis["known"] is True and "known sequence(s) from the catalogue first" \
+        in found.stdout
+    failure = hypothesis["failure"]
+    assert failure["known"] == "crash-master" and len(hypothesis["examples"]) == 1
+    assert failure["steps"][0]["kind"] == "crash-master"
+    assert failure["steps"][0]["hold_s"] >= hypothesis["holds"]["past_failover_s"]

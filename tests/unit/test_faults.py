@@ -19,7 +19,7 @@ from lab.chaos.faults import base
 from lab.chaos.nemesis import Nemesis
 from lab.chaos.scenarios import Expect, Scenario, Step
 from lab.cli import main
-from lab.config import SloSettings
+from lab.config import LabConfig, SloSettings
 from lab.machines.base import Machines, RestartUnsupported
 from tests.fakes import FakeMachine
 
@@ -102,6 +102,7 @@ def test_a_registered_fault_reaches_list_plan_and_state_machine(private_registry
     class Session:  # what building the state machine reads of a session
         class lab:  # noqa: N801 - the attribute a session has
             topology = topo
+            config = LabConfig()
         run_dir = Path("/nonexistent")
         slo = SloSettings()
     cls = stateful.machine_class(Session())
@@ -150,7 +151,10 @@ def test_master_faults_act_on_the_masters_container_and_undo_it(fault, action, u
                               "service": "redis-6379"}
     assert not machines["redis1"].commands and not machines["redis3"].commands
     nemesis.heal(applied)
-    assert redis2.commands[-1] == undo
+    # The heal undoes it, then waits until the container runs again (so the next step
+    # never finds it restarting).
+    assert redis2.commands[-2:] == [
+        undo, f"[ \"$(docker inspect -f '{{{{.State.Running}}}}' {CID})\" = true ]"]
 
 
 def test_partition_rules_are_tagged_and_the_heal_deletes_each_one():

@@ -139,4 +139,5 @@ def test_hypothesis_examples_are_rejudged_from_their_histories(tmp_path, capsys)
     example.update(status="pass", breaches=[])  # a record that says it breached nothing
     record.write(run_dir / "results.json")
     assert main(["judge", "--reports", str(tmp_path), run_dir.name]) == 1
-    assert "(DIFFERS from the record)" in capsys.readouterr().out
+    assert ("(DIFFERS from the record: SLO breaches differ; verdict pass -> fail)"
+            in capsys.readouterr().out)

@@ -24,6 +24,10 @@ class Applied:
     kind: str
     target: dict
     undo: list[tuple[str, str]] = field(default_factory=list)  # (server name, command)
+    # Checks that succeed once what the undo put back is back (a container running
+    # again): a heal waits for them, so the next step never acts on a half-restarted
+    # target. (server name, command)
+    ready: list[tuple[str, str]] = field(default_factory=list)
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     # When the destructive command was issued: the fault's start in the history (target
     # lookups before it do not count, a slow command after it does).
