@@ -97,6 +97,8 @@ def _one_search(lab: Lab, run_id: str, profile: str, seed: int, known: bool,
         "run": run_id, "seed": seed, "status": str(h.status),
         "found": bool(failure.get("id")), "first_breach_s": h.first_failure_s,
         "search_s": h.seconds, "examples": len(h.examples),
+        "shrink_s": round(h.seconds - h.first_failure_s, 1)
+        if h.first_failure_s is not None and h.seconds is not None else None,
         "examples_per_minute": round(len(h.examples) / (h.seconds / 60), 2)
         if h.seconds else None,
         "minimal": _words(failure.get("steps")), "known": failure.get("known"),
@@ -136,6 +138,7 @@ def _cell(runs: list[dict]) -> dict:
         "median_first_breach_s": median([r["first_breach_s"] for r in found]),
         "max_first_breach_s": max((r["first_breach_s"] for r in found), default=None),
         "median_search_s": median([r["search_s"] for r in runs]),
+        "median_shrink_s": median([r["shrink_s"] for r in found]),
         "median_replay_s": median([r["replay_s"] for r in found]),
         "replays_reproduced": sum(1 for r in found if r["replay_reproduced"]),
         "median_examples_per_minute": median([r["examples_per_minute"] for r in runs]),

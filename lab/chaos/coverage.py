@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-__all__ = ["Coverage", "fault_outcomes", "grid", "target_label"]
+__all__ = ["Coverage", "fault_outcomes", "grid", "overlaps", "target_label"]
 
 # A switch just after the heal began was still caused by the fault (Sentinel's election
 # runs on for a moment).
@@ -93,12 +93,22 @@ def grid(examples: list[dict], held_past_failover) -> dict[str, dict[str, dict]]
             for fault, targets in sorted(cells.items())}
 
 
+def overlaps(examples: list[dict]) -> list[str]:
+    """The pairs of faults that were active at the same time in some example."""
+    pairs = {" + ".join(sorted((o["fault"], other)))
+             for example in examples for o in example.get("faults") or []
+             for other in o.get("overlapped", [])}
+    return sorted(pairs)
+
+
 @dataclass
 class Coverage:
-    """Which of the searchable faults a search held past a failover."""
+    """Which of the searchable faults a search held past a failover, and which ran
+    together."""
 
     searchable: list[str]
     cells: dict[str, dict[str, dict]] = field(default_factory=dict)
+    overlapped: list[str] = field(default_factory=list)
 
     def held(self) -> list[str]:
         return [f for f in self.searchable
@@ -138,7 +148,8 @@ class Coverage:
         return "; ".join(parts)
 
     def to_json(self) -> dict:
-        return {"searchable": self.searchable, "cells": self.cells, "held": self.held(),
+        return {"searchable": self.searchable, "cells": self.cells,
+                "overlapped": self.overlapped, "held": self.held(),
                 "missing": self.missing(), "cannot_run": self.cannot_run(),
                 "line": self.line()}
 
@@ -146,4 +157,5 @@ class Coverage:
     def from_json(cls, data: dict | None) -> Coverage | None:
         if not data:
             return None
-        return cls(list(data.get("searchable") or []), dict(data.get("cells") or {}))
+        return cls(list(data.get("searchable") or []), dict(data.get("cells") or {}),
+                   list(data.get("overlapped") or []))

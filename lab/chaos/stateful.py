@@ -74,7 +74,7 @@ from hypothesis.stateful import (
 from lab import probe
 from lab.chaos import history
 from lab.chaos import slo as slo_module
-from lab.chaos.coverage import Coverage, fault_outcomes, grid
+from lab.chaos.coverage import Coverage, fault_outcomes, grid, overlaps
 from lab.chaos.faults import Applied, FaultSkipped, searched
 from lab.chaos.holds import Holds
 from lab.chaos.record import HypothesisResult, Status
@@ -134,6 +134,10 @@ class SearchError(RuntimeError):
     """The search itself broke (not the lab): reported as ERROR, exit 2."""
 
 
+class _BudgetSpent(BaseException):  # noqa: N818 - a signal, not an error
+    """The search's budget is spent: the batch ends before its next example."""
+
+
 @dataclass(frozen=True)
 class Failure:
     """A failing example (its summary: steps, error, breaches) and what it raised."""
@@ -165,6 +169,8 @@ class _Examples:
     tried: list[dict] = field(default_factory=list)
     # Inside a Hypothesis batch: the first failure ends the batch at once (see _Found).
     stop_at_first: bool = False
+    # time.monotonic() after which no new example starts (a --budget search).
+    deadline: float | None = None
 
     @property
     def last(self) -> dict:
@@ -186,6 +192,9 @@ def machine_class(session: ChaosSession, examples: _Examples | None = None,
         """One example: faults injected and held, overlapping or not, and healed."""
 
         def __init__(self) -> None:
+            if examples.stop_at_first and examples.deadline is not None and \
+                    time.monotonic() > examples.deadline:
+                raise _BudgetSpent()  # before anything is recorded or touched
             super().__init__()
             self.session = session
             self.examples = examples
@@ -403,6 +412,8 @@ def run(session: ChaosSession, profile: str, seed: int | None = None,
     outcome = HypothesisResult(Status.PASS, profile, seed, known=known,
                                holds=holds.to_json())
     started = time.monotonic()
+    if budget:
+        examples.deadline = started + budget
     found: Failure | None = None
     try:
         if known:
@@ -443,7 +454,8 @@ def run(session: ChaosSession, profile: str, seed: int | None = None,
 
 
 def _coverage(examples: _Examples) -> Coverage:
-    return Coverage(list(searched()), grid(examples.tried, examples.holds.held_past_failover))
+    return Coverage(list(searched()), grid(examples.tried, examples.holds.held_past_failover),
+                    overlaps(examples.tried))
 
 
 def known_sequences(scenarios: list[Scenario], holds: Holds) -> list[tuple[str, list[dict]]]:
@@ -519,6 +531,8 @@ def _batch(session: ChaosSession, examples: _Examples, shape: Profile, seed: int
         run_state_machine_as_test(machine, settings=config)
     except _Found as found:
         return Failure(examples.last, found.failure)
+    except _BudgetSpent:
+        return None
     except FlakyStrategyDefinition as exc:
         raise SearchError(f"the search's own data generation was inconsistent (an error "
                           f"of redis-ha-lab, not of the lab): {str(exc).splitlines()[0]}"

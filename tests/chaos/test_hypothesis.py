@@ -32,13 +32,15 @@ def test_ci_profile_is_go_on_slos_the_lab_meets_and_reports_the_worst_case(chaos
     assert hypothesis["status"] == "pass" and hypothesis["seed"] == 1
     assert "hypothesis: profile ci, seed 1; holds 1 / 6 / 16 s" in result.stdout
     last = result.stdout.strip().splitlines()[-1]
-    # A GO says what it covers: two examples cannot have held every fault.
-    assert last.startswith("GO: no SLO breached in 2 examples; "), last
+    # A GO says what it covers: a few examples cannot have held every fault.
+    n = len(hypothesis["examples"])  # every example is listed ...
+    assert 2 <= n <= 4  # (Hypothesis may add an example of no steps)
+    assert last.startswith(f"GO: no SLO breached in {n} examples; "), last
     assert "never tried: " in last, last
-    assert len(hypothesis["examples"]) == 2  # every example is listed ...
     for example in hypothesis["examples"]:
         assert (result.run_dir / example["history"]).is_file()  # ... with its history
-        assert example["faults"]  # ... and what each of its faults did
+        injects = [s for s in example["steps"] if s["rule"] == "inject"]
+        assert len(example["faults"]) == len(injects)  # ... and what each fault did
         assert all(s["rule"] != "inject" or "hold_s" in s for s in example["steps"])
     coverage = hypothesis["coverage"]
     tried = {f for f, cells in coverage["cells"].items()

@@ -182,6 +182,8 @@ def test_the_grid_and_the_line_say_what_a_go_covers():
     assert coverage.cannot_run() == {"latency": "kernel lacks netem"}
     assert coverage.line() == ("never held past failover: kill-haproxy; never tried: "
                                "crash-master; latency cannot run here (kernel lacks netem)")
+    from lab.chaos.coverage import overlaps
+    assert overlaps(examples) == ["kill-haproxy + partition-sentinels"]
     full = Coverage(["partition-sentinels"], cells)
     assert full.line() == "every searchable fault held past failover at least once"
     assert Coverage.from_json(coverage.to_json()) == coverage
@@ -340,3 +342,39 @@ def test_shrinking_tries_each_fault_alone_first_then_one_step_fewer():
     assert [b, {"rule": "heal"}] in candidates and [a, b] in candidates
     assert len(candidates) <= 2 * 3  # bounded: examples take half a minute each
     assert stateful.shrink_candidates([b]) == []  # one fault, healed: already minimal
+
+
+def test_a_spent_budget_starts_no_new_example():
+    topo = lab_topology()
+    session = SimpleNamespace(lab=SimpleNamespace(topology=topo, config=LabConfig()),
+                              run_dir=None, slo=SloSettings())  # no lab: nothing may run
+    examples = stateful._Examples(None, {}, Holds(2.0, 10.0), stop_at_first=True,
+                                  deadline=0.0)
+    cls = stateful.machine_class(session, examples)
+    with pytest.raises(stateful._BudgetSpent):
+        cls()
+    assert examples.tried == []  # nothing recorded, nothing touched
+
+
+def test_the_report_draws_the_coverage_grid_and_the_go_line(tmp_path):
+    from lab.report import build_run
+
+    outcomes = fault_outcomes(sorted(_example_history(), key=lambda e: e["t"]))
+    examples = [{"n": 1, "steps": [], "history": "hypothesis/example-1.jsonl",
+                 "status": "pass", "scores": {}, "faults": outcomes, "breaches": []}]
+    cells = grid(examples, Holds(2.0, 10.0).held_past_failover)
+    coverage = Coverage(["partition-sentinels", "kill-haproxy", "latency"], cells,
+                        ["kill-haproxy + partition-sentinels"])
+    run_dir = tmp_path / "20261203-000000-chaos"
+    run_dir.mkdir()
+    RunRecord(run_dir.name, complete=True, slo={"global": {"lost_writes": 0}},
+              hypothesis=HypothesisResult(Status.PASS, "ci", 1, examples=examples,
+                                          coverage=coverage.to_json(), known=False,
+                                          holds=Holds(2.0, 10.0).to_json())
+              ).write(run_dir / "results.json")
+    page = build_run(run_dir).read_text()
+    assert 'id="coverage-grid"' in page and "held past failover 1" in page
+    assert "GO: no SLO breached in 1 examples; never held past failover: kill-haproxy" in page
+    assert "Known sequences were off" in page and "past failover 6.0 s" in page
+    assert "kill-haproxy + partition-sentinels" in page
+    assert 'title="kernel lacks netem">skipped' in page
