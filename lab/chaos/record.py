@@ -378,8 +378,8 @@ class RunRecord:
         coverage = self.coverage()
         if coverage is None:
             return "GO: every SLO met"
-        runs = len(self.scenarios)
-        return (f"GO: no SLO breached in {len(self.hypothesis.examples)} examples"
+        runs, n = len(self.scenarios), len(self.hypothesis.examples)
+        return (f"GO: no SLO breached in {n} example{'' if n == 1 else 's'}"
                 + (f" and {runs} scenario run(s)" if runs else "")
                 + f"; {coverage.line()}")
 

@@ -51,6 +51,19 @@ def test_ci_profile_is_go_on_slos_the_lab_meets_and_reports_the_worst_case(chaos
     page = result.page.read_text()
     assert 'id="worst"' in page and 'id="examples"' in page and 'id="coverage-grid"' in page
 
+    # The same SLOs demanding coverage: a search this small cannot hold every fault past
+    # a failover, so it is NO-GO, naming the faults never held.
+    slo.write_text(GENEROUS + 'coverage = "every-fault"\n')
+    demanded = recorded("chaos", "--no-scenarios", "--profile", "ci", "--seed", "1",
+                        "--examples", "1", "--no-known", "--slo", str(slo),
+                        config=chaos_lab.config_path)
+    assert demanded.returncode == 1, demanded.stdout
+    assert demanded.results["hypothesis"]["breaches"] == []  # no SLO breached ...
+    last = demanded.stdout.strip().splitlines()[-1]
+    assert last.startswith("NO-GO: coverage = every-fault: never held past failover: "), last
+    missing = demanded.results["hypothesis"]["coverage"]["missing"]
+    assert missing and all(name in last for name in missing)
+
 
 def test_a_lost_write_breach_is_found_shrunk_replayed_and_kept_as_a_scenario(chaos_lab,
                                                                             tmp_path):

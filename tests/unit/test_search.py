@@ -374,7 +374,7 @@ def test_the_report_draws_the_coverage_grid_and_the_go_line(tmp_path):
               ).write(run_dir / "results.json")
     page = build_run(run_dir).read_text()
     assert 'id="coverage-grid"' in page and "held past failover 1" in page
-    assert "GO: no SLO breached in 1 examples; never held past failover: kill-haproxy" in page
+    assert "GO: no SLO breached in 1 example; never held past failover: kill-haproxy" in page
     assert "Known sequences were off" in page and "past failover 6.0 s" in page
     assert "kill-haproxy + partition-sentinels" in page
     assert 'title="kernel lacks netem">skipped' in page
