@@ -30,6 +30,11 @@ profile ``ci``, seeds 1..N) on the default settings and with ``min_replicas_to_w
 reset and example, where an example's time goes, the worst lost writes side by side
 (the two searches' runs are under ``reports/`` for the comparison page).
 
+``--what search`` (not part of ``all``: it takes hours at full size): the search's power
+on planted weaknesses, per profile and seed, with the catalogue's sequences on and off
+(:mod:`lab.bench_search`); ``--weaknesses``, ``--profiles``, ``--seeds``, ``--known``.
+Cells measured by earlier runs stay in ``bench.json``.
+
 ``--what load``, side by side in one run through the same HAProxy port (5000):
 ``redis-benchmark`` (50 clients, SET) and Locust users at saturation (SET only, 50 users,
 one process and two), plus redis-benchmark straight to the master for reference, and
