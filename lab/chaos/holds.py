@@ -53,7 +53,7 @@ class Holds:
         return round(self.down_after_s / 2, 1)
 
     @property
-    def failover_s(self) -> float:
+    def past_failover_s(self) -> float:
         """How long a fault must hold for Sentinel to have failed the shard over."""
         estimate = self.down_after_s + ELECTION_ALLOWANCE_S
         if self.measured_failover_s is not None:
@@ -61,12 +61,8 @@ class Holds:
         return round(estimate, 1)
 
     @property
-    def past_failover_s(self) -> float:
-        return self.failover_s
-
-    @property
     def long_s(self) -> float:
-        return round(self.failover_s + self.failover_timeout_s, 1)
+        return round(self.past_failover_s + self.failover_timeout_s, 1)
 
     def hold_choices(self) -> tuple[float, ...]:
         """What a fault's hold is drawn from: past failover first (it is also what a
@@ -79,7 +75,7 @@ class Holds:
         return (self.brief_s, self.past_failover_s)
 
     def held_past_failover(self, held_s: float) -> bool:
-        return held_s >= self.failover_s
+        return held_s >= self.past_failover_s
 
     def to_json(self) -> dict:
         return {"down_after_s": self.down_after_s, "failover_timeout_s": self.failover_timeout_s,
