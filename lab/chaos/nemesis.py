@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 
 from lab import engines, leftovers, masters
-from lab.chaos.faults.applied import Applied, FaultSkipped
+from lab.chaos.faults.applied import CONTAINER_RUNNING, Applied, FaultSkipped
 from lab.engines import Engine
 from lab.leftovers import CHAINS, ENSURE_CHAINS, LABEL, PENDING, TAG, TOUCHED
 from lab.machines.base import Machines, RestartUnsupported
@@ -37,7 +37,6 @@ READY_BOUND_S = 30.0
 # How long a fault on a process waits for it to run (a container the restart policy is
 # restarting) before refusing: it never acts on pid 0.
 TARGET_BOUND_S = 15.0
-_RUNNING = "[ \"$(docker inspect -f '{{{{.State.Running}}}}' {cid})\" = true ]"
 
 
 class Nemesis:
@@ -125,7 +124,7 @@ class Nemesis:
         return Applied(kind, {"instance": instance.label, "server": server,
                               "service": instance.service},
                        [(server, undo.format(cid=cid))], at=at,
-                       ready=[(server, _RUNNING.format(cid=cid))])
+                       ready=[(server, CONTAINER_RUNNING.format(cid=cid))])
 
     def _main_pid(self, instance, cid: str, bound_s: float = TARGET_BOUND_S) -> str:
         """The container's main process; a container being restarted has none (pid 0):

@@ -79,7 +79,7 @@ from lab.chaos.faults import Applied, FaultSkipped, searched
 from lab.chaos.holds import Holds
 from lab.chaos.record import HypothesisResult, Status
 from lab.chaos.runner import ChaosSession, Recording
-from lab.chaos.scenarios import Expect, Scenario
+from lab.chaos.scenarios import Expect, Scenario, load_all
 from lab.errors import NotSettledError
 from lab.paths import REPORTS
 
@@ -309,13 +309,15 @@ def machine_class(session: ChaosSession, examples: _Examples | None = None,
             try:
                 self.recording.heal(self.active)
                 self.active.clear()
-                judged, _ = self.recording.finish()
+                judged, events = self.recording.finish()
+                self.summary["faults"] = fault_outcomes(events)
             except BaseException as exc:
                 self.recording.abort()
                 self._verdict("error", error=f"{type(exc).__name__}: {exc}")
                 raise
             finally:
-                self._outcomes()
+                if not self.summary["faults"]:  # finish() did not get that far
+                    self._outcomes()
                 self.summary["seconds"] = round(time.time() - self.summary["started"], 2)
             measured = slo_module.values(judged.measures, judged.convergence)
             for label in TARGETS:
@@ -480,8 +482,6 @@ def _known_first(session: ChaosSession, examples: _Examples, holds: Holds
                  ) -> Failure | None:
     """Run the known sequences as the search's first examples; the first that fails is
     the search's failure (already minimal: a hand-written scenario's faults)."""
-    from lab.chaos.scenarios import load_all
-
     cls = machine_class(session, examples, extra_invariants(), holds)
     sequences = known_sequences(list(load_all().values()), holds)
     log.info(f"hypothesis: {len(sequences)} known sequence(s) from the catalogue first")

@@ -10,7 +10,11 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-__all__ = ["Applied", "FaultSkipped"]
+__all__ = ["CONTAINER_RUNNING", "Applied", "FaultSkipped"]
+
+# A shell test that a container runs ({cid} filled in by str.format): what a heal of a
+# process fault waits for, and what crash-master's undo checks first.
+CONTAINER_RUNNING = "[ \"$(docker inspect -f '{{{{.State.Running}}}}' {cid})\" = true ]"
 
 
 class FaultSkipped(Exception):

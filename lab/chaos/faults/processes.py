@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from lab.chaos.faults.applied import CONTAINER_RUNNING
 from lab.chaos.faults.base import (
     Applied,
     Fault,
@@ -16,7 +17,6 @@ from lab.leftovers import LABEL
 
 SHARD = Param("shard", "shard", 1)
 SERVER = Param("server", "server", 1)
-_RUNNING = "[ \"$(docker inspect -f '{{{{.State.Running}}}}' {cid})\" = true ]"
 
 
 class _MasterFault(Fault):
@@ -40,7 +40,7 @@ class CrashMaster(_MasterFault):
 
     name = "crash-master"
     action = "kill -9 {pid}"
-    undo = f"{_RUNNING} || docker start {{cid}}"
+    undo = f"{CONTAINER_RUNNING} || docker start {{cid}}"
     words = "SIGKILL the master of shard {shard}"
 
 
