@@ -62,6 +62,10 @@ check traffic the Sentinel-checked HAProxy adds on the Sentinels: commands and
 connections per second each Sentinel serves on the idle lab, with the hardened HAProxy and
 with ``[haproxy] checked_first_port = 0`` (the same lab re-provisioned without it).
 
+``--what campaign``: the whole catalogue on the default settings, ``--repeat`` times:
+per scenario its wall time, where it goes (phases) and its floor (hold + Redis's own
+convergence, :mod:`lab.bench_campaign`).
+
 ``--what report`` (no lab needed) takes the largest finished chaos run under ``reports/``
 and measures, on a copy: building its page from raw data, the page's size, and opening it
 in headless Chromium (load, draw every chart, answer the checks).
@@ -126,10 +130,12 @@ def _parser() -> argparse.ArgumentParser:
                         help="keep the cached images: measure warm, re-run and down only")
     parser.add_argument("--what", choices=["all", "lifecycle", "chaos", "load", "report",
                                            "hypothesis", "workshop", "matrix", "routes",
-                                           "search"],
+                                           "search", "campaign"],
                         default="all",
                         help="search (not part of all: hours): the search's power on "
-                             "planted weaknesses (lab/bench_search.py)")
+                             "planted weaknesses (lab/bench_search.py); campaign: "
+                             "where the catalogue's time goes, against its floor "
+                             "(lab/bench_campaign.py)")
     parser.add_argument("--weaknesses", default="partitions", metavar="A,B,...",
                         help="--what search: planted weaknesses (default partitions; "
                              "empty-restart, partitions, partitions-slow, server-cut, "
@@ -191,6 +197,13 @@ def main(argv: list[str] | None = None) -> int:
                 report["routes"] = _measure_routes(Lab.load(config_path), config_path,
                                                    args.repeat)
                 _print_routes(report["routes"])
+            if args.what in ("all", "campaign"):
+                from lab import bench_campaign
+                from lab.report.command import publish
+
+                report["campaign"] = bench_campaign.measure_campaign(
+                    BENCH_LAB, config_path, args.repeat, _up, publish)
+                bench_campaign.print_campaign(report["campaign"])
             if args.what == "search":
                 from lab import bench_search
 

@@ -31,6 +31,7 @@ the missing release or package.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 import re
@@ -42,7 +43,9 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,8 +132,27 @@ def recipes(engine: Engine, mirror: str = "", suite: str = "",
     return base, machine
 
 
+@contextmanager
+def _cache_lock(paths: LabPaths) -> Iterator[None]:
+    """One builder at a time on this host: two labs brought up at once (two test workers,
+    two terminals) would otherwise debootstrap the same image twice, or write the same
+    tarball; the second waits, then finds the image there."""
+    paths.images.mkdir(parents=True, exist_ok=True)
+    with (paths.images.parent / "build.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def ensure(recipes_: tuple[Recipe, ...], paths: LabPaths) -> dict[str, float]:
     """Build whichever images are missing (in parallel); return seconds spent per image."""
+    with _cache_lock(paths):
+        return _ensure(recipes_, paths)
+
+
+def _ensure(recipes_: tuple[Recipe, ...], paths: LabPaths) -> dict[str, float]:
     missing = [r for r in recipes_ if not docker_image_exists(r.image)]
     for r in recipes_:
         if r not in missing:
@@ -151,7 +173,15 @@ def ensure(recipes_: tuple[Recipe, ...], paths: LabPaths) -> dict[str, float]:
 def saved_tarball(recipe: Recipe, paths: LabPaths) -> Path:
     """The image as a ``docker save`` tarball in the cache (written once per tag)."""
     target = paths.images / f"{recipe.name}-{recipe.tag}.tar"
-    if not target.exists():
+    if target.exists():
+        return target
+    with _cache_lock(paths):
+        _save(recipe, target, paths)
+    return target
+
+
+def _save(recipe: Recipe, target: Path, paths: LabPaths) -> None:
+    if not target.exists():  # another process may have written it while this one waited
         paths.images.mkdir(parents=True, exist_ok=True)
         for stale in paths.images.glob(f"{recipe.name}-*.tar"):
             if re.fullmatch(rf"{re.escape(recipe.name)}-[a-z]+-[0-9a-f]{{12}}\.tar", stale.name):
@@ -159,7 +189,6 @@ def saved_tarball(recipe: Recipe, paths: LabPaths) -> Path:
         partial = target.with_suffix(".partial")
         subprocess.run(["docker", "save", "-o", str(partial), recipe.image], check=True)
         partial.rename(target)
-    return target
 
 
 def docker_image_exists(image: str) -> bool:

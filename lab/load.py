@@ -20,6 +20,7 @@ import os
 import re
 import resource
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -89,6 +90,12 @@ def run_seconds(text: str) -> int:
     return total
 
 
+def _free_loopback_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 class LoadProcess:
     """A headless Locust child process writing into ``out_dir``."""
 
@@ -123,7 +130,12 @@ class LoadProcess:
             "--html", str(self.out_dir / "locust.html"), *self.lab_arguments(),
         ]
         if o.processes > 1:
-            cmd += ["--processes", str(o.processes)]
+            # Locust's own master for its processes would listen on every interface at
+            # 5557: on loopback and a free port instead, so that it reaches nothing
+            # outside and two runs at once (or a distributed master) never collide.
+            port = _free_loopback_port()
+            cmd += ["--processes", str(o.processes), "--master-bind-host", "127.0.0.1",
+                    "--master-bind-port", str(port), "--master-port", str(port)]
         if master_bind:
             from lab.load_workers import MASTER_PORT
 

@@ -27,6 +27,7 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(pytest.mark.unit)
         else:
             item.add_marker(pytest.mark.lab)
+            item.add_marker(pytest.mark.xdist_group(lab_group(item)))
     if os.environ.get("CI") == "true":
         return  # CI has every part: a missing one must fail, not skip
     needs = {
@@ -41,6 +42,42 @@ def pytest_collection_modifyitems(config, items):
         if chosen and not available():
             for item in chosen:
                 item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def lab_group(item) -> str:
+    """The lab a lab test runs on. With ``-n 2 --dist loadgroup`` (``nox -s tests``) each
+    group runs on one worker, in collection order, while another group runs on the other:
+    a lab is brought up by one process only, and the article lab's routing checks still
+    come before the chaos tests that attack it."""
+    package = item.path.parent.name  # e2e, chaos, lifecycle, inventory
+    params = getattr(item, "callspec", None)
+    if package == "chaos" or (params and params.params.get("running_lab") == "article"):
+        return "article"
+    return package
+
+
+# -- tier times: where CI's minutes go (printed at the end of every run) ------------------
+
+TIERS = ("unit", "browser", "lab")
+_tier_seconds: dict[str, float] = {}
+_tier_tests: dict[str, set[str]] = {}
+
+
+def pytest_runtest_logreport(report):
+    # Setup included: that is where a shared lab is brought up (and teardown, down). Seen
+    # by the process that prints the summary (with xdist: the controller).
+    tier = next((t for t in TIERS if t in report.keywords), "other")
+    _tier_seconds[tier] = _tier_seconds.get(tier, 0.0) + report.duration
+    _tier_tests.setdefault(tier, set()).add(report.nodeid)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _tier_seconds:
+        return
+    parts = [f"{tier} {_tier_seconds[tier]:.0f} s ({len(_tier_tests[tier])} tests)"
+             for tier in (*TIERS, "other") if tier in _tier_seconds]
+    terminalreporter.write_line(f"tier times (test seconds, summed over workers): "
+                                f"{', '.join(parts)}; total {sum(_tier_seconds.values()):.0f} s")
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ lab a user brought up with the shipped ``lab.toml`` (192.168.56.0/24).
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -84,20 +85,38 @@ def status_once_settled(config: Path, bound_s: float = 60) -> subprocess.Complet
 
 def docker_lines(*args: str) -> list[str]:
     out = subprocess.run(["docker", *args], capture_output=True, text=True, check=True).stdout
-    return sorted(out.split("\n"))
+    return sorted(line for line in out.split("\n") if line)
 
 
-def host_footprint() -> dict[str, list[str]]:
-    """What a lab could leave behind on the host: containers, networks, volumes, rules."""
+def host_footprint(name: str, subnet: int) -> dict[str, list[str]]:
+    """What lab ``name`` on 192.168.``subnet``.0/24 could leave behind on the host: its
+    containers and network, volumes no container uses, and the iptables rules that name
+    its subnet or a bridge or container address nothing owns any more.
+
+    Scoped to the one lab because other labs come and go beside it (``nox -s tests``
+    runs two lab groups at once); a rule left by any lab still counts, since a rule
+    whose bridge or address is gone belongs to no running lab."""
     rules = subprocess.run(["iptables-save"], capture_output=True, text=True).stdout
-    normalized = sorted(
-        line.split(" [")[0] for line in rules.splitlines() if line and not line.startswith("#")
-    )
+    bridges = {f"br-{net_id[:12]}" for net_id in docker_lines("network", "ls", "-q")}
+    owned = set()
+    for container in docker_lines("ps", "-q"):
+        owned.update(docker_lines("inspect", "-f", "{{range .NetworkSettings.Networks}}"
+                                  "{{.IPAddress}}\n{{end}}", container))
+
+    def leftover(rule: str) -> bool:
+        gone_bridge = any(b not in bridges for b in re.findall(r"\bbr-[0-9a-f]{12}\b", rule))
+        gone_address = any(a not in owned
+                           for a in re.findall(r"\b(172\.\d+\.\d+\.\d+)/32\b", rule))
+        return f"192.168.{subnet}." in rule or gone_bridge or gone_address
+
     return {
-        "containers": docker_lines("ps", "-a", "--format", "{{.Names}} {{.Image}}"),
-        "networks": docker_lines("network", "ls", "--format", "{{.Name}}"),
-        "volumes": docker_lines("volume", "ls", "-q"),
-        "iptables": normalized,
+        "containers": [c for c in docker_lines("ps", "-a", "--format", "{{.Names}}")
+                       if c.startswith(f"{name}-")],
+        "networks": [n for n in docker_lines("network", "ls", "--format", "{{.Name}}")
+                     if f"192.168.{subnet}." in n],
+        "dangling volumes": docker_lines("volume", "ls", "-q", "--filter", "dangling=true"),
+        "iptables": sorted(line.split(" [")[0] for line in rules.splitlines()
+                           if line.startswith("-A") and leftover(line)),
     }
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -126,11 +127,24 @@ def run(lab: Lab, patterns: list[str], profile: str | None = "ci",
         signal.signal(signal.SIGTERM, previous)
         record.write(path)
         _summary(record, path)
-        if publish:
-            publish(run_dir)
+        _publish(record, path, publish)
         if record.go_line():  # the run's last line: the go/no-go decision
             log.info(record.go_line())
     return record.exit_code()
+
+
+def _publish(record: RunRecord, path: Path, publish: Publish | None) -> None:
+    """Build the report (timed into the record), then say where the run's time went."""
+    if publish:
+        started = time.monotonic()
+        publish(path.parent)
+        record.report_s = round(time.monotonic() - started, 1)
+        record.write(path)
+    phases = record.phases()
+    if phases:
+        log.info("chaos: where the time went: " + ", ".join(
+            f"{name} {seconds:g} s" for name, seconds in phases.items())
+            + f" (total {sum(phases.values()):.0f} s)")
 
 
 def _longest_failover(results: list[ScenarioResult]) -> float | None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from lab.chaos.checkers import ShardMeasures
 from lab.chaos.coverage import Coverage
+from lab.chaos.phases import totals as phase_totals
 from lab.chaos.slo import Breach
 
 __all__ = ["HEADLINE", "SCHEMA", "Check", "Convergence", "VariantRun", "ExerciseRecord",
@@ -116,6 +117,7 @@ class ScenarioResult:
     repetitions: int = 1
     slo_breaches: list[Breach] = field(default_factory=list)
     reference: str = ""  # the upstream issue or documentation the scenario reproduces
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per phase (chaos.phases)
 
     @property
     def label(self) -> str:
@@ -291,6 +293,7 @@ class RunRecord:
     hypothesis: HypothesisResult | None = None
     slo: dict | None = None  # the thresholds judged ({"global", "scenarios"}); None: no SLOs
     workshop: list[ExerciseRecord] = field(default_factory=list)  # kind "workshop"
+    report_s: float | None = None  # building the HTML report, when the run published one
     schema: int = SCHEMA
 
     # -- the verdicts, in one place ----------------------------------------------------
@@ -304,6 +307,17 @@ class RunRecord:
     def worst(self) -> Status:
         found = set(self.statuses())
         return next((s for s in SEVERITY if s in found), Status.PASS)
+
+    def phases(self) -> dict[str, float]:
+        """Where the run's time went: seconds per phase over every scenario and example,
+        and building the report."""
+        recorded = [s.phases for s in self.scenarios]
+        if self.hypothesis:
+            recorded += [e.get("phases", {}) for e in self.hypothesis.examples]
+        total = phase_totals(recorded)
+        if self.report_s is not None:
+            total["report"] = self.report_s
+        return total
 
     def aggregates(self) -> dict[str, dict[str, dict]]:
         """Per scenario, per headline measure over its repetitions: n, min, median, p90,
@@ -400,6 +414,7 @@ class RunRecord:
         data["hypothesis"] = self.hypothesis.to_json() if self.hypothesis else None
         data["workshop"] = [e.to_json() for e in self.workshop]
         data["aggregates"] = self.aggregates()  # derived: recomputed, never read back
+        data["phases"] = self.phases()  # derived too
         data["go"] = self.go
         return data
 

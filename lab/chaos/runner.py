@@ -31,6 +31,7 @@ from lab.chaos.history import History
 from lab.chaos.judge import Judged, judge_history
 from lab.chaos.nemesis import Nemesis
 from lab.chaos.observers import Observers
+from lab.chaos.phases import Phases
 from lab.chaos.record import Convergence, ScenarioResult
 from lab.chaos.scenarios import Expect, Scenario
 from lab.chaos.workload import Workload, WorkloadSettings
@@ -206,9 +207,12 @@ class Recording:
     def __init__(self, session: ChaosSession, path: Path, label: str, expect: Expect,
                  thresholds: dict[str, float], target_shard: int = 1,
                  load: LoadHandle | None = None, settle_poll_s: float = 1.0,
-                 settled_writes_s: float = 1.0, **meta) -> None:
+                 settled_writes_s: float = 1.0, phases: Phases | None = None,
+                 **meta) -> None:
         lab = session.lab
         self.session, self.path, self.label, self.load = session, path, label, load
+        # Where the time goes; the caller may have timed the reset into it already.
+        self.phases = phases or Phases()
         self.settle_poll_s = settle_poll_s  # how often convergence is polled after heal
         # How long the workload goes on through the converged lab: its writes close the
         # outage (every process writes every 10 ms).
@@ -232,13 +236,19 @@ class Recording:
                                  f"{session.run_id}:{path.stem}",
                                  WorkloadSettings(route=session.clients.route,
                                                   ack=session.clients.ack))
-        self.observers.start()
-        self.workload.start()
+        with self.phases.timing("start"):
+            self.observers.start()
+            self.workload.start()
         self.stopped = False
+
+    def hold(self, seconds: float, phase: str = "hold") -> None:
+        """Let the lab run ``seconds`` as it is (a warm-up, a fault held, a wait)."""
+        self.phases.sleep(phase, seconds)
 
     def inject(self, name: str, **params) -> Applied:
         """Inject fault ``name``; its start is when its destructive command was issued."""
-        fault = faults.inject(self.session.nemesis, name, **params)
+        with self.phases.timing("inject"):
+            fault = faults.inject(self.session.nemesis, name, **params)
         self.history.record("fault", t=fault.at, phase="inject", id=fault.id,
                             fault=fault.kind, target=fault.target, params=params,
                             injected_by=time.time())
@@ -253,26 +263,34 @@ class Recording:
         """Heal ``applied`` in reverse; each fault's window ends when its heal begins."""
         for fault in reversed(applied):
             healing = time.time()
-            self.session.nemesis.heal(fault)
+            with self.phases.timing("heal"):
+                self.session.nemesis.heal(fault)
             self.history.record("fault", t=healing, phase="heal", id=fault.id,
                                 fault=fault.kind)
 
     def finish(self) -> tuple[Judged, list[dict]]:
         """Heal what a fault left, wait for convergence with the workload running, stop,
         compare the datasets, read back; judge the closed history: (judged, its events)."""
+        phases = self.phases
         try:
-            leftovers.heal_everything(self.session.machines)
-            convergence = self.session.wait_converged(self.settle_poll_s)
-            time.sleep(self.settled_writes_s)
+            with phases.timing("heal"):
+                leftovers.heal_everything(self.session.machines)
+            with phases.timing("convergence"):
+                convergence = self.session.wait_converged(self.settle_poll_s)
+            phases.sleep("settled_writes", self.settled_writes_s)
         finally:
             self.stop()
         if convergence.settled:
-            self.session.compare_datasets(convergence)
+            with phases.timing("datasets"):
+                self.session.compare_datasets(convergence)
         self.history.record("convergence", **convergence.to_json())
-        self.session.read_back(self.history)
+        with phases.timing("readback"):
+            self.session.read_back(self.history)
         self.history.close()
-        events = history.read(self.path)
-        return judge_history(events), events
+        with phases.timing("judge"):
+            events = history.read(self.path)
+            judged = judge_history(events)
+        return judged, events
 
     def abort(self) -> None:
         """On an error or Ctrl-C: stop everything and keep the history as far as it got."""
@@ -297,14 +315,18 @@ def run_scenario(session: ChaosSession, scenario: Scenario, repetition: int = 1,
     stem = scenario.name if repetitions == 1 else f"{scenario.name}-{repetition}"
     log.info(f"chaos: {label}: resetting to settled")
     started = time.monotonic()
-    reset_s = session.reset()
-    load = _start_load(session, stem, scenario.hold_s)
+    phases = Phases()
+    with phases.timing("reset"):
+        reset_s = session.reset()
+    with phases.timing("load"):
+        load = _start_load(session, stem, scenario.hold_s)
     try:
         recording = Recording(session, session.run_dir / f"{stem}.jsonl", label,
                               scenario.expect(session.lab.config),
                               session.slo.for_scenario(scenario.name),
-                              scenario.target_shard, load, scenario=scenario.name,
-                              repetition=repetition, description=scenario.description)
+                              scenario.target_shard, load, phases=phases,
+                              scenario=scenario.name, repetition=repetition,
+                              description=scenario.description)
     except BaseException:
         if load:  # the recording never started: nothing else would stop Locust
             load.stop()
@@ -321,7 +343,7 @@ def run_scenario(session: ChaosSession, scenario: Scenario, repetition: int = 1,
         judged.convergence, round(reset_s, 2), recording.path.name,
         load.finish(events) if load else None, seconds=round(time.monotonic() - started, 1),
         repetition=repetition, repetitions=repetitions, slo_breaches=judged.breaches,
-        reference=scenario.reference)
+        reference=scenario.reference, phases=phases.to_json())
     log.info(f"chaos: {label}: {result.status.upper()}  " + _headline(result.target))
     for breach in judged.breaches:
         log.info(f"chaos: {label}: SLO breached: {breach.measure} = "
@@ -338,7 +360,7 @@ def _inject_and_hold(recording: Recording, scenario: Scenario) -> None:
                                      for s in scenario.faults)
     step: dict = {}
     try:
-        time.sleep(WARMUP_S)
+        recording.hold(WARMUP_S, phase="warmup")
         for step in steps:
             args = {k: v for k, v in step.items()
                     if k not in ("rule", "kind", "hold_s", "keep")}
@@ -346,21 +368,22 @@ def _inject_and_hold(recording: Recording, scenario: Scenario) -> None:
                 # As the search ran it: held, then healed unless kept for an overlap.
                 fault = recording.inject(step["kind"], **args)
                 applied.append(fault)
-                time.sleep(float(step.get("hold_s", 0.0)))
+                recording.hold(float(step.get("hold_s", 0.0)))
                 if not step.get("keep", True):
                     recording.heal([fault])
                     applied.remove(fault)
             elif step["rule"] == "wait":
-                time.sleep(float(args["seconds"]))
+                recording.hold(float(args["seconds"]))
             else:  # heal what is active so far
                 recording.heal(applied)
                 applied.clear()
-        time.sleep(scenario.hold_s)
+        recording.hold(scenario.hold_s)
     except FaultSkipped as exc:
         recording.skipped(step["kind"], str(exc))
     finally:
         recording.heal(applied)
-        leftovers.heal_everything(recording.session.machines)
+        with recording.phases.timing("heal"):
+            leftovers.heal_everything(recording.session.machines)
         if applied:
             log.info(f"chaos: {recording.label}: healed")
 

@@ -9,6 +9,8 @@ data yields the same bytes.
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from functools import cache
 from pathlib import Path
 
@@ -16,6 +18,7 @@ import jinja2
 from plotly.offline import get_plotlyjs
 
 from lab.chaos import history
+from lab.chaos.phases import totals as phase_totals
 from lab.chaos.record import ScenarioResult
 from lab.report import rundata, summary, timeline
 from lab.report.drawing import topology_svg
@@ -76,6 +79,7 @@ def build_run(run_dir: Path) -> Path:
         sections=[_section(run, s, shards) for s in run.scenarios],
         hypothesis=results.hypothesis,
         failing_chart=_failing_example_chart(run, shards),
+        time_table=_time_table(results),
         plotly_js=get_plotlyjs() if run.scenarios or _failing_history(run) else "",
     )
     path = run_dir / PAGE
@@ -110,6 +114,23 @@ def build_index(reports: Path) -> Path:
     path = reports / PAGE
     write(path, page)
     return path
+
+
+def _time_table(results) -> dict | None:
+    """Where the time went: seconds per phase for each scenario and for the search's
+    examples together; None for runs recorded before phases were."""
+    rows = [(s.label, s.phases) for s in results.scenarios if s.phases]
+    if results.hypothesis:
+        examples = [e.get("phases") or {} for e in results.hypothesis.examples]
+        if any(examples):
+            rows.append((f"Hypothesis ({len(examples)} examples)", phase_totals(examples)))
+    if not rows:
+        return None
+    names = [n for n in results.phases() if n != "report"]
+    return {"names": names,
+            "rows": [{"name": label, "seconds": [seconds.get(n) for n in names],
+                      "total": round(sum(seconds.values()), 1)} for label, seconds in rows],
+            "report_s": results.report_s}
 
 
 def _shards(results) -> list[int]:
@@ -187,6 +208,10 @@ def _script_json(data) -> str:
 
 
 def write(path: Path, text: str) -> None:
-    tmp = path.with_suffix(".partial")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    """Atomically, through a temporary file of this writer's own: two runs finishing at
+    once both rewrite ``reports/index.html``, and neither may move the other's half."""
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        out.write(text)
+    os.chmod(tmp, 0o644)  # as a plain write would leave it (mkstemp makes it private)
+    Path(tmp).replace(path)

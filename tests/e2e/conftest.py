@@ -35,10 +35,10 @@ def bare_lab(tmp_path_factory):
     """Bare Debian 12 machines; lab_down must leave the host as it found it."""
     config = write_config(tmp_path_factory.mktemp("bare"), name="rhl-bare", subnet=64,
                           machines='image = "bare"\n')
-    before = host_footprint()
+    before = host_footprint("rhl-bare", 64)
     with running(config) as lab:
         yield lab
-    assert host_footprint() == before
+    assert host_footprint("rhl-bare", 64) == before
 
 
 @pytest.fixture(scope="package")

@@ -69,7 +69,7 @@ def test_a_bare_host_without_sudo_or_with_a_failing_package_manager(tmp_path):
     no engine left running on the machine whose install failed."""
     config = write_config(tmp_path, name="rhl-bare-bad", subnet=66,
                           machines='image = "bare"\n')
-    before = host_footprint()
+    before = host_footprint("rhl-bare-bad", 66)
     try:
         assert run_lab("up", "--machines-only", config=config).returncode == 0
 
@@ -97,4 +97,4 @@ def test_a_bare_host_without_sudo_or_with_a_failing_package_manager(tmp_path):
         assert on("redis3", "command -v dockerd").returncode != 0  # nor installed
     finally:
         assert run_lab("down", config=config).returncode == 0
-    assert host_footprint() == before
+    assert host_footprint("rhl-bare-bad", 66) == before

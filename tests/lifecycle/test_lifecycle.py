@@ -80,7 +80,7 @@ def test_status_of_a_lab_that_is_not_up(config):
 
 
 def test_up_twice_changes_nothing_the_second_time_and_down_leaves_no_trace(config):
-    before = host_footprint()
+    before = host_footprint(NAME, SUBNET)
     try:
         first = run_lab("up", config=config)
         assert first.returncode == 0, first.stderr
@@ -94,12 +94,12 @@ def test_up_twice_changes_nothing_the_second_time_and_down_leaves_no_trace(confi
     finally:
         down = run_lab("down", config=config)
     assert down.returncode == 0, down.stderr
-    assert host_footprint() == before
+    assert host_footprint(NAME, SUBNET) == before
 
 
 def test_down_after_a_half_finished_up(config):
     """Machines created, provisioning never ran: lab_down still removes everything."""
-    before = host_footprint()
+    before = host_footprint(NAME, SUBNET)
     from lab.context import Lab
 
     lab = Lab.load(config)
@@ -112,4 +112,4 @@ def test_down_after_a_half_finished_up(config):
     assert len(lab_containers(NAME)) == 3
     down = run_lab("down", config=config)
     assert down.returncode == 0, down.stderr
-    assert host_footprint() == before
+    assert host_footprint(NAME, SUBNET) == before

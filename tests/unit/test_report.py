@@ -277,3 +277,52 @@ def test_the_timeline_marks_two_instances_up_in_a_sentinel_checked_backend_once(
     [lane] = [t for t in fig.data if t.name == "HAProxy"]
     assert list(lane.marker.color) == ["#1c7ed6", "#e03131"]  # one instance, then two
     assert "UP redis1_6379\n" in lane.hovertext[0] + "\n"
+
+
+def test_the_page_says_where_each_recording_s_time_went(tmp_path):
+    run_dir = make_run(tmp_path, "20261125-100000-chaos")
+    data = json.loads((run_dir / "results.json").read_text())
+    data["scenarios"][0]["phases"] = {"reset": 3.5, "hold": 8.0, "convergence": 4.25}
+    example = {"steps": [], "status": "pass", "scores": {}, "breaches": [], "error": None,
+               "faults": [], "started": 1800000000.0, "seconds": 10.0}
+    data["hypothesis"]["examples"] = [
+        {**example, "n": 1, "history": "hypothesis/example-1.jsonl",
+         "phases": {"reset": 2.0, "hold": 6.0}},
+        {**example, "n": 2, "history": "hypothesis/example-2.jsonl",
+         "phases": {"reset": 1.0, "hold": 1.0}}]
+    data["report_s"] = 1.5
+    (run_dir / "results.json").write_text(json.dumps(data))
+    page = build_run(run_dir).read_text()
+    assert 'id="time-table"' in page and "Building this page took 1.5 s" in page
+    rows = page.split('class="time-row"')[1:]
+    assert len(rows) == 2  # pause-master has no phases (recorded before them): no row
+    assert "stop-master" in rows[0] and ">15.8<" in rows[0]  # its total
+    assert "Hypothesis (2 examples)" in rows[1] and ">3.0<" in rows[1] and ">10.0<" in rows[1]
+
+
+def test_a_run_recorded_before_phases_has_no_time_table(tmp_path):
+    page = build_run(make_run(tmp_path, "20261125-100000-chaos")).read_text()
+    assert 'id="time-table"' not in page
+
+
+def test_two_runs_rewriting_the_index_at_once_never_trip_over_each_other(tmp_path):
+    import threading
+
+    from lab.report import pages
+
+    path, errors = tmp_path / "index.html", []
+
+    def writer(text):
+        try:
+            for _ in range(200):
+                pages.write(path, text)
+        except OSError as exc:  # the shared ".partial" name made one replace() fail
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(t * 5000,)) for t in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and path.read_text() in ("a" * 5000, "b" * 5000)
+    assert list(tmp_path.iterdir()) == [path] and oct(path.stat().st_mode)[-3:] == "644"
