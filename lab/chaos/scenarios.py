@@ -116,9 +116,18 @@ def _saved(path: Path) -> Scenario:
             raise ValueError("steps must be inject, wait or heal")
         return Scenario(data["name"], data.get("description", data["name"]), (),
                         lambda config: SAVED_EXPECT, float(data.get("hold_s", 2.0)),
+                        target_shard=int(data.get("target_shard", _first_target(steps))),
                         script=steps)
     except (KeyError, ValueError, TypeError, tomllib.TOMLDecodeError) as exc:
         raise ValueError(f"{path}: not a saved scenario ({exc}); fix or remove it") from None
+
+
+def _first_target(steps: tuple[dict, ...]) -> int:
+    """The shard a saved sequence's first fault hits: the headline's shard. A server's
+    number stands for the shard whose initial master it hosts (server i, shard i, in
+    both layouts)."""
+    first = next((s for s in steps if s["rule"] == "inject"), {})
+    return int(first.get("shard", first.get("server", 1)))
 
 
 def save(name: str, failure: dict, directory: Path = SCENARIO_DIR) -> Path:

@@ -404,3 +404,19 @@ def test_the_report_draws_the_coverage_grid_and_the_go_line(tmp_path):
     assert "Known sequences were off" in page and "past failover 6.0 s" in page
     assert "kill-haproxy + partition-sentinels" in page
     assert 'title="kernel lacks netem">skipped' in page
+
+
+def test_a_saved_sequence_is_headlined_by_the_shard_its_first_fault_hit(tmp_path):
+    """A search's reproducer on shard 3 lost 996 writes, and the summary said "lost 0":
+    its headline was shard 1's."""
+    def saved(name, steps):
+        return scenarios.save(name, {"id": "abc", "error": "SLO breached", "steps": steps},
+                              tmp_path)
+
+    saved("on-shard-3", [{"rule": "inject", "kind": "partition-sentinels", "shard": 3,
+                          "hold_s": 6.0, "keep": False}])
+    saved("on-server-2", [{"rule": "wait", "seconds": 1.0},
+                          {"rule": "inject", "kind": "kill-haproxy", "server": 2}])
+    loaded = scenarios.load_all(tmp_path)
+    assert loaded["on-shard-3"].target_shard == 3
+    assert loaded["on-server-2"].target_shard == 2
