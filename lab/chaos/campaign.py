@@ -139,7 +139,7 @@ def _publish(record: RunRecord, path: Path, publish: Publish | None) -> None:
         started = time.monotonic()
         publish(path.parent)
         record.report_s = round(time.monotonic() - started, 1)
-        record.write(path)
+        record.write(path, touch=False)  # the page shows `updated`: a rebuild stays equal
     phases = record.phases()
     if phases:
         log.info("chaos: where the time went: " + ", ".join(

@@ -427,8 +427,11 @@ class RunRecord:
         data["schema"] = data.get("schema", 1)  # files before the schema field
         return _build(cls, data)
 
-    def write(self, path: Path) -> None:
-        self.updated = _now()
+    def write(self, path: Path, touch: bool = True) -> None:
+        """Write the record; ``touch=False`` keeps ``updated`` (the report shows it: what
+        is added after the page was built must not change a rebuilt page)."""
+        if touch:
+            self.updated = _now()
         _write_json(path, self.to_json())
 
     @classmethod

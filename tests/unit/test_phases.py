@@ -92,3 +92,21 @@ def test_the_campaign_bench_weighs_each_scenario_against_hold_plus_redis_own_con
     # No native floor here (binaries missing): a failed-over scenario's floor is unknown.
     assert _summarize([run(60.0, 20.0, 9.0)], {"skipped": "apt-get install ..."}
                       )["sum_of_floors_s"] is None
+
+
+def test_the_report_time_is_recorded_without_touching_what_the_page_shows(tmp_path):
+    """The page shows the record's `updated`; report_s is written after the page was
+    built, so writing it may not change `updated` (a rebuilt page must be the same)."""
+    from lab.chaos import campaign
+
+    path = tmp_path / "results.json"
+    record = RunRecord("r1", scenarios=[ScenarioResult("crash-master", status=Status.PASS,
+                                                       phases={"hold": 8.0})])
+    record.write(path)
+    record.updated = "2000-01-01T00:00:00Z"  # as the page built from it shows
+    record.write(path, touch=False)
+    built = []
+    campaign._publish(record, path, built.append)
+    again = RunRecord.read(path)
+    assert built == [tmp_path] and again.report_s is not None
+    assert again.updated == "2000-01-01T00:00:00Z"
