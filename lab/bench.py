@@ -91,6 +91,7 @@ import tomllib
 from pathlib import Path
 
 from lab import down, images, up
+from lab.bench_numbers import median, median_per_key
 from lab.chaos import history
 from lab.chaos.stateful import PROFILES
 from lab.context import Lab
@@ -317,20 +318,20 @@ def _measure_chaos(lab: Lab, config_path: Path, repeat: int) -> dict:
         print(f"bench: the floor: the same kill on a native shard on loopback, {repeat} times")
         with quiet():
             floor_runs = floor.measure(tomllib.loads(CHAOS_SETTINGS), repeat, run_dir)
-    lab_resumed = _median(resumed)
-    floor_resumed = _median([r.writes_resumed_s for r in floor_runs])
+    lab_resumed = median(resumed)
+    floor_resumed = median([r.writes_resumed_s for r in floor_runs])
     return {
         "settings": {"down_after_ms": 1000, "restart": "no"},
         "crash_master": {
             "failover_s": failover, "writes_resumed_s": resumed,
-            "median_failover_s": _median(failover), "median_writes_resumed_s": lab_resumed,
+            "median_failover_s": median(failover), "median_writes_resumed_s": lab_resumed,
             "phases_median_s": _median_phases(lab_phases),
         },
         "floor": {
             "skipped": missing or None,
             "writes_resumed_s": [r.writes_resumed_s for r in floor_runs],
             "median_writes_resumed_s": floor_resumed,
-            "median_failover_s": _median([r.failover_s for r in floor_runs]),
+            "median_failover_s": median([r.failover_s for r in floor_runs]),
             "phases_median_s": _median_phases([r.phases for r in floor_runs]),
         },
         "lab_over_floor": round(lab_resumed / floor_resumed, 3)
@@ -338,7 +339,7 @@ def _measure_chaos(lab: Lab, config_path: Path, repeat: int) -> dict:
         "gap_s": round(lab_resumed - floor_resumed, 3)
         if lab_resumed and floor_resumed else None,
         "target_gap_s": 0.3,
-        "reset_s": {"runs": resets, "median": _median(resets), "target": 10.0},
+        "reset_s": {"runs": resets, "median": median(resets), "target": 10.0},
         "run": run_id,
     }
 
@@ -405,11 +406,11 @@ def _measure_workshop(lab: Lab, config_path: Path, repeat: int) -> dict:
             if name:
                 overlays[name].append(done.seconds)
     return {
-        "page_delay_s": {"median": _median(delays), "max": max(delays) if delays else None,
+        "page_delay_s": {"median": median(delays), "max": max(delays) if delays else None,
                          "samples": len(delays), "target": 1.0},
-        "reset_between_exercises_s": {"runs": resets, "median": _median(resets),
+        "reset_between_exercises_s": {"runs": resets, "median": median(resets),
                                       "target": 10.0},
-        "overlay_s": {name: {"runs": values, "median": _median(values)}
+        "overlay_s": {name: {"runs": values, "median": median(values)}
                       for name, values in overlays.items()},
         "overlay_target_s": 60.0,
         "runs": runs,
@@ -474,7 +475,7 @@ def _measure_matrix(lab: Lab, config_path: Path, repeat: int, skip_cold: bool,
                                         "complete": data["complete"]}
     return {
         "cold_image_s": cold,
-        "switch_s": {name: {"runs": values, "median": _median(values)}
+        "switch_s": {name: {"runs": values, "median": median(values)}
                      for name, values in switches.items()},
         "switch_target_s": 60.0,
         "campaign_s": campaigns,
@@ -537,7 +538,7 @@ def _print_workshop(w: dict) -> None:
 def _median_phases(runs: list[dict[str, float]]) -> dict[str, float]:
     names = [k for k in ("sdown", "odown", "switch_master", "haproxy_up", "first_write")
              if any(k in r for r in runs)]
-    return {k: _median([r.get(k) for r in runs]) for k in names}
+    return {k: median([r.get(k) for r in runs]) for k in names}
 
 
 def _measure_hypothesis(config_path: Path, repeat: int) -> dict:
@@ -590,12 +591,12 @@ def _search_numbers(record, run_dir: Path) -> dict:
         "examples_per_minute": round(len(h.examples) / (h.seconds / 60), 2) if h.seconds else 0,
         "first_breach_s": first_breach, "end_of_shrinking_s": h.seconds,
         "minimal_steps": h.failure["steps"] if h.failure else None,
-        "median_reset_s": _median(h.reset_s),
-        "median_example_s": _median([e["seconds"] for e in h.examples]),
+        "median_reset_s": median(h.reset_s),
+        "median_example_s": median([e["seconds"] for e in h.examples]),
         "examples_with_a_fault": len(faulted),
-        "median_example_with_a_fault_s": _median([e["seconds"] for e in faulted]),
+        "median_example_with_a_fault_s": median([e["seconds"] for e in faulted]),
         "worst": {k: v for k, (v, _) in h.worst().items()},
-        "example_parts_median_s": {k: _median([p.get(k) for p in parts])
+        "example_parts_median_s": {k: median([p.get(k) for p in parts])
                                    for k in ("warmup_and_steps", "convergence", "read_back")},
     }
 
@@ -623,22 +624,21 @@ def _example_parts(path: Path, example: dict) -> dict:
 def _summarize_searches(runs: list[dict]) -> dict:
     return {
         "runs": runs,
-        "median_examples_per_minute": _median([r["examples_per_minute"] for r in runs]),
-        "median_first_breach_s": _median([r["first_breach_s"] for r in runs]),
-        "median_end_of_shrinking_s": _median([r["end_of_shrinking_s"] for r in runs]),
-        "median_reset_s": _median([r["median_reset_s"] for r in runs]),
-        "median_example_s": _median([r["median_example_s"] for r in runs]),
-        "median_example_with_a_fault_s": _median([r["median_example_with_a_fault_s"]
+        "median_examples_per_minute": median([r["examples_per_minute"] for r in runs]),
+        "median_first_breach_s": median([r["first_breach_s"] for r in runs]),
+        "median_end_of_shrinking_s": median([r["end_of_shrinking_s"] for r in runs]),
+        "median_reset_s": median([r["median_reset_s"] for r in runs]),
+        "median_example_s": median([r["median_example_s"] for r in runs]),
+        "median_example_with_a_fault_s": median([r["median_example_with_a_fault_s"]
                                                   for r in runs]),
-        "median_worst_lost_writes": _median([r["worst"].get("lost_writes") for r in runs]),
+        "median_worst_lost_writes": median([r["worst"].get("lost_writes") for r in runs]),
         "example_parts_median_s": _median_phases_of(
             [r["example_parts_median_s"] for r in runs]),
     }
 
 
 def _median_phases_of(runs: list[dict]) -> dict:
-    keys = sorted({k for r in runs for k in r})
-    return {k: _median([r.get(k) for r in runs]) for k in keys}
+    return median_per_key(runs, sorted({k for r in runs for k in r}))
 
 
 def _measure_load(lab: Lab, config_path: Path) -> dict:
@@ -707,7 +707,7 @@ def _measure_routes(lab: Lab, config_path: Path, repeat: int) -> dict:
             locust.wait(timeout=120)
             samples[route].append(_locust_totals(locust.out_dir))
     result: dict = {"run": run_id, "load": ROUTE_LOAD, "runs": samples, "median": {
-        route: {key: _median([s[key] for s in runs]) for key in runs[0]}
+        route: {key: median([s[key] for s in runs]) for key in runs[0]}
         for route, runs in samples.items()}}
     print("bench: Sentinel traffic on the idle lab, with the Sentinel-checked HAProxy")
     with_checks = _sentinel_traffic(lab)
@@ -808,11 +808,6 @@ def _print_load(load: dict) -> None:
           f"(target >= {load['target_ratio']})")
     d = load["default_load"]
     print(f"default load: {d['ops_per_s']}/s using {d['locust_cores_used']} cores of Locust")
-
-
-def _median(values: list) -> float | None:
-    values = [v for v in values if v is not None]
-    return round(statistics.median(values), 2) if values else None
 
 
 def _print_chaos(chaos: dict) -> None:

@@ -12,10 +12,10 @@ floors. Nothing is asserted: these machines are noisy; the README's table is thi
 
 from __future__ import annotations
 
-import statistics
 import time
 from pathlib import Path
 
+from lab.bench_numbers import median, median_per_key
 from lab.chaos import campaign, floor
 from lab.chaos.record import RunRecord, ScenarioResult
 from lab.context import Lab
@@ -75,8 +75,8 @@ def _floor(repeat: int) -> dict:
     return {"skipped": None,
             "writes_resumed_s": [r.writes_resumed_s for r in measured],
             "convergence_s": [r.convergence_s for r in measured],
-            "median_writes_resumed_s": _median([r.writes_resumed_s for r in measured]),
-            "median_convergence_s": _median([r.convergence_s for r in measured])}
+            "median_writes_resumed_s": median([r.writes_resumed_s for r in measured]),
+            "median_convergence_s": median([r.convergence_s for r in measured])}
 
 
 def _summarize(runs: list[dict], native: dict) -> dict:
@@ -85,9 +85,8 @@ def _summarize(runs: list[dict], native: dict) -> dict:
     scenarios = {}
     for name in names:
         measured = [r["scenarios"][name] for r in runs if name in r["scenarios"]]
-        phase_names = list(dict.fromkeys(p for m in measured for p in m["phases_s"]))
-        phases = {p: _median([m["phases_s"].get(p) for m in measured]) for p in phase_names}
-        seconds = _median([m["seconds"] for m in measured])
+        phases = median_per_key([m["phases_s"] for m in measured])
+        seconds = median([m["seconds"] for m in measured])
         failed_over = any(m["failed_over"] for m in measured)
         floor_s = scenario_floor_s(phases.get("hold") or 0.0, failed_over, convergence)
         scenarios[name] = {
@@ -95,14 +94,13 @@ def _summarize(runs: list[dict], native: dict) -> dict:
             "floor_s": floor_s,
             "ratio": round(seconds / floor_s, 2) if seconds and floor_s else None}
     floors = [s["floor_s"] for s in scenarios.values()]
-    wall = _median([r["wall_s"] for r in runs])
+    wall = median([r["wall_s"] for r in runs])
     floor_total = round(sum(floors), 1) if floors and None not in floors else None
     return {
         "settings": "default lab.toml (bench lab)",
         "runs": runs,
         "median_wall_s": wall,
-        "phases_median_s": {p: _median([r["phases_s"].get(p) for r in runs])
-                            for p in dict.fromkeys(p for r in runs for p in r["phases_s"])},
+        "phases_median_s": median_per_key([r["phases_s"] for r in runs]),
         "floor": native,
         "sum_of_floors_s": floor_total,
         "wall_over_floors": round(wall / floor_total, 2) if wall and floor_total else None,
@@ -126,11 +124,6 @@ def print_campaign(c: dict) -> None:
 
 def _phase_line(phases: dict) -> str:
     return ", ".join(f"{k} {v:g}" for k, v in phases.items() if v is not None)
-
-
-def _median(values: list) -> float | None:
-    values = [v for v in values if v is not None]
-    return round(statistics.median(values), 2) if values else None
 
 
 def _s(value) -> str:

@@ -23,10 +23,10 @@ these machines are noisy; the README's table is this JSON.
 
 from __future__ import annotations
 
-import statistics
 import time
 from pathlib import Path
 
+from lab.bench_numbers import median as median_of
 from lab.chaos import campaign
 from lab.chaos.record import RunRecord
 from lab.config import SloSettings
@@ -129,8 +129,7 @@ def _cell(runs: list[dict]) -> dict:
     found = [r for r in runs if r["found"]]
 
     def median(values: list) -> float | None:
-        present = [v for v in values if v is not None]
-        return round(statistics.median(present), 1) if present else None
+        return median_of(values, digits=1)
 
     return {
         "seeds": len(runs), "found": len(found),

@@ -98,10 +98,9 @@ def host_footprint(name: str, subnet: int) -> dict[str, list[str]]:
     whose bridge or address is gone belongs to no running lab."""
     rules = subprocess.run(["iptables-save"], capture_output=True, text=True).stdout
     bridges = {f"br-{net_id[:12]}" for net_id in docker_lines("network", "ls", "-q")}
-    owned = set()
-    for container in docker_lines("ps", "-q"):
-        owned.update(docker_lines("inspect", "-f", "{{range .NetworkSettings.Networks}}"
-                                  "{{.IPAddress}}\n{{end}}", container))
+    running = docker_lines("ps", "-q")
+    owned = set(docker_lines("inspect", "-f", "{{range .NetworkSettings.Networks}}"
+                             "{{.IPAddress}}\n{{end}}", *running)) if running else set()
 
     def leftover(rule: str) -> bool:
         gone_bridge = any(b not in bridges for b in re.findall(r"\bbr-[0-9a-f]{12}\b", rule))
