@@ -9,6 +9,7 @@ costs at most ``TIMEOUT_S``.
 from __future__ import annotations
 
 import csv
+import http.client
 import io
 import time
 import urllib.request
@@ -149,17 +150,31 @@ def haproxy_view(name: str, address: str, stats_port: int) -> HAProxyView:
     try:
         with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:
             text = response.read().decode()
-    except OSError as exc:
+    except (OSError, http.client.HTTPException, UnicodeDecodeError) as exc:
         view.error = _describe(exc)
         return view
+    try:
+        view.up = parse_stats(text)
+    except ValueError as exc:
+        view.error = str(exc)
+    return view
+
+
+def parse_stats(text: str) -> dict[str, list[str]]:
+    """HAProxy's stats CSV: backend -> its UP servers. An answer cut short (a fault can
+    close the connection mid-answer; a whole one ends with a newline) raises ValueError
+    rather than read as servers not UP."""
+    if not text.endswith("\n"):
+        raise ValueError(f"stats answer cut short after {len(text)} characters")
+    up: dict[str, list[str]] = {}
     for row in csv.DictReader(io.StringIO(text.lstrip("# "))):
         backend, server = row["pxname"], row["svname"]
         if server in ("FRONTEND", "BACKEND") or backend == "stats" or is_check_backend(backend):
             continue
-        ups = view.up.setdefault(backend, [])
+        ups = up.setdefault(backend, [])
         if row["status"].startswith("UP"):
             ups.append(server)
-    return view
+    return up
 
 
 def _pairs(reply: list | dict) -> dict[str, str]:

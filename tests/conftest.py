@@ -15,7 +15,7 @@ import pytest
 
 from lab import host
 from lab.report import browser
-from tests.labs import running, write_config
+from tests.labs import QUICK_RESYNC, running, write_config
 
 ARTICLE_SUBNET = 60
 
@@ -82,10 +82,10 @@ def pytest_terminal_summary(terminalreporter):
 
 @pytest.fixture(scope="session")
 def article_lab(tmp_path_factory):
-    """The article layout with default settings, brought up once for every test that
-    only needs "the lab": routing checks first, then the chaos campaign, load and
-    Hypothesis (test paths run in that order)."""
+    """The article layout with default settings (but QUICK_RESYNC), brought up once for
+    every test that only needs "the lab": routing checks first, then the chaos campaign,
+    load and Hypothesis (test paths run in that order)."""
     config = write_config(tmp_path_factory.mktemp("article"), name="rhl-article",
-                          subnet=ARTICLE_SUBNET)
+                          subnet=ARTICLE_SUBNET, extra=QUICK_RESYNC)
     with running(config) as lab:
         yield lab

@@ -9,13 +9,17 @@
 * which master every Sentinel names for each shard it watches
   (``SENTINEL get-master-addr-by-name``, polled every ``NAMED_POLL_S``), when it changes.
 
-Observers only read, never retry, and stop with the scenario.
+Observers only read, never retry, and stop with the scenario. An observer that meets an
+error it does not expect records ``observer_error`` (where its observations have a gap,
+and why), says so in the log and starts again: it never dies silently.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from collections.abc import Callable
 
 import redis
 
@@ -23,6 +27,8 @@ from lab.chaos.history import History
 from lab.config import LabConfig
 from lab.probe import client, haproxy_view
 from lab.topology import RedisInstance, SentinelInstance, Topology
+
+log = logging.getLogger(__name__)
 
 POLL_S = 0.1
 NAMED_POLL_S = 0.25
@@ -46,7 +52,7 @@ class Observers:
             *((self._named, s) for s in self.topology.sentinels),
         ]
         for fn, target in targets:
-            thread = threading.Thread(target=fn, args=(target,), daemon=True)
+            thread = threading.Thread(target=self._guarded, args=(fn, target), daemon=True)
             thread.start()
             self._threads.append(thread)
 
@@ -54,6 +60,20 @@ class Observers:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=3)
+
+    def _guarded(self, observe: Callable, target) -> None:
+        """Run ``observe(target)`` until stopped, recording and logging what breaks it."""
+        while not self._stop.is_set():
+            try:
+                observe(target)
+                return
+            except Exception as exc:  # a bug or an answer we did not foresee: keep watching
+                watched = getattr(target, "label", None) or target.name  # instance or server
+                name = f"{observe.__name__.lstrip('_')} {watched}"
+                error = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+                self.history.record("observer_error", observer=name, error=error)
+                log.warning(f"chaos: observer {name} failed ({error}); it starts again")
+                self._stop.wait(POLL_S)
 
     def _sentinel(self, sentinel: SentinelInstance) -> None:
         while not self._stop.is_set():

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -41,13 +42,31 @@ from lab.errors import NotSettledError
 from lab.remote import Machine
 from lab.routes import Clients, master_backend
 
-__all__ = ["CONVERGENCE_BOUND_S", "ChaosSession", "LoadHandle", "LoadStarter",
-           "run_scenario"]
+__all__ = ["CONVERGENCE_BOUND_S", "WAITS", "ChaosSession", "LoadHandle", "LoadStarter",
+           "Waits", "run_scenario"]
 
 log = logging.getLogger(__name__)
 
-WARMUP_S = 2.0
 CONVERGENCE_BOUND_S = 60.0
+
+
+@dataclass(frozen=True)
+class Waits:
+    """The waits in a recording that are ours, not Redis's (issue 23 measured each one):
+    scenarios and Hypothesis examples use the same."""
+
+    # Acknowledged writes before the first fault: every process writes every 10 ms, so a
+    # second gives each about a hundred.
+    warmup_s: float = 1.0
+    # How often "is it settled?" is asked (reset, convergence, datasets). A probe takes a
+    # few tens of milliseconds; a convergence is then known within a quarter second.
+    poll_s: float = 0.25
+    # How long the workload goes on through the converged lab: its writes close the
+    # outage.
+    settled_writes_s: float = 0.25
+
+
+WAITS = Waits()
 
 
 class LoadHandle(Protocol):
@@ -105,8 +124,8 @@ class ChaosSession:
             for machine in self.machines:
                 machine.close()
 
-    def settle(self, timeout_s: float, quiet: bool = True, interval_s: float = 1.0
-               ) -> settle.Snapshot:
+    def settle(self, timeout_s: float, quiet: bool = True,
+               interval_s: float = WAITS.poll_s) -> settle.Snapshot:
         lab = self.lab
         return settle.wait(lab.config, lab.topology, lab.secrets.redis_password,
                            timeout_s=timeout_s, progress=not quiet, interval_s=interval_s)
@@ -140,7 +159,7 @@ class ChaosSession:
                 except redis.RedisError:
                     continue  # unreachable: settle will say so
 
-    def wait_converged(self, interval_s: float = 1.0) -> Convergence:
+    def wait_converged(self, interval_s: float = WAITS.poll_s) -> Convergence:
         """Wait (within the bound) until settled after a heal, polling every
         ``interval_s``; how long it took, and what is not settled."""
         started = time.monotonic()
@@ -206,17 +225,13 @@ class Recording:
 
     def __init__(self, session: ChaosSession, path: Path, label: str, expect: Expect,
                  thresholds: dict[str, float], target_shard: int = 1,
-                 load: LoadHandle | None = None, settle_poll_s: float = 1.0,
-                 settled_writes_s: float = 1.0, phases: Phases | None = None,
-                 **meta) -> None:
+                 load: LoadHandle | None = None, waits: Waits = WAITS,
+                 phases: Phases | None = None, **meta) -> None:
         lab = session.lab
         self.session, self.path, self.label, self.load = session, path, label, load
         # Where the time goes; the caller may have timed the reset into it already.
         self.phases = phases or Phases()
-        self.settle_poll_s = settle_poll_s  # how often convergence is polled after heal
-        # How long the workload goes on through the converged lab: its writes close the
-        # outage (every process writes every 10 ms).
-        self.settled_writes_s = settled_writes_s
+        self.waits = waits
         path.parent.mkdir(parents=True, exist_ok=True)
         path.unlink(missing_ok=True)
         self.history = History(path, listener=session.on_event)
@@ -240,6 +255,10 @@ class Recording:
             self.observers.start()
             self.workload.start()
         self.stopped = False
+
+    def warm_up(self) -> None:
+        """Let the workload write a while before the first fault."""
+        self.hold(self.waits.warmup_s, phase="warmup")
 
     def hold(self, seconds: float, phase: str = "hold") -> None:
         """Let the lab run ``seconds`` as it is (a warm-up, a fault held, a wait)."""
@@ -276,8 +295,8 @@ class Recording:
             with phases.timing("heal"):
                 leftovers.heal_everything(self.session.machines)
             with phases.timing("convergence"):
-                convergence = self.session.wait_converged(self.settle_poll_s)
-            phases.sleep("settled_writes", self.settled_writes_s)
+                convergence = self.session.wait_converged(self.waits.poll_s)
+            phases.sleep("settled_writes", self.waits.settled_writes_s)
         finally:
             self.stop()
         if convergence.settled:
@@ -360,7 +379,7 @@ def _inject_and_hold(recording: Recording, scenario: Scenario) -> None:
                                      for s in scenario.faults)
     step: dict = {}
     try:
-        recording.hold(WARMUP_S, phase="warmup")
+        recording.warm_up()
         for step in steps:
             args = {k: v for k, v in step.items()
                     if k not in ("rule", "kind", "hold_s", "keep")}
@@ -381,9 +400,9 @@ def _inject_and_hold(recording: Recording, scenario: Scenario) -> None:
     except FaultSkipped as exc:
         recording.skipped(step["kind"], str(exc))
     finally:
+        # What a fault left beyond its own heal is healed by Recording.finish (or, on an
+        # error or Ctrl-C, by the session's close): once, not here as well.
         recording.heal(applied)
-        with recording.phases.timing("heal"):
-            leftovers.heal_everything(recording.session.machines)
         if applied:
             log.info(f"chaos: {recording.label}: healed")
 
@@ -392,7 +411,7 @@ def _start_load(session: ChaosSession, stem: str, hold_s: float) -> LoadHandle |
     """Load for the scenario's whole duration, bounded by a run time it never reaches."""
     if not session.load:
         return None
-    bound = int(WARMUP_S + hold_s + CONVERGENCE_BOUND_S + 60)
+    bound = int(WAITS.warmup_s + hold_s + CONVERGENCE_BOUND_S + 60)
     load = session.load(session.run_dir / f"{stem}-load", bound)
     time.sleep(2)  # users spawned before the fault
     return load

@@ -91,11 +91,6 @@ log = logging.getLogger(__name__)
 
 SETTLE_BOUND_S = 60.0
 WRITE_BOUND_S = 10.0
-# An example is cheaper than a scenario: a shorter warm-up, convergence polled more
-# often (examples a minute is what the search is worth).
-EXAMPLE_WARMUP_S = 1.0
-EXAMPLE_POLL_S = 0.25
-EXAMPLE_SETTLED_WRITES_S = 0.25
 # Faults active at once: one per shard of the article layout, so one example can try
 # three faults for the price of one failover and convergence.
 MAX_ACTIVE_FAULTS = 3
@@ -220,9 +215,8 @@ def machine_class(session: ChaosSession, examples: _Examples | None = None,
                 raise
             self.recording = Recording(session, examples.run_dir / self.summary["history"],
                                        f"hypothesis example {self.number}", EXAMPLE_EXPECT,
-                                       examples.thresholds, settle_poll_s=EXAMPLE_POLL_S,
-                                       settled_writes_s=EXAMPLE_SETTLED_WRITES_S,
-                                       phases=self.phases, example=self.number)
+                                       examples.thresholds, phases=self.phases,
+                                       example=self.number)
             self.active: list[Applied] = []
             # What the preconditions read: the faults *drawn* and not healed yet, whether
             # they could be applied or not. Preconditions that read what happened on the
@@ -231,7 +225,7 @@ def machine_class(session: ChaosSession, examples: _Examples | None = None,
             self.drawn = 0
             self.settle_due = False  # a heal left nothing active: the invariants apply
             # Acknowledged writes before the first fault.
-            self.recording.hold(EXAMPLE_WARMUP_S, phase="warmup")
+            self.recording.warm_up()
 
         def _close_summary(self) -> None:
             self.summary["seconds"] = round(time.time() - self.summary["started"], 2)
@@ -287,7 +281,7 @@ def machine_class(session: ChaosSession, examples: _Examples | None = None,
         @_noted
         def converges_after_heal(self) -> None:
             try:
-                session.settle(SETTLE_BOUND_S, interval_s=EXAMPLE_POLL_S)
+                session.settle(SETTLE_BOUND_S)
             except NotSettledError as exc:
                 raise InvariantBroken(f"did not converge after heal: {exc}") from None
 

@@ -18,7 +18,7 @@ import pytest
 
 from lab import engines
 from lab.context import Lab
-from tests.labs import RunningLab, host_footprint, run_lab, running, write_config
+from tests.labs import QUICK_RESYNC, RunningLab, host_footprint, run_lab, running, write_config
 
 SUBNET = 57  # 192.168.57.0/24: not the default lab's range
 SPREAD_ENGINE = "valkey-8.1"
@@ -62,7 +62,7 @@ def debian13_engine_lab(tmp_path_factory):
 
 def spread_config(directory, engine: str):
     return write_config(directory, name="rhl-e2e", subnet=SUBNET, layout="spread",
-                        extra=f'[images]\nengine = "{engine}"\n')
+                        extra=f'[images]\nengine = "{engine}"\n{QUICK_RESYNC}')
 
 
 @pytest.fixture(scope="package")

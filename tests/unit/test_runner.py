@@ -1,0 +1,92 @@
+"""The waits that are ours, without a lab: the leftovers of a fault healed on every machine
+at once and once per recording, faults healed in reverse on every exit path."""
+
+from __future__ import annotations
+
+import threading
+from types import SimpleNamespace
+
+import pytest
+
+from lab import leftovers
+from lab.chaos import runner
+from lab.chaos.scenarios import Expect, Scenario, Step
+
+
+class _Machine:
+    """Answers only when every machine has been asked: a heal that asked them one after
+    another would break the barrier (after its timeout) instead of answering."""
+
+    def __init__(self, name: str, barrier: threading.Barrier) -> None:
+        self.server = SimpleNamespace(name=name)
+        self.barrier, self.commands = barrier, []
+
+    def run(self, command: str, check: bool = True) -> str:
+        self.commands.append(command)
+        self.barrier.wait()
+        return "0 0 0 0" if command == leftovers.COUNT_LEFTOVERS else ""
+
+
+def _machines(n: int = 3) -> list[_Machine]:
+    barrier = threading.Barrier(n, timeout=5)
+    return [_Machine(f"redis{i}", barrier) for i in range(1, n + 1)]
+
+
+def test_a_heal_asks_every_machine_at_once():
+    machines = _machines()
+    leftovers.heal_everything(machines)
+    assert [m.commands for m in machines] == [[leftovers.HEAL_EVERYTHING]] * 3
+
+
+def test_leftovers_are_found_on_every_machine_at_once_and_named_by_machine():
+    machines = _machines()
+    machines[1].run = lambda command, check=True: (machines[1].barrier.wait(), "2 1 0 0")[1]
+    assert leftovers.find(machines) == ["redis2: 2 tagged iptables rule(s)",
+                                        "redis2: 1 paused lab container(s)"]
+
+
+class _Recording:
+    def __init__(self, fail_at: str | None = None) -> None:
+        self.events: list[str] = []
+        self.fail_at = fail_at
+        self.label = "test"
+
+    def warm_up(self):
+        self.events.append("warm-up")
+
+    def inject(self, name, **params):
+        self.events.append(f"inject {name}")
+        return SimpleNamespace(kind=name)
+
+    def hold(self, seconds, phase="hold"):
+        self.events.append(f"hold {seconds:g}")
+        if self.fail_at == "hold":
+            raise KeyboardInterrupt
+
+    def heal(self, applied):
+        self.events += [f"heal {a.kind}" for a in reversed(applied)]
+
+
+SCENARIO = Scenario("two-faults", "two faults", (Step("pause-replicas", {"shard": 1}),
+                                                 Step("stop-master", {"shard": 1})),
+                    lambda config: Expect(), hold_s=3)
+
+
+def test_faults_are_healed_in_reverse_and_leftovers_left_to_the_recordings_finish(
+        monkeypatch):
+    calls = []
+    monkeypatch.setattr(leftovers, "heal_everything", lambda machines: calls.append(1))
+    recording = _Recording()
+    runner._inject_and_hold(recording, SCENARIO)
+    assert recording.events == ["warm-up", "inject pause-replicas", "hold 0",
+                                "inject stop-master", "hold 0", "hold 3",
+                                "heal stop-master", "heal pause-replicas"]
+    assert calls == []  # Recording.finish heals the leftovers, once
+
+
+def test_ctrl_c_while_holding_still_heals_what_was_injected():
+    recording = _Recording(fail_at="hold")
+    with pytest.raises(KeyboardInterrupt):
+        runner._inject_and_hold(recording, SCENARIO)
+    assert recording.events[-1] == "heal pause-replicas"
+
