@@ -387,6 +387,13 @@ def skipped(events: list[dict]) -> str:
                  if e["type"] == "fault" and e.get("phase") == "skipped"), "")
 
 
+def observer_gaps(events: list[dict]) -> list[str]:
+    """Observers that broke while recording (each restarted, but what it would have seen
+    in between is missing): one line each, in order."""
+    return [f"the {e['observer']} observer broke ({e['error']})" for e in events
+            if e["type"] == "observer_error"]
+
+
 def injected(events: list[dict]) -> list[dict]:
     """The faults as injected, in order: ``{"fault", "target"}``."""
     return [{"fault": e["fault"], "target": e.get("target")} for e in events

@@ -57,8 +57,13 @@ def judge_history(events: list[dict], thresholds: dict[str, float] | None = None
     # on without that fault and is judged on what did run (else every example that drew
     # it would be exempt from the SLOs).
     reason = checkers.skipped(events) if "example" not in meta else ""
+    # An observer that broke left a hole in what was measured: no verdict can rest on it.
+    gaps = checkers.observer_gaps(events)
     breaches: list[slo_module.Breach] = []
-    if reason:
+    if gaps:
+        verdict = Verdict(Status.ERROR, findings=[f"error: {gap}; its observations have a "
+                                                  "gap" for gap in gaps])
+    elif reason:
         verdict = Verdict(Status.SKIPPED, findings=[f"skipped: {reason}"])
     else:
         verdict = judge(Expect.from_json(meta["expect"]), measures[target], convergence,

@@ -13,7 +13,8 @@ cut-off master can lose, and so on.
              split brain, a shard down): reported, not hidden
 ``fail``     an expectation did not hold (the lab behaved unlike its documentation)
 ``skipped``  the scenario cannot run here (e.g. the kernel lacks netem), with the reason
-``error``    the run itself broke (exit status 2, like Jepsen's unknown)
+``error``    the run itself broke, or one of its observers did (a gap in the history)
+             (exit status 2, like Jepsen's unknown)
 """
 
 from __future__ import annotations

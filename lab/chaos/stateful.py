@@ -134,6 +134,15 @@ class _BudgetSpent(BaseException):  # noqa: N818 - a signal, not an error
     """The search's budget is spent: the batch ends before its next example."""
 
 
+class _Broken(BaseException):  # noqa: N818 - a signal, not an error
+    """An example whose measurement broke (an observer left a gap): the search ends as
+    ERROR at once; like :class:`_Found`, Hypothesis lets it through without a replay."""
+
+    def __init__(self, error: SearchError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 @dataclass(frozen=True)
 class Failure:
     """A failing example (its summary: steps, error, breaches) and what it raised."""
@@ -326,6 +335,10 @@ def machine_class(session: ChaosSession, examples: _Examples | None = None,
                 if not self.summary["faults"]:  # finish() did not get that far
                     self._outcomes()
                 self._close_summary()
+            if judged.verdict.status == Status.ERROR:  # no GO may rest on a gap
+                self._verdict("error", error="; ".join(judged.verdict.findings))
+                self._broken(SearchError(f"hypothesis example {self.number}: "
+                                         f"{self.summary['error']}"))
             measured = slo_module.values(judged.measures, judged.convergence)
             for label in TARGETS:
                 value = measured.get(label)
@@ -356,6 +369,13 @@ def machine_class(session: ChaosSession, examples: _Examples | None = None,
                 self.examples.ended_by = _Found(failure)
                 raise self.examples.ended_by
             raise failure
+
+        def _broken(self, error: SearchError) -> None:
+            """Raise ``error``; in a Hypothesis batch, as the batch's end (_Broken)."""
+            if currently_in_test_context():
+                self.examples.ended_by = _Broken(error)
+                raise self.examples.ended_by
+            raise error
 
         def _verdict(self, status: str, error: str) -> None:
             if self.summary["status"] == "pass":  # the first reason stands
@@ -540,6 +560,8 @@ def _batch(session: ChaosSession, examples: _Examples, shape: Profile, seed: int
         run_state_machine_as_test(machine, settings=config)
     except _Found as found:
         return Failure(examples.last, found.failure)
+    except _Broken as broken:
+        raise broken.error from None
     except _BudgetSpent:
         return None
     except FlakyStrategyDefinition as exc:
@@ -551,6 +573,8 @@ def _batch(session: ChaosSession, examples: _Examples, shape: Profile, seed: int
             return Failure(examples.last, examples.ended_by.failure)
         if isinstance(examples.ended_by, _BudgetSpent):
             return None
+        if isinstance(examples.ended_by, _Broken):
+            raise examples.ended_by.error from None
         raise SearchError(f"the search's own data generation was inconsistent (an error "
                           f"of redis-ha-lab, not of the lab): {str(exc).splitlines()[0]}"
                           ) from exc

@@ -70,6 +70,17 @@ def test_lost_writes_unsettled_and_skipped_histories():
     assert skipped.verdict.findings == ["skipped: kernel lacks netem"]
 
 
+def test_an_observer_that_broke_makes_the_verdict_an_error():
+    events = history(expect=FAILS_OVER)
+    events.insert(5, {"type": "observer_error", "t": T0 + 0.4, "observer": "haproxy redis1",
+                      "error": "AttributeError: 'NoneType' object has no attribute 'x'"})
+    verdict = judge.judge_history(events).verdict
+    assert verdict.status == Status.ERROR
+    assert verdict.findings == ["error: the haproxy redis1 observer broke (AttributeError: "
+                                "'NoneType' object has no attribute 'x'); its observations "
+                                "have a gap"]
+
+
 def test_a_history_without_expectations_cannot_be_judged():
     events = [e for e in history(expect=FAILS_OVER) if e["type"] != "meta"]
     with pytest.raises(judge.NotJudgeable, match="no meta event"):

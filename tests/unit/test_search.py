@@ -137,6 +137,28 @@ def test_an_example_ended_on_purpose_is_not_an_error_when_hypothesis_calls_it_fl
         assert found.error is breach and found.example["n"] == 77
 
 
+@pytest.mark.parametrize("hypothesis_answer", ["lets it through", "calls it flaky"])
+def test_an_example_whose_observer_broke_ends_the_search_as_an_error(monkeypatch,
+                                                                     hypothesis_answer):
+    """An observer that broke mid-example (the 60-minute search lost its HAProxy observer
+    to a stats answer cut short) leaves a gap in what the example measured: the search
+    ends as ERROR, never as a GO resting on it."""
+    examples = stateful._Examples(None, {}, Holds(2.0, 10.0))
+    error = stateful.SearchError("hypothesis example 66: error: the haproxy redis1 "
+                                 "observer broke (AttributeError: ...)")
+
+    def broken(*args, **kwargs):  # as the machine's teardown does
+        examples.ended_by = stateful._Broken(error)
+        if hypothesis_answer == "lets it through":
+            raise examples.ended_by
+        raise FlakyStrategyDefinition("Inconsistent data generation! ...")
+    monkeypatch.setattr(stateful, "run_state_machine_as_test", broken)
+    monkeypatch.setattr(stateful, "machine_class", lambda *a, **k: type("M", (), {}))
+    with pytest.raises(stateful.SearchError, match="observer broke") as raised:
+        stateful._batch(None, examples, stateful.PROFILES["ci"], 1)
+    assert raised.value is error
+
+
 def test_a_step_saved_before_holds_replays_as_it_then_ran():
     assert stateful._rule_arguments({"rule": "inject", "kind": "crash-master", "shard": 1}) \
         == {"fault": ("crash-master", {"shard": 1}), "hold_s": 0.0, "keep": True}
