@@ -9,6 +9,7 @@ as ``unknown (reason)`` and never stops the run.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from lab import probe
 from lab.remote import Machine
@@ -44,15 +45,20 @@ def engine_version(address: tuple[str, int], password: str) -> str:
 
 
 def _distinct(ask: Callable, items) -> str:
-    answers: list[str] = []
-    for item in items:
+    """Every item asked at once (one SSH connection or Redis client each), the distinct
+    answers in the items' order."""
+    def answer(item) -> str:
         try:
-            answer = ask(item) or "unknown"
+            return ask(item) or "unknown"
         except Exception as exc:  # noqa: BLE001 - informational only
-            answer = f"unknown ({type(exc).__name__})"
-        if answer not in answers:
-            answers.append(answer)
-    return " / ".join(answers) or "unknown"
+            return f"unknown ({type(exc).__name__})"
+
+    items = list(items)
+    if not items:
+        return "unknown"
+    with ThreadPoolExecutor(max_workers=len(items)) as pool:
+        answers = list(pool.map(answer, items))
+    return " / ".join(dict.fromkeys(answers))
 
 
 def _first_line(text: str) -> str:

@@ -176,7 +176,38 @@ class VagrantMachines(Machines):
                     "`nox -s lab_down` first: machines are only recreated from scratch")
 
     def ssh_config(self, name: str) -> str:
-        return self._vagrant().ssh_config(vm_name=name)
+        """``vagrant ssh-config NAME``. It takes about 3 s a machine (Vagrant asks the
+        provider), and every command that connects asks it. A container keeps its
+        forwarded SSH port for life, so on the docker provider the answer is kept per
+        running container and asked again only when the container is another one."""
+        container = self._running_container(name)
+        kept = self.paths.home / "ssh-config" / f"{name}.json"
+        if container:
+            try:
+                saved = json.loads(kept.read_text())
+                if saved["container"] == container:
+                    return saved["text"]
+            except (OSError, ValueError, KeyError):
+                pass  # none kept yet, or unreadable: ask Vagrant
+        text = self._vagrant().ssh_config(vm_name=name)
+        if container:
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            kept.write_text(json.dumps({"container": container, "text": text}))
+        return text
+
+    def _running_container(self, name: str) -> str:
+        """The id of machine ``name``'s container when the docker provider runs it ("" on
+        other providers, or when it does not run)."""
+        if self.provider != "docker":
+            return ""
+        try:
+            container = (self.paths.vagrant_dotfile / "machines" / name / "docker" / "id"
+                         ).read_text().strip()
+        except OSError:
+            return ""
+        answer = subprocess.run(["docker", "inspect", "-f", "{{.State.Running}}", container],
+                                capture_output=True, text=True, timeout=60)
+        return container if answer.stdout.strip() == "true" else ""
 
     def destroy(self) -> None:
         """Destroy every machine Vagrant knows, then whatever of this lab it forgot."""

@@ -13,7 +13,7 @@ import pytest
 
 from lab.context import Lab
 from lab.paths import LabPaths
-from tests.labs import run_lab, write_config
+from tests.labs import QUICK_RESYNC, run_lab, write_config
 
 SUBNET = 63
 
@@ -36,10 +36,13 @@ class Inventory:
 
 def ssh_lab_toml(directory: Path, name: str, key: Path, mode: str = "provision",
                  extra: str = "") -> Path:
-    """A lab.toml whose hosts are the Vagrant lab's machines, reached as an inventory."""
+    """A lab.toml whose hosts are the Vagrant lab's machines, reached as an inventory
+    (provisioned: with QUICK_RESYNC; an adopted stack has the settings it was given)."""
+    quick = QUICK_RESYNC if mode == "provision" else ""
     return write_config(directory, name=name, subnet=SUBNET,
                         machines=f'backend = "ssh"\nmode = "{mode}"\n',
-                        extra=f'[ssh]\nuser = "vagrant"\nkey = "{key}"\nsudo = true\n{extra}')
+                        extra=f'[ssh]\nuser = "vagrant"\nkey = "{key}"\nsudo = true\n'
+                              f'{quick}{extra}')
 
 
 @pytest.fixture(scope="package")
