@@ -11,6 +11,7 @@ import ipaddress
 import json
 import logging
 import os
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -221,6 +222,7 @@ class VagrantMachines(Machines):
                 log.info(f"  vagrant destroy failed (exit {exc.returncode}); removing by label")
         if self.provider == "docker":
             self._remove_leftover_containers()
+        shutil.rmtree(self.paths.home / "ssh-config", ignore_errors=True)  # see ssh_config
 
     def _remove_leftover_containers(self) -> None:
         leftovers = host.lab_containers(self.config.name)
