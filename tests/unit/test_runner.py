@@ -10,6 +10,8 @@ import pytest
 
 from lab import leftovers
 from lab.chaos import runner
+from lab.chaos.phases import Phases
+from lab.chaos.record import Convergence
 from lab.chaos.scenarios import Expect, Scenario, Step
 
 
@@ -82,6 +84,33 @@ def test_faults_are_healed_in_reverse_and_leftovers_left_to_the_recordings_finis
                                 "inject stop-master", "hold 0", "hold 3",
                                 "heal stop-master", "heal pause-replicas"]
     assert calls == []  # Recording.finish heals the leftovers, once
+
+
+def test_a_recording_heals_the_leftovers_once_between_its_faults_and_its_convergence(
+        monkeypatch):
+    """A scenario's whole path, with the lab faked: the faults healed in reverse by the
+    scenario, then what they left healed exactly once, by the recording's finish, before
+    convergence is awaited (a version that never heals leftovers, or heals them twice,
+    fails here)."""
+    calls = []
+    monkeypatch.setattr(leftovers, "heal_everything",
+                        lambda machines: calls.append(("heal leftovers", machines)))
+    monkeypatch.setattr(runner.history, "read", lambda path: [])
+    monkeypatch.setattr(runner, "judge_history", lambda events: "judged")
+    recording = _Recording()
+    runner._inject_and_hold(recording, SCENARIO)
+    finishing = runner.Recording.__new__(runner.Recording)  # finish() without a lab
+    finishing.phases, finishing.path, finishing.stopped = Phases(), None, True
+    finishing.waits = runner.Waits(settled_writes_s=0.0)
+    finishing.session = SimpleNamespace(
+        machines=["redis1", "redis2", "redis3"], read_back=lambda h: None,
+        wait_converged=lambda poll_s: calls.append(("converge", poll_s))
+        or Convergence(False, 60.0))
+    finishing.history = SimpleNamespace(record=lambda *a, **k: None, close=lambda: None)
+    assert finishing.finish() == ("judged", [])
+    assert recording.events[-2:] == ["heal stop-master", "heal pause-replicas"]
+    assert calls == [("heal leftovers", ["redis1", "redis2", "redis3"]),
+                     ("converge", runner.WAITS.poll_s)]
 
 
 def test_ctrl_c_while_holding_still_heals_what_was_injected():
