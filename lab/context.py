@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import logging
 import shutil
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
 from lab import config as config_module
 from lab import engine_install, images, render, topology
+from lab.at_once import each_at_once
 from lab.config import LabConfig, Server
 from lab.errors import ConfigError
 from lab.machines import Machines, SshInventory, VagrantMachines
@@ -118,6 +118,5 @@ class Lab:
         """One SSH connection per server (``vagrant ssh-config`` read in parallel)."""
         machines = machines or self.machines()
         servers = self.config.servers
-        with ThreadPoolExecutor(max_workers=len(servers)) as pool:
-            configs = list(pool.map(lambda s: machines.ssh_config(s.name), servers))
+        configs = each_at_once(lambda s: machines.ssh_config(s.name), servers)
         return [self.connect(s, machines, text) for s, text in zip(servers, configs, strict=True)]

@@ -13,9 +13,9 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 from lab import host, images, leftovers, provision, render
+from lab.at_once import each_at_once
 from lab.context import Lab
 
 log = logging.getLogger(__name__)
@@ -62,8 +62,7 @@ def _clear_inventory(lab: Lab, remove_images: bool, remove_stack: bool = True
         log.info(f"  {machine.server.name}: {done}")
 
     try:
-        with ThreadPoolExecutor(max_workers=len(machines)) as pool:
-            list(pool.map(clear, machines))
+        each_at_once(clear, machines)
     finally:
         for machine in machines:
             machine.close()

@@ -19,8 +19,7 @@ faults (:mod:`lab.chaos.faults`) tag what they add with the names defined here.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
+from lab.at_once import each_at_once
 from lab.remote import Machine
 from lab.render import COMPOSE_PROJECT
 
@@ -83,10 +82,7 @@ COUNT_LEFTOVERS = " ; ".join([
 def _on_each(machines: list[Machine], command: str) -> list[str]:
     """``command``'s output on every machine, all at once (each has its own connection):
     a heal costs one round trip, not one per machine."""
-    if not machines:
-        return []
-    with ThreadPoolExecutor(max_workers=len(machines)) as pool:
-        return list(pool.map(lambda m: m.run(command, check=False), machines))
+    return each_at_once(lambda m: m.run(command, check=False), machines)
 
 
 def heal_everything(machines: list[Machine]) -> None:

@@ -9,9 +9,9 @@ as ``unknown (reason)`` and never stops the run.
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 from lab import probe
+from lab.at_once import each_at_once
 from lab.remote import Machine
 from lab.topology import Topology
 
@@ -53,11 +53,9 @@ def _distinct(ask: Callable, items) -> str:
         except Exception as exc:  # noqa: BLE001 - informational only
             return f"unknown ({type(exc).__name__})"
 
-    items = list(items)
-    if not items:
+    answers = each_at_once(answer, items)
+    if not answers:
         return "unknown"
-    with ThreadPoolExecutor(max_workers=len(items)) as pool:
-        answers = list(pool.map(answer, items))
     return " / ".join(dict.fromkeys(answers))
 
 

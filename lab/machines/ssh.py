@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from concurrent.futures import ThreadPoolExecutor
 
+from lab.at_once import each_at_once
 from lab.config import LabConfig, Server
 from lab.errors import LabError
 from lab.machines.base import Machines
@@ -33,8 +33,7 @@ class SshInventory(Machines):
 
     def status(self) -> dict[str, str]:
         """Server name -> "reachable" or "unreachable" (its SSH port answers or not)."""
-        with ThreadPoolExecutor(max_workers=len(self.config.servers)) as pool:
-            answers = pool.map(self._answers, self.config.servers)
+        answers = each_at_once(self._answers, self.config.servers)
         return {s.name: "reachable" if ok else "unreachable"
                 for s, ok in zip(self.config.servers, answers, strict=True)}
 
