@@ -8,10 +8,19 @@ native shard needs once its old master is back until it has settled again (measu
 the same run on the loopback floor shard of :mod:`lab.chaos.floor`, with the same
 settings). ``ratio`` = wall time / floor; the campaign's wall time is beside the sum of
 floors. Nothing is asserted: these machines are noisy; the README's table is this JSON.
+
+Each repetition runs the catalogue twice, ``--serial`` and as :mod:`lab.chaos.schedule`
+runs it (lanes at once), alternating which goes first, so that both meet the same noise.
+The parallel campaign's wall time stands beside its *longest chain*: the longest lane plus
+what runs alone (what no scheduler could overlap), both from the run's own scenario times.
+:func:`equivalence` says, per scenario and measure, whether the parallel median lies
+inside the serial min..max (issue 23's proof that lanes change no result).
 """
 
 from __future__ import annotations
 
+import math
+import statistics
 import time
 from pathlib import Path
 
@@ -33,20 +42,98 @@ def measure_campaign(base_lab: str, config_path: Path, repeat: int, up, publish)
     print("bench: campaign lab up (default settings)")
     up(lab, config_path)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-    runs = []
+    runs: dict[str, list[dict]] = {"serial": [], "parallel": []}
     for i in range(1, repeat + 1):
-        run_id = f"{stamp}-bench-campaign-{i}"
-        print(f"bench {i}/{repeat}: the catalogue, serially")
-        started = time.monotonic()
-        with quiet():
-            campaign.run(lab, [], profile=None, publish=publish, run_id=run_id)
-        wall = round(time.monotonic() - started, 1)
-        record = RunRecord.read(REPORTS / run_id / "results.json")
-        runs.append({"run": run_id, "wall_s": wall, "phases_s": record.phases(),
-                     "scenarios": {s.label: _scenario_numbers(s) for s in record.scenarios}})
-        print(f"  campaign: {wall:.0f} s; {_phase_line(record.phases())}")
+        modes = ("serial", "parallel") if i % 2 else ("parallel", "serial")
+        for mode in modes:
+            run_id = f"{stamp}-bench-campaign-{mode}-{i}"
+            print(f"bench {i}/{repeat}: the catalogue, {mode}")
+            runs[mode].append(_campaign(lab, run_id, mode == "serial", publish))
     native = _floor(repeat)
-    return _summarize(runs, native)
+    summary = _summarize(runs["serial"], native)
+    summary["parallel"] = _summarize_parallel(runs["parallel"], summary["median_wall_s"])
+    summary["equivalence"] = equivalence(runs["serial"], runs["parallel"])
+    return summary
+
+
+def _campaign(lab: Lab, run_id: str, serial: bool, publish) -> dict:
+    started = time.monotonic()
+    with quiet():
+        campaign.run(lab, [], profile=None, publish=publish, run_id=run_id, serial=serial)
+    wall = round(time.monotonic() - started, 1)
+    record = RunRecord.read(REPORTS / run_id / "results.json")
+    scenarios = {s.label: _scenario_numbers(s) for s in record.scenarios}
+    print(f"  campaign: {wall:.0f} s; {_phase_line(record.phases())}")
+    return {"run": run_id, "wall_s": wall, "phases_s": record.phases(),
+            "longest_chain_s": longest_chain_s(record.options.get("schedule") or {},
+                                               scenarios),
+            "scenarios": scenarios}
+
+
+def longest_chain_s(schedule: dict, scenarios: dict[str, dict]) -> float:
+    """The longest lane plus what ran alone, from each scenario's own seconds: the least
+    any overlap of these lanes could take."""
+    def seconds(labels) -> float:
+        return sum(scenarios[label]["seconds"] or 0.0 for label in labels
+                   if label in scenarios)
+    lanes = [seconds(labels) for labels in (schedule.get("lanes") or {}).values()]
+    alone = schedule.get("alone")
+    rest = seconds(alone if alone is not None else scenarios)
+    return round(max(lanes, default=0.0) + rest, 1)
+
+
+# The measures compared, and how far apart two values may be and still be one: a time
+# is known to the coarsest poll that can end it (the Sentinel-named master, 0.25 s);
+# a count exactly.
+COMPARED = {"failover_s": 0.25, "writes_resumed_s": 0.25, "outage_s": 0.25,
+            "split_brain_s": 0.25, "lost_writes": 0}
+
+
+def equivalence(serial: list[dict], parallel: list[dict]) -> dict:
+    """Per scenario and measure: serial min, max and median, parallel median, and
+    whether the parallel median lies inside the serial min..max (widened by the measure's
+    resolution, :data:`COMPARED`). "No failover" counts as later than any failover; a
+    scenario every run skipped is left out."""
+    table = {}
+    names = [n for n in (serial[0]["scenarios"] if serial else {})
+             if any(r["scenarios"].get(n, {}).get("status") != "skipped" for r in serial)]
+    for name in names:
+        row, same = {}, True
+        for measure, resolution in COMPARED.items():
+            s = [_value(r["scenarios"].get(name, {}), measure) for r in serial]
+            p = [_value(r["scenarios"].get(name, {}), measure) for r in parallel]
+            if not s or not p:
+                continue
+            middle = statistics.median(p)
+            inside = min(s) - resolution <= middle <= max(s) + resolution
+            row[measure] = {"serial_min": _finite(min(s)), "serial_max": _finite(max(s)),
+                            "serial_median": _finite(statistics.median(s)),
+                            "parallel_median": _finite(middle), "inside": inside}
+            same = same and inside
+        statuses = {r["scenarios"].get(name, {}).get("status") for r in serial + parallel}
+        table[name] = {"measures": row, "statuses": sorted(statuses - {None}),
+                       "equivalent": same and len(statuses - {None}) == 1}
+    return table
+
+
+def _value(numbers: dict, measure: str) -> float:
+    value = numbers.get(measure)
+    return math.inf if value is None else float(value)
+
+
+def _finite(value: float) -> float | None:
+    return None if math.isinf(value) or math.isnan(value) else round(value, 3)
+
+
+def _summarize_parallel(runs: list[dict], serial_wall_s: float | None) -> dict:
+    wall = median([r["wall_s"] for r in runs])
+    chain = median([r["longest_chain_s"] for r in runs])
+    return {"median_wall_s": wall, "median_longest_chain_s": chain,
+            "wall_over_chain": round(wall / chain, 2) if wall and chain else None,
+            "serial_over_parallel": round(serial_wall_s / wall, 2)
+            if wall and serial_wall_s else None,
+            "phases_median_s": median_per_key([r["phases_s"] for r in runs]),
+            "runs": runs}
 
 
 def scenario_floor_s(hold_s: float, failed_over: bool, native_convergence_s: float | None
@@ -60,8 +147,13 @@ def scenario_floor_s(hold_s: float, failed_over: bool, native_convergence_s: flo
 def _scenario_numbers(result: ScenarioResult) -> dict:
     target = result.target
     return {"status": str(result.status), "seconds": result.seconds,
-            "phases_s": result.phases,
-            "failed_over": bool(target and target.failover_s is not None)}
+            "phases_s": result.phases, "shard": result.target_shard,
+            "failed_over": bool(target and target.failover_s is not None),
+            "failover_s": target and target.failover_s,
+            "writes_resumed_s": target and target.failover_write_s,
+            "outage_s": target and target.outage_s,
+            "split_brain_s": target and target.split_brain_s,
+            "lost_writes": target and target.lost}
 
 
 def _floor(repeat: int) -> dict:
@@ -105,13 +197,21 @@ def _summarize(runs: list[dict], native: dict) -> dict:
         "sum_of_floors_s": floor_total,
         "wall_over_floors": round(wall / floor_total, 2) if wall and floor_total else None,
         "scenarios": scenarios,
-        # Issue 23's scheduler (shard-local scenarios side by side) is not built yet:
-        # there is no parallel column to put beside the serial one.
-        "parallel": None,
     }
 
 
 def print_campaign(c: dict) -> None:
+    parallel = c.get("parallel")
+    if parallel:
+        print(f"campaign (parallel): median {parallel['median_wall_s']} s; longest chain "
+              f"{parallel['median_longest_chain_s']} s; wall / chain "
+              f"{parallel['wall_over_chain']}; serial / parallel "
+              f"{parallel['serial_over_parallel']}")
+        for name, row in (c.get("equivalence") or {}).items():
+            if not row["equivalent"]:
+                outside = [m for m, v in row["measures"].items() if not v["inside"]]
+                print(f"  NOT EQUIVALENT {name}: {', '.join(outside) or 'verdicts differ'} "
+                      f"(verdicts {', '.join(row['statuses'])})")
     print(f"campaign (serial): median {c['median_wall_s']} s; sum of floors "
           f"{c['sum_of_floors_s']} s; wall / floors {c['wall_over_floors']}")
     print(f"  where the time goes (median s): {_phase_line(c['phases_median_s'])}")

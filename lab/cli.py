@@ -71,6 +71,9 @@ def _parser() -> argparse.ArgumentParser:
                         "reports/<run-id>/junit.xml)")
     p.add_argument("--repeat", type=int, default=1, metavar="N",
                    help="run each selected scenario N times (median / p90 / max reported)")
+    p.add_argument("--serial", action="store_true",
+                   help="run the scenarios one after another (default: scenarios whose "
+                        "faults stay on one shard run at once, one per independent shard)")
     p.add_argument("--profile", choices=["ci", "workshop", "thorough"],
                    help="Hypothesis profile (default: ci; with -k, only when given)")
     p.add_argument("--budget", metavar="TIME",
@@ -339,7 +342,7 @@ def _chaos(args: argparse.Namespace) -> int:
                         accept_disruption=args.i_accept_disruption, plan_only=args.plan,
                         publish=_publisher(args.junit), run_id=args.run_id, slo=_slo(args, lab),
                         repeat=args.repeat, budget_s=budget_s, known=args.known,
-                        examples=args.examples)
+                        examples=args.examples, serial=args.serial)
 
 
 def _matrix(args: argparse.Namespace) -> int:

@@ -26,7 +26,7 @@ implies).
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lab.config import LabConfig, Server
 
@@ -149,6 +149,22 @@ class Topology:
     servers: tuple[Server, ...]
     shards: tuple[Shard, ...]
     sentinels: tuple[SentinelInstance, ...]
+    # How many shards keys are spread over (the client's sharding): the lab's number of
+    # shards, also in a view of some of them (:meth:`only`). 0: all of ``shards``.
+    key_shards: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.key_shards:
+            object.__setattr__(self, "key_shards", len(self.shards))
+
+    def only(self, numbers: tuple[int, ...]) -> Topology:
+        """The view of shards ``numbers``: their instances and the Sentinels watching them
+        (every server stays: each HAProxy routes every shard). What a recording on some
+        shards probes, observes, writes to and waits for (a parallel lane, issue 23)."""
+        shards = tuple(self.shard(n) for n in numbers)
+        sentinels = tuple(replace(s, shards=tuple(n for n in s.shards if n in numbers))
+                          for s in self.sentinels if set(s.shards) & set(numbers))
+        return Topology(self.layout, self.servers, shards, sentinels, self.key_shards)
 
     @property
     def instances(self) -> tuple[RedisInstance, ...]:
@@ -164,11 +180,20 @@ class Topology:
         return tuple(s for s in self.sentinels if shard.number in s.shards)
 
     def shard(self, number: int) -> Shard:
-        return self.shards[number - 1]
+        for shard in self.shards:
+            if shard.number == number:
+                return shard
+        raise KeyError(f"shard {number} is not among shards "
+                       f"{', '.join(str(s.number) for s in self.shards)}")
+
+    def holds(self, key: str) -> bool:
+        """Whether ``key`` belongs to one of this topology's shards (a view holds some)."""
+        number = shard_number(key, self.key_shards)
+        return any(s.number == number for s in self.shards)
 
     def shard_of(self, key: str) -> Shard:
         """The shard a client writes ``key`` to."""
-        return self.shard(shard_number(key, len(self.shards)))
+        return self.shard(shard_number(key, self.key_shards))
 
     @property
     def haproxy_ports(self) -> tuple[int, int]:

@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 import time
 import traceback
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
 from lab import masters, runs
-from lab.chaos import faults, plan, stateful
+from lab.chaos import faults, plan, schedule, stateful
 from lab.chaos import scenarios as scenario_module
 from lab.chaos.record import HypothesisResult, RunRecord, ScenarioResult, Status
 from lab.chaos.runner import ChaosSession, LoadStarter, run_scenario
@@ -62,14 +64,16 @@ def run(lab: Lab, patterns: list[str], profile: str | None = "ci",
         publish: Publish | None = None, run_id: str | None = None,
         slo: SloSettings | None = None, repeat: int = 1, budget_s: float | None = None,
         clients: Clients | None = None, known: bool | None = None,
-        examples: int | None = None) -> int:
+        examples: int | None = None, serial: bool = False) -> int:
     """Run the chosen scenarios (each ``repeat`` times), then (with a profile) the
     Hypothesis state machine; judge every history against the expectations and ``slo``.
 
     On an SSH inventory nothing runs without ``accept_disruption``: the dry-run plan is
     printed and the run refused. ``plan_only`` prints the plan for any lab and stops.
     ``known``: the search runs the catalogue's sequences first (default: when no scenario
-    ran before it in this run; when they did, they were the known sequences)."""
+    ran before it in this run; when they did, they were the known sequences).
+    ``serial``: one scenario after another; otherwise :mod:`lab.chaos.schedule` runs the
+    shard-local ones at once where the layout has independent shards."""
     runs.require_up(lab)
     slo = slo or SloSettings()
     clients = clients or lab.config.clients_for()
@@ -82,8 +86,11 @@ def run(lab: Lab, patterns: list[str], profile: str | None = "ci",
     if unknown:
         raise LabError(f"[slo.scenarios.{unknown[0]}]: no such scenario; known: "
                        f"{', '.join(available)}")
+    order = schedule.plan(chosen, repeat, lab.topology, serial_because=(
+        "--serial" if serial else "load drives every shard" if load else ""))
     if plan_only or _needs_consent(lab, accept_disruption):
-        _print_plan(plan.describe(lab.topology, chosen, profile, _master_finder(lab),
+        _print_plan(plan.describe(lab.topology, _first_of_each(order), profile,
+                                  _master_finder(lab),
                                   faults.searched()))
         if plan_only:
             return 0
@@ -91,12 +98,15 @@ def run(lab: Lab, patterns: list[str], profile: str | None = "ci",
     run_id, run_dir = runs.new_run_dir("chaos", run_id)
     log.info(f"chaos: run {run_id}: {len(chosen)} scenario(s) on the {lab.config.layout} "
              f"layout, clients: {clients.label}")
+    if chosen:
+        log.info(f"chaos: schedule: {order.describe()}")
     record = RunRecord(run_id, lab_record(lab),
                        options={"scenarios": [s.name for s in chosen], "profile": profile,
                                 "seed": seed, "with_load": bool(load), "repeat": repeat,
                                 "budget_s": budget_s,
                                 "known": (not chosen) if known is None else known,
                                 "examples": examples,
+                                "schedule": order.to_json(),
                                 **clients.to_json()},
                        slo=slo.to_json() if slo else None)
     path = run_dir / runs.RESULTS
@@ -107,10 +117,7 @@ def run(lab: Lab, patterns: list[str], profile: str | None = "ci",
         try:
             record.lab["versions"] = session.versions()
             record.write(path)
-            for scenario in chosen:
-                for repetition in range(1, repeat + 1):
-                    record.scenarios.append(_run_one(session, scenario, repetition, repeat))
-                    record.write(path)
+            _run_schedule(session, order, _recorder(record, path))
             if profile:
                 record.hypothesis = _search(session, profile, seed, budget_s,
                                             record.options["known"],
@@ -167,6 +174,64 @@ def _search(session: ChaosSession, profile: str, seed: int | None,
         return HypothesisResult(Status.ERROR, profile, seed,
                                 failure={"error": error.splitlines()[0],
                                          "traceback": traceback.format_exc()})
+
+
+def _first_of_each(order: schedule.Schedule) -> list:
+    """Each scenario once, as the schedule runs it (on its lane's shard)."""
+    seen: dict[str, object] = {}
+    for job in order.jobs:
+        seen.setdefault(job.scenario.name, job.scenario)
+    return list(seen.values())
+
+
+def _recorder(record: RunRecord, path: Path) -> Callable[[schedule.Job, ScenarioResult], None]:
+    """Keeps each finished result, in the serial order whatever order they finish in, and
+    rewrites the record (an interrupted run keeps what it finished). Lanes call it from
+    their threads."""
+    done: dict[int, ScenarioResult] = {}
+    lock = threading.Lock()
+
+    def finished(job: schedule.Job, result: ScenarioResult) -> None:
+        with lock:
+            done[job.index] = result
+            record.scenarios = [done[i] for i in sorted(done)]
+            record.write(path)
+    return finished
+
+
+def _run_schedule(session: ChaosSession, order: schedule.Schedule,
+                  finished: Callable[[schedule.Job, ScenarioResult], None]) -> None:
+    """The lanes at once, then each scenario that runs alone."""
+    if order.lanes:
+        _run_lanes(session, order.lanes, finished)
+    for job in order.alone:
+        finished(job, _run_one(session, job.scenario, job.repetition, job.repetitions))
+
+
+def _run_lanes(session: ChaosSession, lanes, finished) -> None:
+    """One thread per lane, each running its jobs in order on a view of its shard. On
+    Ctrl-C (only this thread gets it) every lane's wait ends at once, each heals its own
+    faults on its way out (a heal is bounded), and the interruption goes on up."""
+    def run_lane(shard: int, jobs: tuple[schedule.Job, ...]) -> None:
+        lane = session.lane((shard,))
+        for job in jobs:
+            if session.stop.is_set():
+                return
+            finished(job, _run_one(lane, job.scenario, job.repetition, job.repetitions))
+
+    running = []
+    with ThreadPoolExecutor(len(lanes), thread_name_prefix="lane") as pool:
+        try:
+            running += [pool.submit(run_lane, shard, jobs) for shard, jobs in lanes]
+            while wait(running, timeout=0.5).not_done:
+                pass  # waiting in slices: Ctrl-C reaches this thread between them
+        except KeyboardInterrupt:
+            session.stop.set()
+            log.info("chaos: interrupted: every lane heals its faults")
+            wait(running)
+            raise
+    for lane in running:
+        lane.result()  # a lane's own error (a scenario's is in its result)
 
 
 def _run_one(session: ChaosSession, scenario, repetition: int, repetitions: int

@@ -7,6 +7,7 @@ run that only a shorter fault could save. Everything else is the lab's or ours.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,10 +20,14 @@ ORDER = ("reset", "load", "start", "warmup", "inject", "hold", "heal", "invarian
 
 
 class Phases:
-    """A stopwatch per phase for one recording (a scenario or a Hypothesis example)."""
+    """A stopwatch per phase for one recording (a scenario or a Hypothesis example).
 
-    def __init__(self) -> None:
+    ``stop``: when set, a wait in progress ends at once as if Ctrl-C had been pressed
+    (in a parallel campaign only the main thread gets the signal; its lanes wait here)."""
+
+    def __init__(self, stop: threading.Event | None = None) -> None:
         self.seconds: dict[str, float] = {}
+        self.stop = stop or threading.Event()
 
     @contextmanager
     def timing(self, name: str) -> Iterator[None]:
@@ -36,7 +41,8 @@ class Phases:
     def sleep(self, name: str, seconds: float) -> None:
         """Wait ``seconds`` on purpose (a warm-up, a hold), counted as ``name``."""
         with self.timing(name):
-            time.sleep(seconds)
+            if self.stop.wait(seconds):
+                raise KeyboardInterrupt
 
     def add(self, name: str, seconds: float) -> None:
         self.seconds[name] = self.seconds.get(name, 0.0) + seconds

@@ -16,7 +16,9 @@
 
 from __future__ import annotations
 
+import copy
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -85,7 +87,10 @@ LoadStarter = Callable[[Path, int], LoadHandle]
 
 
 class ChaosSession:
-    """The lab plus open SSH connections, shared by every scenario of a run."""
+    """The lab plus open SSH connections, shared by every scenario of a run.
+
+    ``topology`` is what its recordings probe, observe, write to, heal and wait for: the
+    whole lab, or in a lane (:meth:`lane`) the shards that lane runs on."""
 
     def __init__(self, lab: Lab, run_dir: Path, run_id: str,
                  load: LoadStarter | None = None, slo: SloSettings | None = None,
@@ -99,6 +104,9 @@ class ChaosSession:
         self.run_id = run_id
         self.on_event: Callable[[dict], None] | None = None  # every history event, as written
         self.convergence_bound_s = CONVERGENCE_BOUND_S
+        self.topology = lab.topology
+        # Set (by a parallel campaign) to stop every lane's waits at once: Ctrl-C.
+        self.stop = threading.Event()
         backend = lab.machines()
         self.nemesis = Nemesis(
             lab.topology, lab.connect_all(backend), lab.secrets.redis_password,
@@ -109,8 +117,20 @@ class ChaosSession:
 
     @property
     def machines(self) -> list[Machine]:
-        """The current SSH connections (a restarted machine gets a new one)."""
-        return list(self.nemesis.machines.values())
+        """The current SSH connections to the servers of ``topology`` (a restarted machine
+        gets a new one)."""
+        used = {i.server.name for i in self.topology.instances} | \
+            {s.server.name for s in self.topology.sentinels}
+        return [m for name, m in self.nemesis.machines.items() if name in used]
+
+    def lane(self, shards: tuple[int, ...]) -> ChaosSession:
+        """This session seen through shards ``shards`` only: the same connections and
+        nemesis, recordings scoped to those shards and their servers. Lanes run at once
+        only where no two share a server (:mod:`lab.chaos.schedule`); a lane is never
+        closed, the session is."""
+        view = copy.copy(self)
+        view.topology = self.topology.only(shards)
+        return view
 
     def versions(self) -> dict[str, str]:
         """Redis, HAProxy, Docker, compose and OS versions, as the machines report them."""
@@ -121,13 +141,13 @@ class ChaosSession:
         try:
             self.nemesis.heal_everything()
         finally:
-            for machine in self.machines:
+            for machine in self.nemesis.machines.values():
                 machine.close()
 
     def settle(self, timeout_s: float, quiet: bool = True,
                interval_s: float = WAITS.poll_s) -> settle.Snapshot:
         lab = self.lab
-        return settle.wait(lab.config, lab.topology, lab.secrets.redis_password,
+        return settle.wait(lab.config, self.topology, lab.secrets.redis_password,
                            timeout_s=timeout_s, progress=not quiet, interval_s=interval_s)
 
     def reset(self, timeout_s: float = CONVERGENCE_BOUND_S) -> float:
@@ -137,14 +157,14 @@ class ChaosSession:
         old master is demoted at once, as Sentinel would do after about ten seconds.
         """
         started = time.monotonic()
-        self.nemesis.heal_everything()
+        leftovers.heal_everything(self.machines)
         self._demote_stale_masters()
         self.settle(timeout_s, quiet=False)
         return time.monotonic() - started
 
     def _demote_stale_masters(self) -> None:
         password = self.lab.secrets.redis_password
-        for shard in self.lab.topology.shards:
+        for shard in self.topology.shards:
             try:
                 named = self.nemesis.master_of(shard.number)
             except masters.NoMasterError:
@@ -186,7 +206,7 @@ class ChaosSession:
     def _datasets(self) -> dict[str, dict[str, int]]:
         """Per shard, each instance's count of this run's keys (equal when converged)."""
         counts: dict[str, dict[str, int]] = {}
-        for instance in self.lab.topology.instances:
+        for instance in self.topology.instances:
             with probe.client(*instance.address, password=self.lab.secrets.redis_password,
                               timeout=5) as r:
                 n = sum(1 for _ in r.scan_iter(match=f"{self.run_id}:*", count=1000))
@@ -199,7 +219,7 @@ class ChaosSession:
         for e in history.read(h.path):
             if e["type"] == "op" and e["op"] == "write":
                 keys.setdefault(e["shard"], []).append(e["key"])
-        for shard in self.lab.topology.shards:
+        for shard in self.topology.shards:
             wanted = keys.get(shard.number, [])
             try:
                 master = self.nemesis.master_of(shard.number)
@@ -227,10 +247,10 @@ class Recording:
                  thresholds: dict[str, float], target_shard: int = 1,
                  load: LoadHandle | None = None, waits: Waits = WAITS,
                  phases: Phases | None = None, **meta) -> None:
-        lab = session.lab
+        lab, topology = session.lab, session.topology
         self.session, self.path, self.label, self.load = session, path, label, load
         # Where the time goes; the caller may have timed the reset into it already.
-        self.phases = phases or Phases()
+        self.phases = phases or Phases(session.stop)
         self.waits = waits
         path.parent.mkdir(parents=True, exist_ok=True)
         path.unlink(missing_ok=True)
@@ -240,14 +260,14 @@ class Recording:
             settings={"sentinel": vars(lab.config.sentinel), "redis": vars(lab.config.redis)},
             shards={s.number: {"monitor": s.monitor_name,
                                "master_backend": master_backend(s, session.clients.route),
-                               "sentinels": [x.label for x in lab.topology.sentinels_of(s)]}
-                    for s in lab.topology.shards},
+                               "sentinels": [x.label for x in topology.sentinels_of(s)]}
+                    for s in topology.shards},
             route=session.clients.route, ack=session.clients.ack.name,
             target_shard=target_shard, expect=expect.to_json(), slo=thresholds,
             election_retry_s=lab.config.sentinel.failover_timeout_ms / 1000, **meta)
-        self.observers = Observers(lab.config, lab.topology, lab.secrets.redis_password,
+        self.observers = Observers(lab.config, topology, lab.secrets.redis_password,
                                    self.history)
-        self.workload = Workload(lab.topology, lab.secrets.redis_password, self.history,
+        self.workload = Workload(topology, lab.secrets.redis_password, self.history,
                                  f"{session.run_id}:{path.stem}",
                                  WorkloadSettings(route=session.clients.route,
                                                   ack=session.clients.ack))
@@ -334,7 +354,7 @@ def run_scenario(session: ChaosSession, scenario: Scenario, repetition: int = 1,
     stem = scenario.name if repetitions == 1 else f"{scenario.name}-{repetition}"
     log.info(f"chaos: {label}: resetting to settled")
     started = time.monotonic()
-    phases = Phases()
+    phases = Phases(session.stop)
     with phases.timing("reset"):
         reset_s = session.reset()
     with phases.timing("load"):

@@ -84,6 +84,9 @@ class Scenario:
     script: tuple[dict, ...] = ()
     # The upstream issue or documentation a catalogue scenario reproduces.
     reference: str = ""
+    # Why it runs alone in a parallel campaign although its faults stay on one shard
+    # (:mod:`lab.chaos.schedule`); empty: it may run beside scenarios on other shards.
+    runs_alone: str = ""
 
 
 _SAVED_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")

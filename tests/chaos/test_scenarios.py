@@ -18,6 +18,41 @@ def test_every_ci_scenario_ran_and_met_its_expectations(campaign):
     assert result.returncode == 0
 
 
+def test_shard_local_scenarios_ran_at_once_each_seeing_only_its_own_shard(campaign):
+    """The scheduler's capability on the real lab (issue 23): the shard-local CI scenarios
+    ran in lanes on different shards, *at the same time* (their histories overlap), each
+    recording wrote, observed and judged only its own shard; restart-machine, which takes
+    a whole server, ran alone after them. A scheduler that ran the lanes one after another,
+    or a recording that still watched the whole lab, fails here."""
+    results = campaign.results
+    schedule = results["options"]["schedule"]
+    assert schedule["mode"] == "parallel", schedule
+    assert schedule["alone"] == ["restart-machine"]
+    laned = {label: int(shard) for shard, labels in schedule["lanes"].items()
+             for label in labels}
+    assert len(set(laned.values())) == 3 and len(laned) == len(CI_SCENARIOS) - 1
+    run_dir = REPORTS / results["run_id"]
+    spans = {}
+    for s in results["scenarios"]:
+        events = history.read(run_dir / s["history"])
+        meta = next(e for e in events if e["type"] == "meta")
+        ops = [e for e in events if e["type"] == "op"]
+        spans[s["scenario"]] = (ops[0]["start"], ops[-1]["end"])
+        if s["scenario"] in laned:
+            shard = laned[s["scenario"]]
+            assert s["target_shard"] == shard and list(meta["shards"]) == [str(shard)]
+            assert {o["shard"] for o in ops} == {shard}, s["scenario"]
+            watching = set(meta["shards"][str(shard)]["sentinels"])
+            assert {e["sentinel"] for e in events if e["type"] == "sentinel"} <= watching
+    first_of_each_lane = [min((spans[name] for name, n in laned.items() if n == shard),
+                              key=lambda span: span[0]) for shard in set(laned.values())]
+    latest_start = max(start for start, _ in first_of_each_lane)
+    earliest_end = min(end for _, end in first_of_each_lane)
+    assert latest_start < earliest_end  # the three lanes' first scenarios overlapped
+    restart = spans["restart-machine"]
+    assert all(restart[0] > end for name, (_, end) in spans.items() if name in laned)
+
+
 def measures(results, name):
     s = scenario(results, name)
     return s["measures"][str(s["target_shard"])]

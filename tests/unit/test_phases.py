@@ -9,17 +9,28 @@ from lab.chaos.phases import Phases, totals
 from lab.chaos.record import HypothesisResult, RunRecord, ScenarioResult, Status
 
 
+class _FakeStop:
+    """A stop event on the fake clock: a wait advances it exactly, unless set."""
+
+    def __init__(self, now: list[float]) -> None:
+        self.now, self.set_ = now, False
+
+    def wait(self, seconds: float) -> bool:
+        if not self.set_:
+            self.now[0] += seconds
+        return self.set_
+
+
 @pytest.fixture
 def clock(monkeypatch):
-    """time.monotonic and time.sleep on a fake clock: a sleep advances it exactly."""
+    """time.monotonic on a fake clock, and a stop event whose waits advance it exactly."""
     now = [1000.0]
     monkeypatch.setattr(phases_module.time, "monotonic", lambda: now[0])
-    monkeypatch.setattr(phases_module.time, "sleep", lambda s: now.__setitem__(0, now[0] + s))
     return now
 
 
 def test_a_phase_that_recurs_is_summed_and_phases_come_in_the_run_order(clock):
-    p = Phases()
+    p = Phases(_FakeStop(clock))
     p.sleep("hold", 6.0)
     with p.timing("reset"):
         clock[0] += 2.5
@@ -28,6 +39,29 @@ def test_a_phase_that_recurs_is_summed_and_phases_come_in_the_run_order(clock):
         clock[0] += 3.25
     assert p.to_json() == {"reset": 2.5, "hold": 7.0, "convergence": 3.25}
     assert list(p.to_json()) == ["reset", "hold", "convergence"]  # ORDER, not first seen
+
+
+def test_a_wait_ends_at_once_as_an_interruption_when_the_stop_is_set(clock):
+    """A parallel campaign's lanes never see Ctrl-C: the main thread sets their stop, and
+    a hold in progress ends as if interrupted (so its faults are healed on the way out)."""
+    stop = _FakeStop(clock)
+    p = Phases(stop)
+    p.sleep("warmup", 1.0)
+    stop.set_ = True
+    with pytest.raises(KeyboardInterrupt):
+        p.sleep("hold", 30.0)
+    assert p.to_json() == {"warmup": 1.0, "hold": 0.0}
+
+
+def test_a_real_wait_is_cut_short_by_another_thread_setting_the_stop():
+    import threading
+
+    stop = threading.Event()
+    p = Phases(stop)
+    threading.Timer(0.1, stop.set).start()
+    with pytest.raises(KeyboardInterrupt):
+        p.sleep("hold", 60.0)
+    assert p.seconds["hold"] < 30.0  # ended by the stop, not by the hold's end
 
 
 def test_a_phase_that_raised_is_still_counted(clock):

@@ -119,3 +119,31 @@ def test_ctrl_c_while_holding_still_heals_what_was_injected():
         runner._inject_and_hold(recording, SCENARIO)
     assert recording.events[-1] == "heal pause-replicas"
 
+
+
+def test_a_lane_heals_and_waits_for_its_own_shard_only(monkeypatch):
+    """A lane of shard 2 (article layout) heals leftovers on redis2 alone (redis1's may be
+    shard 1's lane's fault, held right now) and asks "settled?" of shard 2 alone; the
+    whole session still reaches every machine."""
+    from lab import config, topology
+
+    topo = topology.build(config.from_dict({}))
+    session = runner.ChaosSession.__new__(runner.ChaosSession)  # without a lab
+    session.topology, session.stop = topo, threading.Event()
+    session.nemesis = SimpleNamespace(machines={f"redis{i}": f"machine {i}" for i in (1, 2, 3)},
+                                      master_of=lambda n: topo.shard(n).initial_master)
+    session.lab = SimpleNamespace(config=SimpleNamespace(), secrets=SimpleNamespace(
+        redis_password="pw"))
+    healed, settled = [], []
+    monkeypatch.setattr(leftovers, "heal_everything", healed.append)
+    monkeypatch.setattr(runner.settle, "wait", lambda config, topology, password, **kw:
+                        settled.append([s.number for s in topology.shards]))
+    monkeypatch.setattr(runner.probe, "client", lambda *a, **k: (_ for _ in ()).throw(
+        runner.redis.ConnectionError("not in a unit test")))
+    lane = session.lane((2,))
+    assert lane.machines == ["machine 2"] and lane.stop is session.stop
+    assert session.machines == ["machine 1", "machine 2", "machine 3"]
+    lane.reset()
+    assert healed == [["machine 2"]] and settled == [[2]]
+    session.reset()
+    assert healed[-1] == ["machine 1", "machine 2", "machine 3"] and settled[-1] == [1, 2, 3]
