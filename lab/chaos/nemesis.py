@@ -17,9 +17,11 @@ Everything added is tagged as :mod:`lab.leftovers` defines, so its ``heal_everyt
 
 from __future__ import annotations
 
+import logging
 import shlex
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from lab import engines, leftovers, masters
 from lab.chaos.faults.applied import CONTAINER_RUNNING, Applied, FaultSkipped
@@ -217,13 +219,15 @@ class Nemesis:
             raise FaultSkipped("no machine backend to restart a machine with")
         self.machines[server].close()  # its SSH session dies with it
         at = time.time()
-        try:
-            self.backend.restart(server)
-        except RestartUnsupported as exc:
-            raise FaultSkipped(str(exc)) from None
-        if self.reconnect:  # the machine may come back on another address
-            self.machines[server] = self.reconnect(server)
-        self._wait_for_engine(self.machines[server])
+        # Its sshd goes away and refuses us until it is back: expected, not errors.
+        with _paramiko_silenced():
+            try:
+                self.backend.restart(server)
+            except RestartUnsupported as exc:
+                raise FaultSkipped(str(exc)) from None
+            if self.reconnect:  # the machine may come back on another address
+                self.machines[server] = self.reconnect(server)
+            self._wait_for_engine(self.machines[server])
         return at
 
     @staticmethod
@@ -238,3 +242,17 @@ class Nemesis:
             time.sleep(1)
         raise RuntimeError(f"{machine.server.name}: no Docker engine {timeout_s:.0f} s after "
                            "restart")
+
+
+@contextmanager
+def _paramiko_silenced() -> Iterator[None]:
+    """paramiko's transport thread logs each refused handshake as an error with its
+    traceback; while a restarted machine's sshd comes back those are expected, and the
+    wait itself says when it gave up."""
+    logger = logging.getLogger("paramiko.transport")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
