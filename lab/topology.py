@@ -186,11 +186,6 @@ class Topology:
         raise KeyError(f"shard {number} is not among shards "
                        f"{', '.join(str(s.number) for s in self.shards)}")
 
-    def holds(self, key: str) -> bool:
-        """Whether ``key`` belongs to one of this topology's shards (a view holds some)."""
-        number = shard_number(key, self.key_shards)
-        return any(s.number == number for s in self.shards)
-
     def shard_of(self, key: str) -> Shard:
         """The shard a client writes ``key`` to."""
         return self.shard(shard_number(key, self.key_shards))

@@ -50,6 +50,41 @@ def test_ctrl_c_in_the_middle_of_a_fault_leaves_the_lab_healed(chaos_lab):
     assert "Fault leftovers: none" in status.stdout
 
 
+def test_ctrl_c_while_lanes_hold_their_faults_heals_every_lane(chaos_lab):
+    """Two shard-local scenarios run at once in two lanes; SIGINT reaches only the main
+    thread while both faults are held: every lane's hold ends, each heals its own fault,
+    the run says it was interrupted and leaves nothing behind."""
+    run_id = f"test-ctrl-c-lanes-{uuid.uuid4().hex[:8]}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lab", "--config", str(chaos_lab.config_path), "chaos",
+         "-k", "pause-master", "-k", "stop-master", "--no-hypothesis", "--run-id", run_id],
+        cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    histories = [REPORTS / run_id / f"{name}.jsonl" for name in ("pause-master",
+                                                                  "stop-master")]
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and not all(
+            h.exists() and '"phase": "inject"' in h.read_text() for h in histories):
+        time.sleep(0.2)
+    assert all(h.exists() and '"phase": "inject"' in h.read_text() for h in histories), \
+        "the two lanes' faults were never in at the same time"
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 130, output
+    assert "schedule: 2 lanes at once" in output
+    assert "interrupted: every lane heals its faults" in output
+    for history_file in histories:
+        lines = history_file.read_text().splitlines()
+        assert any('"phase": "heal"' in line for line in lines), history_file.name
+    results = json.loads((REPORTS / run_id / "results.json").read_text())
+    assert results["complete"] is False and results.get("interrupted") is True
+    # Cut short, not held to their end and judged (lanes that never heard the Ctrl-C
+    # would have finished and recorded both).
+    assert results["scenarios"] == []
+    status = status_once_settled(chaos_lab.config_path)
+    assert status.returncode == 0, status.stdout
+    assert "Fault leftovers: none" in status.stdout
+
+
 def test_status_reports_leftovers_and_heal_removes_them(chaos_lab):
     lab = chaos_lab.lab
     machines = lab.connect_all()
