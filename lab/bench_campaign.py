@@ -62,12 +62,13 @@ def _campaign(lab: Lab, run_id: str, serial: bool, publish) -> dict:
         campaign.run(lab, [], profile=None, publish=publish, run_id=run_id, serial=serial)
     wall = round(time.monotonic() - started, 1)
     record = RunRecord.read(REPORTS / run_id / "results.json")
-    scenarios = {s.label: _scenario_numbers(s) for s in record.scenarios}
+    schedule = record.options.get("schedule") or {}
+    laned = {label for labels in (schedule.get("lanes") or {}).values() for label in labels}
+    scenarios = {s.label: {**_scenario_numbers(s), "in_lane": s.label in laned}
+                 for s in record.scenarios}
     print(f"  campaign: {wall:.0f} s; {_phase_line(record.phases())}")
     return {"run": run_id, "wall_s": wall, "phases_s": record.phases(),
-            "longest_chain_s": longest_chain_s(record.options.get("schedule") or {},
-                                               scenarios),
-            "scenarios": scenarios}
+            "longest_chain_s": longest_chain_s(schedule, scenarios), "scenarios": scenarios}
 
 
 def longest_chain_s(schedule: dict, scenarios: dict[str, dict]) -> float:
@@ -93,7 +94,9 @@ def equivalence(serial: list[dict], parallel: list[dict]) -> dict:
     """Per scenario and measure: serial min, max and median, parallel median, and
     whether the parallel median lies inside the serial min..max (widened by the measure's
     resolution, :data:`COMPARED`). "No failover" counts as later than any failover; a
-    scenario every run skipped is left out."""
+    scenario every run skipped is left out. ``in_lane``: whether the parallel runs ran it
+    in a lane (the proof is about those; one that ran alone ran the same way in both, and
+    its row shows how far two sets of five runs of one thing fall apart)."""
     table = {}
     names = [n for n in (serial[0]["scenarios"] if serial else {})
              if any(r["scenarios"].get(n, {}).get("status") != "skipped" for r in serial)]
@@ -112,7 +115,9 @@ def equivalence(serial: list[dict], parallel: list[dict]) -> dict:
             same = same and inside
         statuses = {r["scenarios"].get(name, {}).get("status") for r in serial + parallel}
         table[name] = {"measures": row, "statuses": sorted(statuses - {None}),
-                       "equivalent": same and len(statuses - {None}) == 1}
+                       "equivalent": same and len(statuses - {None}) == 1,
+                       "in_lane": any(r["scenarios"].get(name, {}).get("in_lane")
+                                      for r in parallel)}
     return table
 
 
@@ -210,7 +215,9 @@ def print_campaign(c: dict) -> None:
         for name, row in (c.get("equivalence") or {}).items():
             if not row["equivalent"]:
                 outside = [m for m, v in row["measures"].items() if not v["inside"]]
-                print(f"  NOT EQUIVALENT {name}: {', '.join(outside) or 'verdicts differ'} "
+                where = "in a lane" if row["in_lane"] else "alone in both"
+                print(f"  NOT EQUIVALENT ({where}) {name}: "
+                      f"{', '.join(outside) or 'verdicts differ'} "
                       f"(verdicts {', '.join(row['statuses'])})")
     print(f"campaign (serial): median {c['median_wall_s']} s; sum of floors "
           f"{c['sum_of_floors_s']} s; wall / floors {c['wall_over_floors']}")

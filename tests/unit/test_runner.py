@@ -147,3 +147,34 @@ def test_a_lane_heals_and_waits_for_its_own_shard_only(monkeypatch):
     assert healed == [["machine 2"]] and settled == [[2]]
     session.reset()
     assert healed[-1] == ["machine 1", "machine 2", "machine 3"] and settled[-1] == [1, 2, 3]
+
+
+def test_datasets_count_distinct_keys_though_scan_returns_one_twice(monkeypatch):
+    """SCAN may return a key more than once while the keyspace rehashes; an isolate-server
+    run in the bench judged equal datasets unequal by one key (3255 against 3256)."""
+    from contextlib import contextmanager
+
+    from lab import config, topology
+
+    topo = topology.build(config.from_dict({})).only((2,))
+
+    class Answers:
+        def __init__(self, keys):
+            self.keys = keys
+
+        def scan_iter(self, match, count):
+            return iter(self.keys)
+
+    replies = {6379: ["r:a", "r:b", "r:c"], 6380: ["r:a", "r:b", "r:b", "r:c"],
+               6381: ["r:c", "r:a", "r:b"]}
+
+    @contextmanager
+    def client(host, port, password, timeout):
+        yield Answers(replies[port])
+
+    monkeypatch.setattr(runner.probe, "client", client)
+    session = runner.ChaosSession.__new__(runner.ChaosSession)
+    session.topology, session.run_id = topo, "r"
+    session.lab = SimpleNamespace(secrets=SimpleNamespace(redis_password="pw"))
+    assert session._datasets() == {"2": {"redis2:6379": 3, "redis2:6380": 3,
+                                         "redis2:6381": 3}}
