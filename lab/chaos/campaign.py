@@ -19,7 +19,6 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
 from lab import masters, runs
@@ -211,27 +210,60 @@ def _run_schedule(session: ChaosSession, order: schedule.Schedule,
 def _run_lanes(session: ChaosSession, lanes, finished) -> None:
     """One thread per lane, each running its jobs in order on a view of its shard. On
     Ctrl-C (only this thread gets it) every lane's wait ends at once, each heals its own
-    faults on its way out (a heal is bounded), and the interruption goes on up."""
-    def run_lane(shard: int, jobs: tuple[schedule.Job, ...]) -> None:
-        lane = session.lane((shard,))
-        for job in jobs:
-            if session.stop.is_set():
-                return
-            finished(job, _run_one(lane, job.scenario, job.repetition, job.repetitions))
+    faults on its way out (a heal is bounded), and the interruption goes on up.
 
-    running = []
-    with ThreadPoolExecutor(len(lanes), thread_name_prefix="lane") as pool:
+    No lane begins a job before every lane is started and known here (a Ctrl-C landing
+    inside ``Thread.start`` would otherwise leave a running lane unwaited for); each
+    says it has ended through an event of its own (one landing inside ``Thread.join``
+    can leave a thread looking ended that is not)."""
+    errors: list[BaseException] = []
+    go = threading.Event()
+    running: list[threading.Event] = []  # one per lane, set when it has ended
+
+    def run_lane(shard: int, jobs: tuple[schedule.Job, ...], ended: threading.Event) -> None:
+        lane = session.lane((shard,))
         try:
-            running += [pool.submit(run_lane, shard, jobs) for shard, jobs in lanes]
-            while wait(running, timeout=0.5).not_done:
-                pass  # waiting in slices: Ctrl-C reaches this thread between them
+            go.wait()
+            for job in jobs:
+                if session.stop.is_set():
+                    return
+                finished(job, _run_one(lane, job.scenario, job.repetition, job.repetitions))
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread below
+            errors.append(exc)
+        finally:
+            ended.set()
+
+    try:
+        for shard, jobs in lanes:
+            ended = threading.Event()
+            threading.Thread(target=run_lane, args=(shard, jobs, ended), daemon=True,
+                             name=f"lane-{shard}").start()
+            running.append(ended)
+        go.set()
+        for ended in running:
+            while not ended.wait(timeout=0.5):
+                pass  # in slices: Ctrl-C reaches this thread between them
+    except KeyboardInterrupt:
+        session.stop.set()
+        go.set()  # a lane not yet begun sees the stop and does nothing
+        log.info("chaos: interrupted: every lane heals its faults")
+        for ended in running:
+            _await_healing(ended)
+        raise
+    for error in errors:
+        if not isinstance(error, KeyboardInterrupt):
+            raise error  # a lane's own error (a scenario's is in its result)
+
+
+def _await_healing(ended: threading.Event) -> None:
+    """Wait for a lane that is healing its faults; another Ctrl-C does not cut it short
+    (each heal is bounded)."""
+    while True:
+        try:
+            ended.wait()
+            return
         except KeyboardInterrupt:
-            session.stop.set()
-            log.info("chaos: interrupted: every lane heals its faults")
-            wait(running)
-            raise
-    for lane in running:
-        lane.result()  # a lane's own error (a scenario's is in its result)
+            log.info("chaos: still healing: the lanes end in a moment")
 
 
 def _run_one(session: ChaosSession, scenario, repetition: int, repetitions: int
