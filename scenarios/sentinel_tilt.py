@@ -41,6 +41,10 @@ SCENARIO = Scenario(
             {"rule": "wait", "seconds": GAP_S},
             {"rule": "inject", "kind": "stop-master", "shard": 1}),
     hold_s=32,
+    # Serial vs parallel, 5 runs each: one parallel run failed its failover bound (12.03 s
+    # against 12 s; the serial runs 10.4-11.3 s): a tilted Sentinel's timers on a 2-core
+    # host shared with two other lanes.
+    runs_alone="a lane run failed its failover bound that no serial run failed",
     expect=expect,
     reference=REFERENCE,
 )

@@ -33,6 +33,9 @@ SCENARIO = Scenario(
             {"rule": "wait", "seconds": CUT_OFF_S},
             {"rule": "inject", "kind": "isolate-master-with-clients", "shard": 1}),
     hold_s=15,
+    # Serial vs parallel, 5 runs each: outage, parallel median 0.445 s, outside the serial
+    # 0.09-0.19 s: a sub-second gap is within reach of the other lanes' load on the host.
+    runs_alone="its sub-second outage in a lane fell outside the serial runs' range",
     expect=expect,
     reference=REFERENCE,
 )
