@@ -192,16 +192,24 @@ class ChaosSession:
                            masters={str(v.instance.shard): v.instance.label
                                     for v in snapshot.instances if v.role == "master"})
 
-    def compare_datasets(self, convergence: Convergence) -> None:
-        """Once the workload has stopped and replicas caught up: equal datasets per shard?"""
-        try:
-            self.settle(15)
-        except NotSettledError:
-            convergence.datasets_equal = False
-            return
-        convergence.datasets = self._datasets()
-        convergence.datasets_equal = all(len(set(counts.values())) == 1
-                                         for counts in convergence.datasets.values())
+    def compare_datasets(self, convergence: Convergence, looks: int = 3) -> None:
+        """Once the workload has stopped and replicas caught up: equal datasets per shard?
+
+        Counted up to ``looks`` times, settled before each: a write the client gave up on
+        can still be held by an HAProxy and reach the master after the workload stopped
+        (isolate-server, when the partition heals), landing between one instance's count
+        and the next. A late write replicates by the next look; a real divergence stays."""
+        for _ in range(looks):
+            try:
+                self.settle(15)
+            except NotSettledError:
+                convergence.datasets_equal = False
+                return
+            convergence.datasets = self._datasets()
+            convergence.datasets_equal = all(len(set(counts.values())) == 1
+                                             for counts in convergence.datasets.values())
+            if convergence.datasets_equal:
+                return
 
     def _datasets(self) -> dict[str, dict[str, int]]:
         """Per shard, each instance's count of this run's keys (equal when converged)."""

@@ -178,3 +178,22 @@ def test_datasets_count_distinct_keys_though_scan_returns_one_twice(monkeypatch)
     session.lab = SimpleNamespace(secrets=SimpleNamespace(redis_password="pw"))
     assert session._datasets() == {"2": {"redis2:6379": 3, "redis2:6380": 3,
                                          "redis2:6381": 3}}
+
+
+def test_datasets_are_counted_again_when_a_late_write_lands_between_two_counts():
+    """A write an HAProxy held past the client's timeout reached shard 1's master after
+    the workload stopped, between the master's count and its replicas' (a fresh-machine
+    run: 3389 against 3390, 3390): counted again once settled, the datasets are equal. A
+    real divergence is still reported after the last look."""
+    looks = iter([{"1": {"m": 3389, "r1": 3390, "r2": 3390}},
+                  {"1": {"m": 3390, "r1": 3390, "r2": 3390}}])
+    session = runner.ChaosSession.__new__(runner.ChaosSession)
+    session.settle = lambda timeout_s: None
+    session._datasets = lambda: next(looks)
+    convergence = Convergence(True, 1.0)
+    session.compare_datasets(convergence)
+    assert convergence.datasets_equal and convergence.datasets["1"]["m"] == 3390
+    diverged = Convergence(True, 1.0)
+    session._datasets = lambda: {"1": {"m": 10, "r1": 11, "r2": 11}}
+    session.compare_datasets(diverged)
+    assert diverged.datasets_equal is False and diverged.datasets["1"]["m"] == 10
