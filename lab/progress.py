@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["quiet", "show_progress"]
+__all__ = ["lowered", "quiet", "show_progress"]
 
 
 def show_progress() -> None:
@@ -22,10 +22,17 @@ def show_progress() -> None:
 def quiet() -> Iterator[None]:
     """The lab's progress lines stay out for the ``with`` body (the bench prints what it
     measured instead)."""
-    logger = logging.getLogger("lab")
-    level = logger.level
-    logger.setLevel(logging.WARNING)
+    with lowered("lab", logging.WARNING):
+        yield
+
+
+@contextmanager
+def lowered(name: str, level: int) -> Iterator[None]:
+    """Logger ``name`` shows only ``level`` and up for the ``with`` body."""
+    logger = logging.getLogger(name)
+    before = logger.level
+    logger.setLevel(level)
     try:
         yield
     finally:
-        logger.setLevel(level)
+        logger.setLevel(before)

@@ -20,14 +20,14 @@ from __future__ import annotations
 import logging
 import shlex
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 from lab import engines, leftovers, masters
 from lab.chaos.faults.applied import CONTAINER_RUNNING, Applied, FaultSkipped
 from lab.engines import Engine
 from lab.leftovers import CHAINS, ENSURE_CHAINS, LABEL, PENDING, TAG, TOUCHED
 from lab.machines.base import Machines, RestartUnsupported
+from lab.progress import lowered
 from lab.remote import Machine
 from lab.render import REMOTE_ROOT
 from lab.topology import RedisInstance, Topology
@@ -219,8 +219,10 @@ class Nemesis:
             raise FaultSkipped("no machine backend to restart a machine with")
         self.machines[server].close()  # its SSH session dies with it
         at = time.time()
-        # Its sshd goes away and refuses us until it is back: expected, not errors.
-        with _paramiko_silenced():
+        # Its sshd goes away and refuses us until it is back: paramiko's transport thread
+        # logs each refused handshake as an error with a traceback; expected here, and the
+        # wait itself says when it gave up.
+        with lowered("paramiko.transport", logging.CRITICAL):
             try:
                 self.backend.restart(server)
             except RestartUnsupported as exc:
@@ -243,16 +245,3 @@ class Nemesis:
         raise RuntimeError(f"{machine.server.name}: no Docker engine {timeout_s:.0f} s after "
                            "restart")
 
-
-@contextmanager
-def _paramiko_silenced() -> Iterator[None]:
-    """paramiko's transport thread logs each refused handshake as an error with its
-    traceback; while a restarted machine's sshd comes back those are expected, and the
-    wait itself says when it gave up."""
-    logger = logging.getLogger("paramiko.transport")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
