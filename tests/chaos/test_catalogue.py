@@ -33,4 +33,5 @@ def test_every_catalogue_scenario_shows_its_behaviour_on_the_default_engine(chao
             assert s["status"] == "skipped" and "COORDINATED" in s["findings"][0], s
         else:
             assert s["status"] in ("pass", "finding"), (name, s["checks"])
-    assert verdicts["manual-failover"]["measures"]["1"]["failover_s"] is not None
+    manual = verdicts["manual-failover"]  # in whichever lane it ran
+    assert manual["measures"][str(manual["target_shard"])]["failover_s"] is not None
