@@ -221,8 +221,8 @@ def _run_lanes(session: ChaosSession, lanes, finished) -> None:
     running: list[threading.Event] = []  # one per lane, set when it has ended
 
     def run_lane(shard: int, jobs: tuple[schedule.Job, ...], ended: threading.Event) -> None:
-        lane = session.lane((shard,))
         try:
+            lane = session.lane((shard,))
             go.wait()
             for job in jobs:
                 if session.stop.is_set():

@@ -36,7 +36,7 @@ from lab.chaos.nemesis import Nemesis
 from lab.chaos.observers import Observers
 from lab.chaos.phases import Phases
 from lab.chaos.record import Convergence, ScenarioResult
-from lab.chaos.scenarios import Expect, Scenario
+from lab.chaos.scenarios import Expect, Scenario, fault_params
 from lab.chaos.workload import Workload, WorkloadSettings
 from lab.config import SloSettings
 from lab.context import Lab
@@ -411,8 +411,7 @@ def _inject_and_hold(recording: Recording, scenario: Scenario) -> None:
     try:
         recording.warm_up()
         for step in steps:
-            args = {k: v for k, v in step.items()
-                    if k not in ("rule", "kind", "hold_s", "keep")}
+            args = fault_params(step)
             if step["rule"] == "inject":
                 # As the search ran it: held, then healed unless kept for an overlap.
                 fault = recording.inject(step["kind"], **args)

@@ -33,8 +33,8 @@ from lab.chaos.record import Convergence, Status, Verdict
 from lab.config import LabConfig
 from lab.paths import PROJECT_ROOT
 
-__all__ = ["SAVED_EXPECT", "Expect", "Scenario", "Step", "judge", "load_all", "save",
-           "select"]
+__all__ = ["SAVED_EXPECT", "Expect", "Scenario", "Step", "fault_params", "judge", "load_all",
+           "save", "select"]
 
 SCENARIO_DIR = PROJECT_ROOT / "scenarios"
 
@@ -92,6 +92,11 @@ class Scenario:
 _SAVED_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 # A saved sequence is judged by the SLOs and by convergence: it has no documented outcome.
 SAVED_EXPECT = Expect(max_lost_writes=None)
+
+
+def fault_params(step: dict) -> dict:
+    """A script step's fault parameters: everything but how the step is played."""
+    return {k: v for k, v in step.items() if k not in ("rule", "kind", "hold_s", "keep")}
 
 
 def load_all(directory: Path = SCENARIO_DIR) -> dict[str, Scenario]:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 
 from lab.chaos import faults
 from lab.chaos.faults.base import servers_of_shard
-from lab.chaos.scenarios import Scenario, Step
+from lab.chaos.scenarios import Scenario, Step, fault_params
 from lab.topology import Topology
 
 __all__ = ["Job", "Schedule", "estimate_s", "independent_shards", "plan", "relocate",
@@ -155,7 +155,6 @@ def estimate_s(scenario: Scenario) -> float:
 def _fault_steps(scenario: Scenario) -> list[tuple[str, dict]]:
     """(fault name, its parameters) of every fault the scenario injects."""
     if scenario.script:
-        return [(step["kind"], {k: v for k, v in step.items()
-                                if k not in ("rule", "kind", "hold_s", "keep")})
+        return [(step["kind"], fault_params(step))
                 for step in scenario.script if step["rule"] == "inject"]
     return [(step.fault, step.params) for step in scenario.faults]
