@@ -65,7 +65,7 @@ def preflight(lab: Lab) -> None:
     # The offline base image is built here (the docker provider's checks asked already).
     if lab.config.images.source == "offline" and not machines.uses_local_engine:
         host.require_docker_engine()
-        host.require_tool("debootstrap")
+        host.require_tool(images.BUILDER)
     if lab.config.images.source == "offline" or machines.uses_local_engine:
         lab.recipes()  # fails early when the host's mirror cannot be told
 

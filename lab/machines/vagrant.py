@@ -16,7 +16,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from lab import host
+from lab import host, images
 from lab.config import LabConfig
 from lab.errors import LabError, PreflightError
 from lab.machines.base import Machines, RestartUnsupported
@@ -46,7 +46,7 @@ class VagrantMachines(Machines):
         if self.uses_local_engine:  # the machines are containers of this host's engine
             host.require_docker_engine()
             host.check_address_range(self.config.machines.network, self.config.name)
-            host.require_tool("debootstrap")  # the machine image is built here
+            host.require_tool(images.BUILDER)  # the machine image is built here
             self._refuse_another_machine_image()
         else:  # VMs: a broken Vagrantfile or machine list is caught before `vagrant up`
             self.validate()
@@ -138,28 +138,32 @@ class VagrantMachines(Machines):
             raise LabError(f"`vagrant status` failed (exit {exc.returncode})") from None
 
     def up(self) -> list[str]:
-        """Start every machine that is not running, one at a time; return their names."""
+        """Start every machine that is not running, in one ``vagrant up`` (Vagrant starts
+        them in parallel where the provider can: the docker provider can, and locks the
+        network it creates); return their names."""
         self.write_machine_list()
         states = self.status()
-        started = []
-        for server in self.config.servers:
-            if states.get(server.name) == "running":
-                continue
+        stopped = [s for s in self.config.servers if states.get(s.name) != "running"]
+        if not stopped:
+            return []
+        for server in stopped:
             log.info(f"  vagrant up {server.name} ({server.address}, provider {self.provider})")
-            try:
-                lines = self._vagrant(quiet=False).up(
-                    vm_name=server.name, provider=self.provider, stream_output=True)
-                for line in lines:
-                    line = line.rstrip()
-                    if line:
-                        log.info(f"    {line}")
-            except subprocess.CalledProcessError as exc:
-                raise LabError(
-                    f"`vagrant up {server.name}` failed (exit {exc.returncode}); see the lines "
-                    "above, then `nox -s lab_down` to remove what was created"
-                ) from None
-            started.append(server.name)
-        return started
+        # One machine: named; every machine: none named (the whole list, at once).
+        vm_name = stopped[0].name if len(stopped) == 1 else None
+        try:
+            lines = self._vagrant(quiet=False).up(
+                vm_name=vm_name, provider=self.provider, stream_output=True)
+            for line in lines:
+                line = line.rstrip()
+                if line:
+                    log.info(f"    {line}")
+        except subprocess.CalledProcessError as exc:
+            names = " ".join(s.name for s in stopped)
+            raise LabError(
+                f"`vagrant up` of {names} failed (exit {exc.returncode}); see the lines "
+                "above, then `nox -s lab_down` to remove what was created"
+            ) from None
+        return [s.name for s in stopped]
 
     def _refuse_another_machine_image(self) -> None:
         """Vagrant keeps a created container as it is: machines of another image (bare or

@@ -61,11 +61,13 @@ def test_the_engine_image_comes_from_its_release_the_machine_image_from_the_host
     assert len(tags) == len(engines.ENGINES)
 
 
-def test_missing_packages_are_read_from_debootstrap_and_apt():
-    debootstrap = ("I: Resolving dependencies of base packages...\n"
-                   "I: Checking component main on http://deb.debian.org/debian...\n"
-                   "E: Couldn't find these debs: valkey-server valkey-sentinel\n")
-    assert images.missing_packages(debootstrap) == ["valkey-server", "valkey-sentinel"]
+def test_missing_packages_are_read_from_the_builder_s_apt_output():
+    # As mmdebstrap 1.3.5 printed it for --include=valkey-server,nosuchpkg on bookworm.
+    builder = ("E: Unable to locate package valkey-server\n"
+               "E: Unable to locate package nosuchpkg\n"
+               "E: setup failed: E: apt-get -o Dir::Bin::dpkg=env ... install valkey-server "
+               "nosuchpkg ... failed\nE: mmdebstrap failed to run\n")
+    assert images.missing_packages(builder) == ["valkey-server", "nosuchpkg"]
     apt = "Reading package lists...\nE: Unable to locate package valkey-server\n"
     assert images.missing_packages(apt) == ["valkey-server"]
     assert images.missing_packages("E: Failed getting release file") == []
