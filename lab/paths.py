@@ -3,7 +3,7 @@
 Everything lives under ``.lab/`` beside the Vagrantfile (git-ignored), or under
 ``$REDIS_HA_LAB_HOME``::
 
-    .lab/cache/            images and .deb caches, shared by every lab on this host
+    .lab/cache/            images and wheels, shared by every lab on this host
     .lab/labs/<lab name>/  one lab's secrets, SSH key, bundles, Vagrant state and the
                            lab.toml it was brought up with
 

@@ -10,14 +10,14 @@ except under CI (``CI=true``), where a missing engine or browser is a failure.
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 
 import pytest
 
 from lab import host
 from lab.report import browser
-from tests.labs import QUICK_RESYNC, running, write_config
-
-ARTICLE_SUBNET = 60
+from tests.labs import ImagePrebuild, article_config, running
 
 
 def pytest_collection_modifyitems(config, items):
@@ -42,6 +42,25 @@ def pytest_collection_modifyitems(config, items):
         if chosen and not available():
             for item in chosen:
                 item.add_marker(pytest.mark.skip(reason=reason))
+
+
+_prebuild: ImagePrebuild | None = None
+
+
+def pytest_collection_finish(session):
+    """Start building the images the selected lab tests need (tests/labs.py): the unit and
+    browser tiers run meanwhile. Not in an xdist worker's place: its controller collects."""
+    global _prebuild
+    groups = {lab_group(i) for i in session.items
+              if i.get_closest_marker("lab") and not i.get_closest_marker("skip")}
+    if groups and not session.config.option.collectonly and host.docker_engine_answers():
+        scratch = Path(tempfile.mkdtemp(prefix="rhl-prebuild-"))
+        _prebuild = ImagePrebuild(scratch, groups).start()
+
+
+def pytest_sessionfinish(session):
+    if _prebuild is not None:
+        _prebuild.wait()
 
 
 def lab_group(item) -> str:
@@ -72,6 +91,8 @@ def pytest_runtest_logreport(report):
 
 
 def pytest_terminal_summary(terminalreporter):
+    if _prebuild is not None:
+        terminalreporter.write_line(f"lab images prebuilt: {_prebuild.wait()}")
     if not _tier_seconds:
         return
     parts = [f"{tier} {_tier_seconds[tier]:.0f} s ({len(_tier_tests[tier])} tests)"
@@ -85,7 +106,5 @@ def article_lab(tmp_path_factory):
     """The article layout with default settings (but QUICK_RESYNC), brought up once for
     every test that only needs "the lab": routing checks first, then the chaos campaign,
     load and Hypothesis (test paths run in that order)."""
-    config = write_config(tmp_path_factory.mktemp("article"), name="rhl-article",
-                          subnet=ARTICLE_SUBNET, extra=QUICK_RESYNC)
-    with running(config) as lab:
+    with running(article_config(tmp_path_factory.mktemp("article"))) as lab:
         yield lab

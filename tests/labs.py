@@ -10,6 +10,7 @@ import json
 import re
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -18,6 +19,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from lab import config as config_module
+from lab import images
 from lab.context import Lab
 from lab.paths import PROJECT_ROOT, REPORTS, LabPaths
 
@@ -42,6 +45,75 @@ def write_config(directory: Path, *, name: str, subnet: int, layout: str = "arti
         f'[machines]\nnetwork = "192.168.{subnet}.0/24"\n{machines}{servers}{extra}'
     )
     return path
+
+
+# The suite's shared labs (tests/conftest.py's lab groups): each one's settings, written
+# by the fixture that brings it up and read by the image prebuild below.
+ARTICLE_SUBNET = 60
+SPREAD_SUBNET = 57
+SPREAD_ENGINE = "valkey-8.1"
+INVENTORY_SUBNET = 63
+
+
+def article_config(directory: Path) -> Path:
+    """The article layout with default settings (but QUICK_RESYNC)."""
+    return write_config(directory, name="rhl-article", subnet=ARTICLE_SUBNET, extra=QUICK_RESYNC)
+
+
+def spread_config(directory: Path, engine: str = SPREAD_ENGINE) -> Path:
+    return write_config(directory, name="rhl-e2e", subnet=SPREAD_SUBNET, layout="spread",
+                        extra=f'[images]\nengine = "{engine}"\n{QUICK_RESYNC}')
+
+
+def inventory_machines_config(directory: Path) -> Path:
+    """Bare Vagrant machines that the inventory tests address as SSH hosts."""
+    return write_config(directory, name="rhl-inventory-vms", subnet=INVENTORY_SUBNET,
+                        machines='image = "bare"\n')
+
+
+SHARED_LABS: dict[str, Callable[[Path], Path]] = {
+    "article": article_config, "e2e": spread_config, "inventory": inventory_machines_config,
+    "lifecycle": article_config,  # its own lab, of the article lab's images
+}
+
+
+class ImagePrebuild:
+    """The images of the lab groups a run selected, built in the background while the
+    unit and browser tiers run (an image not cached takes 25-45 s to build). A lab brought
+    up meanwhile waits for it on the image cache's lock; a failed build is only reported
+    here: that lab's own ``lab_up`` then builds and fails with the reason."""
+
+    def __init__(self, directory: Path, groups: set[str]):
+        self._directory = directory
+        self._groups = sorted(g for g in groups if g in SHARED_LABS)
+        self.outcome = ""
+        self._thread = threading.Thread(target=self._build, name="image-prebuild")
+
+    def start(self) -> ImagePrebuild:
+        if self._groups:
+            self._thread.start()
+        return self
+
+    def _build(self) -> None:
+        started = time.monotonic()
+        try:
+            recipes = {}
+            for group in self._groups:  # read as lab_up reads them; no lab state written
+                config = config_module.load(SHARED_LABS[group](self._directory))
+                recipes.update({r.image: r for r in images.recipes(
+                    config.engine, config.images.mirror, config.images.suite,
+                    config.machines.image)})
+            built = images.ensure(tuple(recipes.values()), LabPaths.for_lab("prebuild"))
+            self.outcome = (f"{len(built)} of {len(recipes)} built in "
+                            f"{time.monotonic() - started:.0f} s" if built
+                            else f"all {len(recipes)} cached")
+        except Exception as exc:  # reported once, at the end of the run
+            self.outcome = f"failed ({type(exc).__name__}: {str(exc).splitlines()[0]})"
+
+    def wait(self, bound_s: float = 600) -> str:
+        if self._thread.is_alive() or self._thread.ident:
+            self._thread.join(bound_s)
+        return self.outcome
 
 
 def run_lab(*args: str, config: Path, env: dict | None = None,

@@ -18,10 +18,16 @@ import pytest
 
 from lab import engines
 from lab.context import Lab
-from tests.labs import QUICK_RESYNC, RunningLab, host_footprint, run_lab, running, write_config
+from tests.labs import (
+    SPREAD_ENGINE,
+    RunningLab,
+    host_footprint,
+    run_lab,
+    running,
+    spread_config,
+    write_config,
+)
 
-SUBNET = 57  # 192.168.57.0/24: not the default lab's range
-SPREAD_ENGINE = "valkey-8.1"
 OPT_IN_ENGINES = [e for e in engines.names() if e not in ("redis-7.0", SPREAD_ENGINE)] \
     if os.environ.get("LAB_ENGINES_ALL") == "1" else []
 MACHINES_OPT_IN = "LAB_MACHINES_ALL"
@@ -60,14 +66,9 @@ def debian13_engine_lab(tmp_path_factory):
         yield lab
 
 
-def spread_config(directory, engine: str):
-    return write_config(directory, name="rhl-e2e", subnet=SUBNET, layout="spread",
-                        extra=f'[images]\nengine = "{engine}"\n{QUICK_RESYNC}')
-
-
 @pytest.fixture(scope="package")
 def spread_lab(tmp_path_factory):
-    with running(spread_config(tmp_path_factory.mktemp("spread"), SPREAD_ENGINE)) as lab:
+    with running(spread_config(tmp_path_factory.mktemp("spread"))) as lab:
         yield lab
 
 

@@ -13,9 +13,13 @@ import pytest
 
 from lab.context import Lab
 from lab.paths import LabPaths
-from tests.labs import QUICK_RESYNC, run_lab, write_config
-
-SUBNET = 63
+from tests.labs import (
+    INVENTORY_SUBNET,
+    QUICK_RESYNC,
+    inventory_machines_config,
+    run_lab,
+    write_config,
+)
 
 
 @dataclass
@@ -39,7 +43,7 @@ def ssh_lab_toml(directory: Path, name: str, key: Path, mode: str = "provision",
     """A lab.toml whose hosts are the Vagrant lab's machines, reached as an inventory
     (provisioned: with QUICK_RESYNC; an adopted stack has the settings it was given)."""
     quick = QUICK_RESYNC if mode == "provision" else ""
-    return write_config(directory, name=name, subnet=SUBNET,
+    return write_config(directory, name=name, subnet=INVENTORY_SUBNET,
                         machines=f'backend = "ssh"\nmode = "{mode}"\n',
                         extra=f'[ssh]\nuser = "vagrant"\nkey = "{key}"\nsudo = true\n'
                               f'{quick}{extra}')
@@ -48,8 +52,7 @@ def ssh_lab_toml(directory: Path, name: str, key: Path, mode: str = "provision",
 @pytest.fixture(scope="package")
 def inventory(tmp_path_factory):
     directory = tmp_path_factory.mktemp("inventory")
-    vm_config = write_config(directory, name="rhl-inventory-vms", subnet=SUBNET,
-                             machines='image = "bare"\n')
+    vm_config = inventory_machines_config(directory)
     up = run_lab("up", "--machines-only", config=vm_config)
     try:
         assert up.returncode == 0, up.stdout + up.stderr
