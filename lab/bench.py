@@ -15,7 +15,7 @@ alone. ``--what lifecycle`` (part of the default ``all``) repeats, in order:
 * ``lab_down``.
 
 ``--what chaos`` brings the bench lab up with down-after 1000 ms and no restart policy
-(a crashed master stays down, as in DESIGN's native measurement) and measures:
+(a crashed master stays down, as in the native floor of docs/design.md, Facts) and measures:
 
 * ``crash-master`` repeated: fault -> ``+switch-master`` and fault -> writes resumed
   through HAProxy, with where the time goes (+sdown, +odown, +switch-master, the new

@@ -33,8 +33,8 @@ MODES = ("provision", "adopt")
 # Python): lab_up then installs the engine over SSH, as on a fresh server.
 MACHINE_IMAGES = ("with-engine", "bare")
 
-# The measures an SLO can bound (DESIGN 5), with what each means; lab.chaos.slo reads them
-# from a history's measures.
+# The measures an SLO can bound (docs/design.md, Measures), with what each means;
+# lab.chaos.slo reads them from a history's measures.
 SLO_MEASURES = {
     "failover_s": "fault -> first +switch-master, seconds (no failover: not judged)",
     "writes_resumed_s": "fault -> first write through HAProxy after the switch, seconds",

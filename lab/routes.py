@@ -5,9 +5,10 @@ Routes, for the chaos workload and for Locust alike:
 ``haproxy``           the article's: HAProxy's ``tcp-check role:master`` backends (ports
                       ``[haproxy] first_port`` ...). Two instances that both answer
                       ``role:master`` share the writes.
-``haproxy-sentinel``  the hardened HAProxy of DESIGN 4 (ports ``[haproxy] checked_first_port``
-                      ...): an instance takes writes only while it answers ``role:master`` *and*
-                      a majority of the shard's Sentinels name it
+``haproxy-sentinel``  the Sentinel-checked HAProxy (docs/design.md, Facts; ports
+                      ``[haproxy] checked_first_port`` ...): an instance takes writes only
+                      while it answers ``role:master`` *and* a majority of the shard's
+                      Sentinels name it
                       (``SENTINEL get-master-addr-by-name``), with ``balance first``.
 ``sentinel-client``   no HAProxy: redis-py's ``Sentinel`` client asks the shard's Sentinels
                       for the master (and the replicas), as its documentation shows.

@@ -1,4 +1,4 @@
-"""Measurements over a history: pure functions, one definition each (DESIGN section 5).
+"""Measurements over a history: pure functions, one definition each (docs/design.md, Measures).
 
 ``outage``        per shard, the longest gap between two successful writes through its
                   master port that overlaps a fault window; also per HAProxy the clients

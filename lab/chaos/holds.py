@@ -29,7 +29,7 @@ from lab.config import SentinelSettings
 __all__ = ["ELECTION_ALLOWANCE_S", "Holds"]
 
 # Beyond down-after: ODOWN, the election, the promotion and HAProxy's next check, with a
-# margin. Measured on the native floor (DESIGN 4): writes resume 0.6-0.9 s after SDOWN;
+# margin. Measured on the native floor (docs/design.md, Facts): writes resume 0.6-0.9 s after SDOWN;
 # the lab's containers add a second or two.
 ELECTION_ALLOWANCE_S = 4.0
 

@@ -1,4 +1,4 @@
-"""The package's import graph: one direction of flow (DESIGN 2), checked on every run.
+"""The package's import graph: one direction of flow (docs/design.md, Rules), checked on every run.
 
 grimp reads every import statement of the package, including those inside functions.
 """
