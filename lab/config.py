@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from lab import engine_install, engines, routes
+from lab import engine_install, engines, measures, routes
 from lab.errors import ConfigError
 
 LAYOUTS = ("article", "spread")
@@ -32,23 +32,6 @@ MODES = ("provision", "adopt")
 # The docker provider's machine image: with the Docker engine in it, or bare (sshd, sudo,
 # Python): lab_up then installs the engine over SSH, as on a fresh server.
 MACHINE_IMAGES = ("with-engine", "bare")
-
-# The measures an SLO can bound (docs/design.md, Measures), with what each means;
-# lab.chaos.slo reads them from a history's measures.
-SLO_MEASURES = {
-    "failover_s": "fault -> first +switch-master, seconds (no failover: not judged)",
-    "writes_resumed_s": "fault -> first write through HAProxy after the switch, seconds",
-    "outage_s": "longest write gap overlapping a fault that any client saw, seconds",
-    "lost_writes": "acknowledged writes absent after heal and settle, all shards",
-    "indeterminate_writes": "unacknowledged writes that did land, all shards",
-    "split_brain_s": "time two instances of a shard said role:master (or HAProxy had two "
-                     "UP), seconds",
-    "convergence_s": "heal -> settled again, seconds (never settled: breached)",
-    "stale_reads": "reads through replica ports that missed an acknowledged write",
-    "demoted_writes": "writes acknowledged by a demoted master (one a majority of Sentinels "
-                      "named before and no longer names), all shards",
-    "demoted_write_s": "time clients spent writing to a demoted master, seconds",
-}
 
 # [slo] coverage: what a search must have done before its GO counts ("" = report only).
 SLO_COVERAGE = ("", "every-fault")
@@ -169,8 +152,8 @@ class AdoptSettings:
 
 @dataclass(frozen=True)
 class SloSettings:
-    """The user's requirements: an upper bound per measure (``SLO_MEASURES``), for every
-    scenario, with per-scenario overrides (``[slo.scenarios.<name>]``)."""
+    """The user's requirements: an upper bound per measure (:mod:`lab.measures`), for
+    every scenario, with per-scenario overrides (``[slo.scenarios.<name>]``)."""
 
     thresholds: tuple[tuple[str, float], ...] = ()
     scenarios: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = ()
@@ -382,9 +365,9 @@ def slo_settings(table: Any, source: str) -> SloSettings:
 def _slo_thresholds(table: dict, where: str, source: str) -> tuple[tuple[str, float], ...]:
     found = []
     for measure, bound in table.items():
-        if measure not in SLO_MEASURES:
+        if measure not in measures.registered():
             raise ConfigError(f"{source}: {where} unknown measure {measure!r}; known: "
-                              f"{', '.join(SLO_MEASURES)}")
+                              f"{', '.join(measures.registered())}")
         if isinstance(bound, bool) or not isinstance(bound, int | float):
             raise ConfigError(f"{source}: {where} {measure} = {bound!r}: must be a number")
         if bound < 0:

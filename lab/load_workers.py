@@ -33,8 +33,9 @@ log = logging.getLogger(__name__)
 REMOTE = "/opt/redis-ha-lab-load"
 MASTER_PORT = 5557
 # What the locustfile imports from the lab package (and what those import).
+# A name without ".py" is a package, shipped whole (without its __pycache__).
 LAB_MODULES = ("__init__.py", "errors.py", "engines.py", "engine_install.py", "routes.py",
-               "config.py", "topology.py", "failures.py", "probe.py", "clients.py")
+               "config.py", "measures", "topology.py", "failures.py", "probe.py", "clients.py")
 
 
 def wheelhouse(paths: LabPaths) -> Path:
@@ -61,6 +62,10 @@ def wheelhouse(paths: LabPaths) -> Path:
     return target
 
 
+def _without_bytecode(member: tarfile.TarInfo) -> tarfile.TarInfo | None:
+    return None if "__pycache__" in member.name else member
+
+
 def payload(wheels: Path) -> tuple[bytes, str]:
     """A tarball of the wheels, the locustfile and the lab modules, and its digest."""
     buffer = io.BytesIO()
@@ -69,7 +74,8 @@ def payload(wheels: Path) -> tuple[bytes, str]:
             tar.add(wheel, arcname=f"wheels/{wheel.name}")
         tar.add(PROJECT_ROOT / "loadtests" / "locustfile.py", arcname="src/locustfile.py")
         for module in LAB_MODULES:
-            tar.add(PROJECT_ROOT / "lab" / module, arcname=f"src/lab/{module}")
+            tar.add(PROJECT_ROOT / "lab" / module, arcname=f"src/lab/{module}",
+                    filter=_without_bytecode)
     data = buffer.getvalue()
     return data, hashlib.sha256(data).hexdigest()
 

@@ -94,7 +94,7 @@ WRITE_BOUND_S = 10.0
 # Faults active at once: one per shard of the article layout, so one example can try
 # three faults for the price of one failover and convergence.
 MAX_ACTIVE_FAULTS = 3
-# What the search climbs towards: SLO measures (lab.config.SLO_MEASURES), worst first.
+# What the search climbs towards: measures (lab.measures), worst first.
 TARGETS = ("lost_writes", "outage_s", "split_brain_s")
 # An example checks only that the lab converges: what it must not do is the user's SLOs.
 EXAMPLE_EXPECT = Expect(max_lost_writes=None)

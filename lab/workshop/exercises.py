@@ -15,7 +15,7 @@ and does at most one thing:
 
 A fault step may carry a ``predict`` (the room's guess, asked before the fault) and a
 ``check`` (a rule the measured numbers must meet, e.g. after a fix); both name a
-``measure`` from the one vocabulary of measures (:data:`lab.config.SLO_MEASURES`). A
+``measure`` from the one vocabulary of measures (:mod:`lab.measures`). A
 prediction is either multiple choice (each choice a range of the measure: the right one
 is the one the measured value falls in) or a number (right when within ``within`` of the
 measured value). ``explain`` is shown after the measurement, ``hint`` on request.
@@ -32,9 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from lab import config as config_module
+from lab import measures
 from lab.chaos import faults
 from lab.chaos import scenarios as scenario_module
-from lab.config import SLO_MEASURES
 from lab.errors import ConfigError
 from lab.paths import PROJECT_ROOT
 
@@ -325,8 +325,8 @@ def _overlay(f: _Fields, key: str, table: dict) -> dict:
 
 def _measure(f: _Fields) -> str:
     measure = f.get("measure", str, required=True)
-    if measure not in SLO_MEASURES:
-        f.fail("measure", measure, f"unknown measure; known: {', '.join(SLO_MEASURES)}")
+    if measure not in measures.registered():
+        f.fail("measure", measure, f"unknown measure; known: {', '.join(measures.registered())}")
     return measure
 
 

@@ -53,6 +53,17 @@ def test_only_the_cli_and_the_bench_use_the_workshop_and_the_matrix(graph, modul
     assert chain is None, " -> ".join(chain)
 
 
+def test_the_measures_import_nothing_of_the_lab_above_them(graph):
+    """The measures are the bottom layer: the configuration validates ``[slo]`` against
+    them, so they must not reach back into the configuration, chaos or anything else."""
+    package = {"lab.measures", *graph.find_descendants("lab.measures")}
+    for module in package:
+        beyond = {m for m in graph.find_modules_directly_imported_by(module)
+                  if m.startswith("lab") and m not in package}
+        assert not beyond, f"{module} imports {sorted(beyond)}"
+    assert "lab.measures" in graph.find_modules_directly_imported_by("lab.config")
+
+
 def test_imports_inside_functions_are_seen(graph):
     """(The CLI imports chaos lazily: the graph must still have the edge.)"""
     assert "lab.chaos.campaign" in graph.find_modules_directly_imported_by("lab.cli")
@@ -66,6 +77,8 @@ def test_the_modules_shipped_to_load_workers_import_nothing_else_of_the_lab(grap
 
     shipped = {"lab" if m == "__init__.py" else f"lab.{m.removesuffix('.py')}"
                for m in LAB_MODULES}
+    shipped |= {d for m in LAB_MODULES if not m.endswith(".py")  # a package: all of it
+                for d in graph.find_descendants(f"lab.{m}")}
     for module in shipped:
         beyond = {m for m in graph.find_modules_directly_imported_by(module)
                   if m.startswith("lab") and m not in shipped}
