@@ -9,6 +9,7 @@
     nox -s matrix -- --routes haproxy,haproxy-sentinel,sentinel-client   # ... each route
     nox -s lab_down         # remove everything the lab created
     nox -s tests            # the suite (`-- -m unit`: seconds, no Docker, no browser)
+    nox -s docs             # the documentation site, into reports/docs/ (`-- --check`)
     nox -s lint bench
 
 Every lab session runs ``python -m lab VERB`` from one shared virtualenv
@@ -44,8 +45,8 @@ def _lab_python(session: nox.Session) -> str:
         session.log(f"installing redis-ha-lab into {LAB_VENV.relative_to(ROOT)}")
         session.run(sys.executable, "-m", "venv", "--clear", str(LAB_VENV), external=True)
         session.run(str(python), "-m", "pip", "install", "-q", "--upgrade", "pip", external=True)
-        session.run(str(python), "-m", "pip", "install", "-q", "-e", f"{ROOT}[test,lint]",
-                    external=True)
+        session.run(str(python), "-m", "pip", "install", "-q", "-e",
+                    f"{ROOT}[test,lint,docs]", external=True)
         stamp.write_text(want)
     return str(python)
 
@@ -134,6 +135,12 @@ def tests(session: nox.Session) -> None:
         session.error("pytest collected no tests: that is a failure here")
     if code != 0:
         session.error(f"pytest exited {code}")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site into reports/docs/ (`-- --check`: open every page)."""
+    _lab(session, "docs", *session.posargs)
 
 
 @nox.session

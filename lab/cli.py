@@ -146,6 +146,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="required on an SSH inventory (real hosts)")
     verbs.add_parser("heal", help="remove every fault leftover from the machines, e.g. after "
                                   "the controlling machine crashed mid-fault")
+    p = verbs.add_parser("docs", help="build the documentation site into reports/docs/ "
+                                      "(hand-written pages and a reference generated from "
+                                      "the registries)")
+    p.add_argument("--check", action="store_true",
+                   help="then open every page in headless Chromium and follow every link")
     return parser
 
 
@@ -202,6 +207,17 @@ def _dispatch(args: argparse.Namespace) -> int:
         from lab.report import command
 
         return command.run(args.reports or REPORTS, args.runs, args.check)
+    if args.verb == "docs":
+        from lab import docs
+
+        docs.build()
+        if not args.check:
+            return 0
+        problems = docs.check()
+        for problem in problems:
+            print(f"docs: {problem}")
+        print(f"docs: {'every page opened cleanly' if not problems else 'problems found'}")
+        return 1 if problems else 0
     if args.verb == "check-config":
         lab = Lab.load(args.config)
         for shard in lab.topology.shards:

@@ -23,8 +23,8 @@ from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.support.wait import WebDriverWait
 
-__all__ = ["BrowserError", "PageCheck", "check_page", "find_chromedriver", "find_chromium",
-           "watch_text"]
+__all__ = ["BrowserError", "PageCheck", "check_page", "check_pages", "find_chromedriver",
+           "find_chromium", "watch_text"]
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 CHROMEDRIVER_NAMES = ("chromedriver",)
@@ -67,31 +67,44 @@ def check_page(page: Path, questions: dict[str, str] | None = None,
     ``questions`` maps a name to a JavaScript expression; its JSON-able value is the
     answer. Console errors, uncaught exceptions and failed loads are collected.
     """
-    check = PageCheck(page.resolve().as_uri())
+    [check] = check_pages([page], questions, screenshot, ready, timeout_s)
+    return check
+
+
+def check_pages(pages: list[Path], questions: dict[str, str] | None = None,
+                screenshot: Path | None = None, ready: str = "true",
+                timeout_s: float = 60.0) -> list[PageCheck]:
+    """:func:`check_page` for each of ``pages``, in one browser (a screenshot: of the
+    last)."""
+    checks = []
     try:
         with _chromium() as driver:
             driver.set_page_load_timeout(timeout_s)
-            driver.get(check.url)
-            try:
-                WebDriverWait(driver, timeout_s, poll_frequency=0.2).until(
-                    lambda d: d.execute_script(f"return !!({ready})"))
-            except WebDriverException:
-                raise BrowserError(f"{page}: not ready after {timeout_s:.0f} s ({ready})") \
-                    from None
-            for name, expression in (questions or {}).items():
-                check.answers[name] = driver.execute_script(f"return ({expression})")
-            if screenshot:
-                shot = driver.execute_cdp_cmd("Page.captureScreenshot",
-                                              {"format": "png", "captureBeyondViewport": True})
-                screenshot.write_bytes(base64.b64decode(shot["data"]))
-                check.screenshot = screenshot
-            time.sleep(0.5)  # late errors (e.g. a chart that throws on its first frame)
-            check.console_errors = [entry["message"] for entry in driver.get_log("browser")
-                                    if entry["level"] == "SEVERE"]
-            check.external_requests = _external_requests(driver.get_log("performance"))
+            for page in pages:
+                check = PageCheck(page.resolve().as_uri())
+                driver.get(check.url)
+                try:
+                    WebDriverWait(driver, timeout_s, poll_frequency=0.2).until(
+                        lambda d: d.execute_script(f"return !!({ready})"))
+                except WebDriverException:
+                    raise BrowserError(f"{page}: not ready after {timeout_s:.0f} s ({ready})") \
+                        from None
+                for name, expression in (questions or {}).items():
+                    check.answers[name] = driver.execute_script(f"return ({expression})")
+                if screenshot and page == pages[-1]:
+                    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
+                        "format": "png", "captureBeyondViewport": True})
+                    screenshot.write_bytes(base64.b64decode(shot["data"]))
+                    check.screenshot = screenshot
+                time.sleep(0.5)  # late errors (e.g. a chart that throws on its first frame)
+                check.console_errors = [entry["message"]
+                                        for entry in driver.get_log("browser")
+                                        if entry["level"] == "SEVERE"]
+                check.external_requests = _external_requests(driver.get_log("performance"))
+                checks.append(check)
     except WebDriverException as exc:
         raise BrowserError(f"chromium: {exc.msg or type(exc).__name__}") from None
-    return check
+    return checks
 
 
 def watch_text(url: str, selector: str, until: Callable[[], bool], bound_s: float,

@@ -1,0 +1,66 @@
+"""The documentation site (``nox -s docs``): hand-written pages plus a reference generated
+from the registries, built offline by MkDocs in strict mode, every page opened in
+Chromium and every internal link followed."""
+
+from __future__ import annotations
+
+import html
+
+import pytest
+
+from lab import docs, measures
+from lab.chaos import faults
+from lab.chaos import scenarios as scenario_module
+from lab.workshop import exercises as exercise_module
+
+
+def page_text(path) -> str:
+    return html.unescape(path.read_text(encoding="utf-8"))
+
+
+def test_the_reference_names_every_registered_fault_measure_scenario_and_exercise(tmp_path):
+    config = docs.stage(tmp_path / "staging", tmp_path / "site")
+    reference = config.parent / "pages" / "reference"
+    pages = {name: (reference / name).read_text() for name in docs.REFERENCE}
+    assert all(f"`{name}`" in pages["faults.md"] for name in faults.registered())
+    assert len(faults.registered()) == 20 and "20 faults" in pages["faults.md"]
+    for name in measures.registered():
+        assert f"`{name}`" in pages["measures.md"] and f"`{name} = N`" in pages["slo.md"]
+    assert all(f"`{name}`" in pages["scenarios.md"] for name in scenario_module.load_all())
+    assert all(f"`{name}`" in pages["exercises.md"] for name in exercise_module.load_all())
+
+
+def test_a_measure_registered_later_is_in_the_reference_too(tmp_path):
+    measures.register(measures.Measure("throwaway_s", "s", "a measure for this test only",
+                                       lambda shards, convergence: None))
+    try:
+        config = docs.stage(tmp_path / "staging", tmp_path / "site")
+    finally:
+        measures.forget("throwaway_s")
+    reference = config.parent / "pages" / "reference"
+    assert "`throwaway_s`" in (reference / "measures.md").read_text()
+    assert "`throwaway_s = N`" in (reference / "slo.md").read_text()
+
+
+@pytest.mark.browser
+def test_the_site_builds_strict_and_every_page_opens_cleanly(tmp_path):
+    site = tmp_path / "site"
+    index = docs.build(site, tmp_path / "staging")
+    assert index == site / "index.html" and index.is_file()
+    assert docs.check(site) == []  # no console error, no request out, no broken link
+    built = {name: page_text(site / "reference" / name.replace(".md", ".html"))
+             for name in docs.REFERENCE}
+    missing = [n for n in faults.registered() if n not in built["faults.md"]] + \
+              [n for n in measures.registered() if n not in built["measures.md"]]
+    assert missing == []
+
+
+def test_a_broken_link_fails_the_check(tmp_path):
+    site = tmp_path / "site"
+    (site / "reference").mkdir(parents=True)
+    (site / "index.html").write_text('<a href="reference/gone.html">x</a>'
+                                     '<a href="#nowhere">y</a><a href="https://e.x/">z</a>')
+    (site / "reference" / "ok.html").write_text('<h1 id="top">ok</h1>')
+    problems = docs._link_problems(site, [site / "index.html"])
+    assert problems == ["index.html: broken link reference/gone.html",
+                        "index.html: no anchor for #nowhere"]
