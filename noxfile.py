@@ -128,7 +128,7 @@ def tests(session: nox.Session) -> None:
 
     One process by default. `-- -n 2 --dist loadgroup` runs two lab groups side by side
     (tests/conftest.py's ``lab_group``): on this project's 2-core machine the labs then
-    starve each other's timing and real checks fail (README, Tests)."""
+    starve each other's timing and real checks fail (docs/development.md, Tests)."""
     python = _lab_python(session)
     code = subprocess.run([python, "-m", "pytest", *session.posargs], cwd=ROOT).returncode
     if code == 5:

@@ -7,7 +7,7 @@ polling could save, i.e. the faults' own hold, plus, when the shard failed over,
 native shard needs once its old master is back until it has settled again (measured in
 the same run on the loopback floor shard of :mod:`lab.chaos.floor`, with the same
 settings). ``ratio`` = wall time / floor; the campaign's wall time is beside the sum of
-floors. Nothing is asserted: these machines are noisy; the README's table is this JSON.
+floors. Nothing is asserted: these machines are noisy; docs/first-run.md's table is this JSON.
 
 Each repetition runs the catalogue twice, ``--serial`` and as :mod:`lab.chaos.schedule`
 runs it (lanes at once), alternating which goes first, so that both meet the same noise.

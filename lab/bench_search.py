@@ -18,7 +18,7 @@ known sequences on and off (``--known on|off|both``), one search runs with
 found or not, time to the first failing example, the minimal sequence, the whole
 search's time (with shrinking), examples per minute, and the replay's time and outcome.
 Per cell: the share of seeds that found the breach and the medians. Nothing is asserted:
-these machines are noisy; the README's table is this JSON.
+these machines are noisy; the table in docs/ is this JSON.
 """
 
 from __future__ import annotations

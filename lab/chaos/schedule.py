@@ -11,7 +11,7 @@ whole lab:
 * a fault that names a server (isolate-server, kill-haproxy, restart-machine, ...) touches
   every shard on that server;
 * a scenario that says ``runs_alone`` (with its reason, from the serial-vs-parallel
-  comparison in the README).
+  comparison in docs/first-run.md).
 
 In the ``article`` layout shard *i* lives entirely on server *i*: three lanes. In the
 ``spread`` layout every shard has an instance and a Sentinel on every server: no shard is
@@ -35,8 +35,8 @@ __all__ = ["Job", "Schedule", "estimate_s", "independent_shards", "plan", "reloc
            "shard_local"]
 
 # What a scenario costs beyond its holds and waits (reset, warm-up, heal, convergence,
-# read-back): the catalogue measured about 12 s a scenario (README, "Where the time
-# goes"). Only the lanes' balance depends on it.
+# read-back): the catalogue measured about 12 s a scenario (docs/measured.md). Only the
+# lanes' balance depends on it.
 OVERHEAD_S = 12.0
 
 

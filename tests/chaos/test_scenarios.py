@@ -28,7 +28,7 @@ def test_shard_local_scenarios_ran_at_once_each_seeing_only_its_own_shard(campai
     schedule = results["options"]["schedule"]
     assert schedule["mode"] == "parallel", schedule
     # restart-machine takes a server; kill-sentinels-majority runs alone by its own word
-    # (the serial-vs-parallel comparison, README "Scheduling").
+    # (the serial-vs-parallel comparison, docs/first-run.md, "Serial vs parallel").
     assert schedule["alone"] == ["kill-sentinels-majority", "restart-machine"]
     laned = {label: int(shard) for shard, labels in schedule["lanes"].items()
              for label in labels}

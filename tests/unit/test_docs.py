@@ -64,3 +64,8 @@ def test_a_broken_link_fails_the_check(tmp_path):
     problems = docs._link_problems(site, [site / "index.html"])
     assert problems == ["index.html: broken link reference/gone.html",
                         "index.html: no anchor for #nowhere"]
+
+
+def test_every_hand_written_page_is_in_the_site_s_navigation():
+    written = {p.name for p in docs.HAND_WRITTEN.glob("*.md")}
+    assert written == {"index.md", *docs.GUIDES}

@@ -288,14 +288,15 @@ def test_leftovers_are_counted_per_machine_and_healed_everywhere():
     assert "xargs -r docker unpause" in leftovers.HEAL_EVERYTHING
 
 
-def test_the_readmes_example_fault_works_as_written(private_registry):
-    """README "Adding a fault": its class, run as written, registers and injects."""
+def test_the_docs_example_fault_works_as_written(private_registry):
+    """docs/development.md, "Adding a fault": its class, run as written, registers and
+    injects."""
     import re
 
     from lab.paths import PROJECT_ROOT
 
-    readme = (PROJECT_ROOT / "README.md").read_text()
-    section = readme.split("### Adding a fault", 1)[1]
+    readme = (PROJECT_ROOT / "docs" / "development.md").read_text()
+    section = readme.split("## Adding a fault", 1)[1]
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     exec(code, {"register": faults.register, "Fault": faults.Fault, "Param": faults.Param})
     fault = faults.get("drop-sentinel-traffic")

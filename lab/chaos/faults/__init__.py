@@ -9,7 +9,7 @@
                sentinel-reboot-period, drop-masterauth
 
 Adding a fault is one new class in one of these modules (or a new module imported
-below), decorated with ``@register``; see the README's "Adding a fault".
+below), decorated with ``@register``; see docs/development.md, "Adding a fault".
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ family that knows how to be scheduled, injected and drawn). It says:
 * ``words`` (the dry-run plan's line, :meth:`Fault.describe`) and :meth:`Fault.hosts`
   (which hosts it would touch, asked read-only).
 
-``--list``, the plan, the Hypothesis rules and the README's table all read the registry;
+``--list``, the plan, the Hypothesis rules and the docs' reference all read the registry;
 nothing else lists faults. The registry is private; :func:`registered` hands out a copy.
 """
 
