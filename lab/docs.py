@@ -23,11 +23,12 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from lab import measures, paths
+from lab import measures, paths, runs
 from lab.chaos import faults
 from lab.chaos import scenarios as scenario_module
+from lab.chaos.record import MatrixRecord
 from lab.errors import LabError
-from lab.report import browser
+from lab.report import browser, rundata
 from lab.workshop import exercises as exercise_module
 
 __all__ = ["GUIDES", "HAND_WRITTEN", "REFERENCE", "build", "check", "stage"]
@@ -228,7 +229,39 @@ def _scenarios() -> str:
                      s.runs_alone or "-", s.reference or "-"])
     return (f"{len(found)} scenarios in `scenarios/` (`nox -s chaos -- --list`).\n\n"
             + _table(["scenario", "what it does", "faults", "hold", "runs alone because",
-                      "reference"], rows))
+                      "reference"], rows) + "\n" + _latest_matrix(paths.REPORTS))
+
+
+def _latest_matrix(reports: Path) -> str:
+    """The newest matrix under ``reports``: per scenario and variant, the verdict and the
+    headline numbers of the shard the fault hit (the first repetition)."""
+    found = sorted((MatrixRecord.read(p) for p in reports.glob(f"*/{runs.MATRIX}")),
+                   key=lambda m: m.started)
+    heading = "## Latest matrix numbers on this machine\n\n"
+    if not found:
+        return (heading + "No matrix in `reports/` here yet: `nox -s matrix -- --engines "
+                "redis-7.0,valkey-8.1`, then `nox -s docs`.\n")
+    matrix = found[-1]
+    cells: dict[str, dict[str, str]] = {}
+    for entry in matrix.runs:
+        if not (entry.run_id and rundata.has_results(reports / entry.run_id)):
+            continue
+        for result in rundata.read_results(reports / entry.run_id).scenarios:
+            numbers = result.headline()
+            cells.setdefault(result.scenario, {}).setdefault(entry.name, (
+                f"{result.status}; failover {_seconds(numbers['failover_s'])}, lost "
+                f"{'-' if numbers['lost'] is None else numbers['lost']}, split brain "
+                f"{_seconds(numbers['split_brain_s'])}"))
+    variants = [entry.name for entry in matrix.runs]
+    rows = [[f"`{name}`", *[by_variant.get(v, "-") for v in variants]]
+            for name, by_variant in cells.items()]
+    return (heading + f"Matrix `{matrix.matrix_id}` ({matrix.started}, "
+            f"{'complete' if matrix.complete else 'incomplete'}).\n\n"
+            + _table(["scenario", *variants], rows))
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f} s"
 
 
 def _exercises() -> str:

@@ -69,3 +69,16 @@ def test_a_broken_link_fails_the_check(tmp_path):
 def test_every_hand_written_page_is_in_the_site_s_navigation():
     written = {p.name for p in docs.HAND_WRITTEN.glob("*.md")}
     assert written == {"index.md", *docs.GUIDES}
+
+
+def test_the_scenarios_page_carries_the_latest_matrix_numbers(tmp_path):
+    from tests.unit.test_matrix import result, write_matrix
+
+    assert "No matrix in `reports/` here yet" in docs._latest_matrix(tmp_path)
+    write_matrix(tmp_path, {"redis-7.0": [result("crash-master", lost=152)],
+                            "valkey-8.1": [result("crash-master", failover=2.5, lost=0)]},
+                 errors={"valkey-9": "switching to valkey-9: no image"})
+    text = docs._latest_matrix(tmp_path)
+    assert "| scenario | redis-7.0 | valkey-8.1 | valkey-9 |" in text
+    assert ("| `crash-master` | finding; failover -, lost 152, split brain 0.0 s | "
+            "finding; failover 2.5 s, lost 0, split brain 0.0 s | - |") in text
