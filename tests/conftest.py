@@ -10,8 +10,6 @@ except under CI (``CI=true``), where a missing engine or browser is a failure.
 from __future__ import annotations
 
 import os
-import tempfile
-from pathlib import Path
 
 import pytest
 
@@ -49,13 +47,13 @@ _prebuild: ImagePrebuild | None = None
 
 def pytest_collection_finish(session):
     """Start building the images the selected lab tests need (tests/labs.py): the unit and
-    browser tiers run meanwhile. Not in an xdist worker's place: its controller collects."""
+    browser tiers run meanwhile. Under xdist each worker builds its own groups' images,
+    the two taking turns on the image cache's lock."""
     global _prebuild
     groups = {lab_group(i) for i in session.items
               if i.get_closest_marker("lab") and not i.get_closest_marker("skip")}
     if groups and not session.config.option.collectonly and host.docker_engine_answers():
-        scratch = Path(tempfile.mkdtemp(prefix="rhl-prebuild-"))
-        _prebuild = ImagePrebuild(scratch, groups).start()
+        _prebuild = ImagePrebuild(groups).start()
 
 
 def pytest_sessionfinish(session):

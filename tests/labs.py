@@ -10,6 +10,7 @@ import json
 import re
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -83,8 +84,7 @@ class ImagePrebuild:
     up meanwhile waits for it on the image cache's lock; a failed build is only reported
     here: that lab's own ``lab_up`` then builds and fails with the reason."""
 
-    def __init__(self, directory: Path, groups: set[str]):
-        self._directory = directory
+    def __init__(self, groups: set[str]):
         self._groups = sorted(g for g in groups if g in SHARED_LABS)
         self.outcome = ""
         self._thread = threading.Thread(target=self._build, name="image-prebuild")
@@ -98,11 +98,12 @@ class ImagePrebuild:
         started = time.monotonic()
         try:
             recipes = {}
-            for group in self._groups:  # read as lab_up reads them; no lab state written
-                config = config_module.load(SHARED_LABS[group](self._directory))
-                recipes.update({r.image: r for r in images.recipes(
-                    config.engine, config.images.mirror, config.images.suite,
-                    config.machines.image)})
+            with tempfile.TemporaryDirectory(prefix="rhl-prebuild-") as scratch:
+                for group in self._groups:  # read as lab_up reads them; no lab state
+                    config = config_module.load(SHARED_LABS[group](Path(scratch)))
+                    recipes.update({r.image: r for r in images.recipes(
+                        config.engine, config.images.mirror, config.images.suite,
+                        config.machines.image)})
             built = images.ensure(tuple(recipes.values()), LabPaths.for_lab("prebuild"))
             self.outcome = (f"{len(built)} of {len(recipes)} built in "
                             f"{time.monotonic() - started:.0f} s" if built
