@@ -16,7 +16,7 @@ from lab import config as config_module
 from lab import engine_install, images, render, topology
 from lab.at_once import each_at_once
 from lab.config import LabConfig, Server
-from lab.errors import ConfigError
+from lab.errors import ConfigError, LabError
 from lab.machines import Machines, SshInventory, VagrantMachines
 from lab.paths import LabPaths
 from lab.remote import Machine, connect
@@ -78,6 +78,18 @@ class Lab:
             return render.Images(self.config.images.redis_image, self.config.images.haproxy_image)
         base = self.recipes()[0].image
         return render.Images(base, base)
+
+    def needs_consent(self, accepted: bool) -> bool:
+        """Faults touch real hosts (an SSH inventory) only with the user's explicit
+        ``--i-accept-disruption``: the one consent rule of chaos, replay, the workshop and
+        the matrix."""
+        return self.is_inventory and not accepted
+
+    def require_consent(self, accepted: bool, what: str) -> None:
+        """:meth:`needs_consent`, refused in one line naming ``what`` would disrupt."""
+        if self.needs_consent(accepted):
+            raise LabError(f"{what} injects faults: on an SSH inventory (real hosts) rerun "
+                           "with --i-accept-disruption")
 
     @property
     def is_inventory(self) -> bool:

@@ -204,9 +204,7 @@ def _preflight(lab: Lab, options: MatrixOptions, raw: dict) -> tuple[list, list[
     if options.engines and lab.config.images.source != "offline":
         raise LabError('the matrix switches between offline images: set [images] source = '
                        '"offline" in lab.toml')
-    if lab.is_inventory and not options.accept_disruption:
-        raise LabError("a matrix injects faults: on an SSH inventory (real hosts) rerun with "
-                       "--i-accept-disruption")
+    lab.require_consent(options.accept_disruption, "a matrix")
     try:
         chosen = scenario_module.select(scenario_module.load_all(), list(options.patterns))
     except ValueError as exc:

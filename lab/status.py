@@ -15,9 +15,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from lab import leftovers, settle
+from lab import leftovers, runs, settle
 from lab.context import Lab
-from lab.errors import LabError
 from lab.probe import Snapshot
 from lab.topology import haproxy_instance
 
@@ -100,8 +99,7 @@ def render(lab: Lab, snapshot: Snapshot, leftovers: list[str]) -> tuple[str, lis
 
 
 def run(lab: Lab) -> bool:
-    if not lab.paths.applied_config.exists():
-        raise LabError(f"lab {lab.config.name} is not up; bring it up with `nox -s lab_up`")
+    runs.require_up(lab)
     # A single snapshot can catch a replica between two of its master's replication
     # pings (a few bytes behind): a settled lab is settled in one of a few snapshots.
     snapshot, _ = settle.poll(lab.config, lab.topology, lab.secrets.redis_password,

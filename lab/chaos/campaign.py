@@ -87,7 +87,7 @@ def run(lab: Lab, patterns: list[str], profile: str | None = "ci",
                        f"{', '.join(available)}")
     order = schedule.plan(chosen, repeat, lab.topology, serial_because=(
         "--serial" if serial else "load drives every shard" if load else ""))
-    if plan_only or _needs_consent(lab, accept_disruption):
+    if plan_only or lab.needs_consent(accept_disruption):
         _print_plan(plan.describe(lab.topology, _first_of_each(order), profile,
                                   _master_finder(lab),
                                   faults.searched()))
@@ -286,7 +286,7 @@ def replay(lab: Lab, failure_id: str, accept_disruption: bool = False,
     """Replay a saved failing sequence ``repeat`` times; exit 1 when it reproduced at
     least once (the reproduction rate is printed and recorded), 0 when it never did."""
     runs.require_up(lab)
-    if _needs_consent(lab, accept_disruption):
+    if lab.needs_consent(accept_disruption):
         _print_plan(plan.describe_replay(lab.topology, failure_id))
         _refuse_disruption()
     if stateful.find_failure(failure_id) is None:
@@ -312,11 +312,6 @@ def replay(lab: Lab, failure_id: str, accept_disruption: bool = False,
 def _master_finder(lab: Lab) -> Callable[[int], object]:
     """Read-only: asks the Sentinels; no SSH connection is made."""
     return lambda shard: masters.named_master(lab.topology, lab.secrets.redis_password, shard)
-
-
-def _needs_consent(lab: Lab, accept_disruption: bool) -> bool:
-    """Real hosts (an SSH inventory) are disrupted only when the user said so."""
-    return lab.is_inventory and not accept_disruption
 
 
 def _print_plan(lines: list[str]) -> None:

@@ -45,9 +45,7 @@ def run(args: argparse.Namespace, publish: Callable[[Path], None]) -> int:
         check_bind(args.bind, args.live_port)
     lab = Lab.load(args.config, prefer_applied=True)
     runs.require_up(lab)
-    if lab.is_inventory and not args.i_accept_disruption:
-        raise LabError("a workshop injects faults: on an SSH inventory (real hosts) rerun with "
-                       "--i-accept-disruption")
+    lab.require_consent(args.i_accept_disruption, "a workshop")
     live = LiveState(lab.topology)
     server = None if args.no_live else LiveServer(live, args.bind, args.live_port).start()
     if server:

@@ -75,3 +75,26 @@ def test_workers_and_processes_exclude_each_other():
     with pytest.raises(LabError, match="--workers and --processes exclude each other"):
         LoadOptions(processes=2, workers=("redis2",)).validate()
     LoadOptions(workers=("redis2", "redis3")).validate()
+
+
+@pytest.mark.parametrize(("raw", "accepted", "refused"), [
+    (INVENTORY, False, True),  # real hosts, no opt-in: refused
+    (INVENTORY, True, False),
+    ({}, False, False),  # the lab's own machines: no opt-in needed
+])
+def test_one_consent_rule_for_faults_on_real_hosts(tmp_path, raw, accepted, refused):
+    from lab.context import Lab
+    from lab.errors import LabError
+    from lab.paths import LabPaths
+    from lab.secrets import LabSecrets
+
+    cfg = config.from_dict(raw)
+    lab = Lab(cfg, topology.build(cfg), LabPaths(tmp_path / "lab", tmp_path / "images"),
+              LabSecrets("pw", tmp_path / "key", "ssh-ed25519 AAAA"))
+    assert lab.needs_consent(accepted) is refused
+    if refused:
+        with pytest.raises(LabError, match=r"^a matrix injects faults: on an SSH inventory "
+                                           r"\(real hosts\) rerun with --i-accept-disruption$"):
+            lab.require_consent(accepted, "a matrix")
+    else:
+        lab.require_consent(accepted, "a matrix")
