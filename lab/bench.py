@@ -563,8 +563,9 @@ def _measure_hypothesis(config_path: Path, repeat: int) -> dict:
             run_id = f"{stamp}-bench-hypothesis-{label}-{i}"
             print(f"bench {i}/{repeat}: ci profile, seed {i}, [slo] lost_writes = 0 ({label})")
             with quiet():
-                campaign.run(lab, [], profile="ci", seed=i, scenarios=False, publish=publish,
-                             run_id=run_id, slo=slo)
+                campaign.run(lab, campaign.CampaignOptions(
+                    profile="ci", seed=i, scenarios=False, run_id=run_id, slo=slo),
+                    publish=publish)
             runs.append(_search_numbers(RunRecord.read(REPORTS / run_id / "results.json"),
                                         REPORTS / run_id))
         found[label] = _summarize_searches(runs)

@@ -59,7 +59,8 @@ def measure_campaign(base_lab: str, config_path: Path, repeat: int, up, publish)
 def _campaign(lab: Lab, run_id: str, serial: bool, publish) -> dict:
     started = time.monotonic()
     with quiet():
-        campaign.run(lab, [], profile=None, publish=publish, run_id=run_id, serial=serial)
+        campaign.run(lab, campaign.CampaignOptions(profile=None, run_id=run_id, serial=serial),
+                     publish=publish)
     wall = round(time.monotonic() - started, 1)
     record = RunRecord.read(REPORTS / run_id / "results.json")
     schedule = record.options.get("schedule") or {}

@@ -88,8 +88,9 @@ def measure_search(base_lab: str, config_path: Path, weaknesses: list[str],
 def _one_search(lab: Lab, run_id: str, profile: str, seed: int, known: bool,
                 slo: SloSettings, publish) -> dict:
     with quiet():
-        campaign.run(lab, [], profile=profile, seed=seed, scenarios=False, publish=publish,
-                     run_id=run_id, slo=slo, known=known)
+        campaign.run(lab, campaign.CampaignOptions(
+            profile=profile, seed=seed, scenarios=False, run_id=run_id, slo=slo, known=known),
+            publish=publish)
     record = RunRecord.read(REPORTS / run_id / "results.json")
     h = record.hypothesis
     failure = h.failure or {}

@@ -354,12 +354,12 @@ def _chaos(args: argparse.Namespace) -> int:
                               route=clients.route)
         options.validate()
         load = scenario_load(lab, options)
-    return campaign.run(lab, args.patterns, profile=profile, seed=args.seed, clients=clients,
-                        scenarios=not args.no_scenarios, load=load,
-                        accept_disruption=args.i_accept_disruption, plan_only=args.plan,
-                        publish=_publisher(args.junit), run_id=args.run_id, slo=_slo(args, lab),
-                        repeat=args.repeat, budget_s=budget_s, known=args.known,
-                        examples=args.examples, serial=args.serial)
+    return campaign.run(lab, campaign.CampaignOptions(
+        tuple(args.patterns), profile=profile, seed=args.seed, clients=clients,
+        scenarios=not args.no_scenarios, load=load, accept_disruption=args.i_accept_disruption,
+        plan_only=args.plan, run_id=args.run_id, slo=_slo(args, lab), repeat=args.repeat,
+        budget_s=budget_s, known=args.known, examples=args.examples, serial=args.serial),
+        publish=_publisher(args.junit))
 
 
 def _matrix(args: argparse.Namespace) -> int:

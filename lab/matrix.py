@@ -265,11 +265,10 @@ def _run_variant(lab: Lab, raw: dict, variant: Variant, entry: VariantRun,
         log.info(f"matrix: {name}: lab {done.how} in {done.seconds:.1f} s")
     entry.run_id = f"{matrix_dir.name}-{_slug(name)}"
     try:
-        entry.exit_code = campaign.run(
-            lab, list(options.patterns), profile=None, publish=publish_run,
-            run_id=entry.run_id, repeat=options.repeat,
+        entry.exit_code = campaign.run(lab, campaign.CampaignOptions(
+            tuple(options.patterns), profile=None, run_id=entry.run_id, repeat=options.repeat,
             accept_disruption=options.accept_disruption, slo=lab.config.slo,
-            clients=lab.config.clients_for(variant.route, variant.ack))
+            clients=lab.config.clients_for(variant.route, variant.ack)), publish=publish_run)
     except LabError as exc:  # e.g. never settled: the next variant may still run
         entry.error = f"chaos on {name}: {str(exc).splitlines()[0]}"
         log.info(f"matrix: {name}: ERROR {entry.error}")

@@ -19,6 +19,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab import masters, runs
@@ -31,7 +32,7 @@ from lab.context import Lab
 from lab.errors import LabError
 from lab.routes import Clients
 
-__all__ = ["Publish", "lab_record", "replay", "run"]
+__all__ = ["CampaignOptions", "Publish", "lab_record", "replay", "run"]
 
 log = logging.getLogger(__name__)
 
@@ -57,70 +58,88 @@ def lab_record(lab: Lab) -> dict:
     }
 
 
-def run(lab: Lab, patterns: list[str], profile: str | None = "ci",
-        seed: int | None = None, scenarios: bool = True, load: LoadStarter | None = None,
-        accept_disruption: bool = False, plan_only: bool = False,
-        publish: Publish | None = None, run_id: str | None = None,
-        slo: SloSettings | None = None, repeat: int = 1, budget_s: float | None = None,
-        clients: Clients | None = None, known: bool | None = None,
-        examples: int | None = None, serial: bool = False) -> int:
+@dataclass(frozen=True)
+class CampaignOptions:
+    """What a campaign runs and how (``nox -s chaos``'s options, the matrix's and the
+    bench's), typed. ``known``: the search runs the catalogue's sequences first (default:
+    when no scenario ran before it in this run; when they did, they were the known
+    sequences). ``serial``: one scenario after another; otherwise
+    :mod:`lab.chaos.schedule` runs the shard-local ones at once where the layout has
+    independent shards."""
+
+    patterns: tuple[str, ...] = ()
+    profile: str | None = "ci"  # the Hypothesis profile; None: no search
+    seed: int | None = None
+    scenarios: bool = True
+    load: LoadStarter | None = None
+    accept_disruption: bool = False
+    plan_only: bool = False
+    run_id: str | None = None
+    slo: SloSettings = field(default_factory=SloSettings)
+    repeat: int = 1
+    budget_s: float | None = None
+    clients: Clients | None = None  # None: the lab's own ([clients] in lab.toml)
+    known: bool | None = None
+    examples: int | None = None
+    serial: bool = False
+
+
+def run(lab: Lab, options: CampaignOptions, publish: Publish | None = None) -> int:
     """Run the chosen scenarios (each ``repeat`` times), then (with a profile) the
-    Hypothesis state machine; judge every history against the expectations and ``slo``.
+    Hypothesis state machine; judge every history against the expectations and the SLOs.
 
     On an SSH inventory nothing runs without ``accept_disruption``: the dry-run plan is
-    printed and the run refused. ``plan_only`` prints the plan for any lab and stops.
-    ``known``: the search runs the catalogue's sequences first (default: when no scenario
-    ran before it in this run; when they did, they were the known sequences).
-    ``serial``: one scenario after another; otherwise :mod:`lab.chaos.schedule` runs the
-    shard-local ones at once where the layout has independent shards."""
+    printed and the run refused. ``plan_only`` prints the plan for any lab and stops."""
     runs.require_up(lab)
-    slo = slo or SloSettings()
-    clients = clients or lab.config.clients_for()
+    clients = options.clients or lab.config.clients_for()
     available = scenario_module.load_all()
     try:
-        chosen = scenario_module.select(available, patterns) if scenarios else []
+        chosen = scenario_module.select(available, list(options.patterns)) \
+            if options.scenarios else []
     except ValueError as exc:
         raise LabError(str(exc)) from None
-    unknown = sorted(name for name, _ in slo.scenarios if name not in available)
+    unknown = sorted(name for name, _ in options.slo.scenarios if name not in available)
     if unknown:
         raise LabError(f"[slo.scenarios.{unknown[0]}]: no such scenario; known: "
                        f"{', '.join(available)}")
-    order = schedule.plan(chosen, repeat, lab.topology, serial_because=(
-        "--serial" if serial else "load drives every shard" if load else ""))
-    if plan_only or lab.needs_consent(accept_disruption):
-        _print_plan(plan.describe(lab.topology, _first_of_each(order), profile,
+    order = schedule.plan(chosen, options.repeat, lab.topology, serial_because=(
+        "--serial" if options.serial else "load drives every shard" if options.load else ""))
+    if options.plan_only or lab.needs_consent(options.accept_disruption):
+        _print_plan(plan.describe(lab.topology, _first_of_each(order), options.profile,
                                   _master_finder(lab),
                                   faults.searched()))
-        if plan_only:
+        if options.plan_only:
             return 0
         _refuse_disruption()
-    run_id, run_dir = runs.new_run_dir("chaos", run_id)
+    run_id, run_dir = runs.new_run_dir("chaos", options.run_id)
     log.info(f"chaos: run {run_id}: {len(chosen)} scenario(s) on the {lab.config.layout} "
              f"layout, clients: {clients.label}")
     if chosen:
         log.info(f"chaos: schedule: {order.describe()}")
     record = RunRecord(run_id, lab_record(lab),
-                       options={"scenarios": [s.name for s in chosen], "profile": profile,
-                                "seed": seed, "with_load": bool(load), "repeat": repeat,
-                                "budget_s": budget_s,
-                                "known": (not chosen) if known is None else known,
-                                "examples": examples,
+                       options={"scenarios": [s.name for s in chosen],
+                                "profile": options.profile, "seed": options.seed,
+                                "with_load": bool(options.load), "repeat": options.repeat,
+                                "budget_s": options.budget_s,
+                                "known": (not chosen) if options.known is None else options.known,
+                                "examples": options.examples,
                                 "schedule": order.to_json(),
                                 **clients.to_json()},
-                       slo=slo.to_json() if slo else None)
+                       slo=options.slo.to_json() if options.slo else None)
     path = run_dir / runs.RESULTS
     record.write(path)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
-        session = ChaosSession(lab, run_dir, run_id, load, slo, clients)
+        session = ChaosSession(lab, run_dir, run_id, options.load, options.slo, clients)
         try:
             record.lab["versions"] = session.versions()
             record.write(path)
             _run_schedule(session, order, _recorder(record, path))
-            if profile:
-                record.hypothesis = _search(session, profile, seed, budget_s,
-                                            record.options["known"],
-                                            _longest_failover(record.scenarios), examples)
+            if options.profile:
+                record.hypothesis = _search(session, options.profile, options.seed,
+                                            options.budget_s, record.options["known"],
+                                            _longest_failover(record.scenarios),
+                                            options.examples)
                 record.write(path)
             record.complete = True
         except KeyboardInterrupt:
