@@ -40,6 +40,7 @@ from lab.chaos import scenarios as scenario_module
 from lab.chaos.record import MatrixRecord, VariantRun
 from lab.context import Lab
 from lab.errors import LabError
+from lab.recorded import RecordedRun
 
 __all__ = ["BASE", "MatrixOptions", "Variant", "parse_acks", "parse_engines",
            "parse_overlays", "parse_routes", "run", "variants"]
@@ -167,7 +168,14 @@ def run(lab: Lab, options: MatrixOptions, publish_run: Publish,
     log.info(f"matrix: {matrix_id}: {len(chosen)} scenario(s) x {len(planned)} variant(s): "
              f"{', '.join(labels)}")
     record.write(path)
-    try:
+
+    def finish() -> None:
+        publish_matrix(matrix_dir)
+        _summary(record, matrix_dir)
+
+    with RecordedRun(record, lambda: record.write(path),
+                     "matrix: interrupted; the lab keeps the variant it was on: "
+                     "`nox -s lab_up` applies lab.toml again", finish):
         for variant, label in zip(planned, labels, strict=True):
             entry = VariantRun(variant.engine, route=variant.route, ack=variant.ack,
                                overlay=_overlay_name(variant.overlay) if variant.overlay
@@ -177,17 +185,7 @@ def run(lab: Lab, options: MatrixOptions, publish_run: Publish,
             record.write(path)
             publish_matrix(matrix_dir)
         record.complete = True
-    except KeyboardInterrupt:
-        record.interrupted = True
-        log.info("matrix: interrupted; the lab keeps the variant it was on: "
-                 "`nox -s lab_up` applies lab.toml again")
-        raise
-    else:
         record.restored = _restore(lab, original_path)
-    finally:
-        record.write(path)
-        publish_matrix(matrix_dir)
-        _summary(record, matrix_dir)
     return record.exit_code()
 
 

@@ -14,7 +14,6 @@ the lab was not up or never settled); 130 interrupted (the lab is healed first).
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 import time
 import traceback
@@ -30,6 +29,7 @@ from lab.chaos.runner import ChaosSession, LoadStarter, run_scenario
 from lab.config import SloSettings
 from lab.context import Lab
 from lab.errors import LabError
+from lab.recorded import RecordedRun
 from lab.routes import Clients
 
 __all__ = ["CampaignOptions", "Publish", "lab_record", "replay", "run"]
@@ -128,33 +128,26 @@ def run(lab: Lab, options: CampaignOptions, publish: Publish | None = None) -> i
                        slo=options.slo.to_json() if options.slo else None)
     path = run_dir / runs.RESULTS
     record.write(path)
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-    try:
-        session = ChaosSession(lab, run_dir, run_id, options.load, options.slo, clients)
-        try:
-            record.lab["versions"] = session.versions()
-            record.write(path)
-            _run_schedule(session, order, _recorder(record, path))
-            if options.profile:
-                record.hypothesis = _search(session, options.profile, options.seed,
-                                            options.budget_s, record.options["known"],
-                                            _longest_failover(record.scenarios),
-                                            options.examples)
-                record.write(path)
-            record.complete = True
-        except KeyboardInterrupt:
-            record.interrupted = True
-            log.info("chaos: interrupted: healing the lab")
-            raise
-        finally:
-            session.close()
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        record.write(path)
+
+    def finish() -> None:
         _summary(record, path)
         _publish(record, path, publish)
         if record.go_line():  # the run's last line: the go/no-go decision
             log.info(record.go_line())
+
+    with RecordedRun(record, lambda: record.write(path),
+                     "chaos: interrupted: healing the lab", finish) as recorded:
+        session = recorded.closing(ChaosSession(lab, run_dir, run_id, options.load,
+                                                options.slo, clients))
+        record.lab["versions"] = session.versions()
+        record.write(path)
+        _run_schedule(session, order, _recorder(record, path))
+        if options.profile:
+            record.hypothesis = _search(session, options.profile, options.seed,
+                                        options.budget_s, record.options["known"],
+                                        _longest_failover(record.scenarios), options.examples)
+            record.write(path)
+        record.complete = True
     return record.exit_code()
 
 
@@ -315,16 +308,12 @@ def replay(lab: Lab, failure_id: str, accept_disruption: bool = False,
     record = RunRecord(run_id, lab_record(lab), kind="replay", options={"replay": failure_id,
                                                           "repeat": repeat})
     path = run_dir / runs.RESULTS
-    session = ChaosSession(lab, run_dir, run_id, slo=slo)
-    try:
+    with RecordedRun(record, lambda: record.write(path), "replay: interrupted: healing the lab",
+                     lambda: publish and publish(run_dir)) as recorded:
+        session = recorded.closing(ChaosSession(lab, run_dir, run_id, slo=slo))
         record.lab["versions"] = session.versions()
         record.hypothesis = stateful.replay(session, failure_id, repeat)
         record.complete = True
-    finally:
-        session.close()
-        record.write(path)
-        if publish:
-            publish(run_dir)
     return 1 if record.hypothesis and record.hypothesis.reproduced else record.exit_code()
 
 
@@ -342,10 +331,6 @@ def _print_plan(lines: list[str]) -> None:
 def _refuse_disruption() -> None:
     raise LabError("chaos on an SSH inventory disrupts real hosts: the plan above lists every "
                    "fault and the hosts it touches; rerun with --i-accept-disruption to go ahead")
-
-
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt
 
 
 def _summary(record: RunRecord, path: Path) -> None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import signal
 import textwrap
 import tomllib
 import traceback
@@ -42,6 +41,7 @@ from lab.chaos.runner import ChaosSession, run_scenario
 from lab.chaos.scenarios import SAVED_EXPECT, Scenario
 from lab.context import Lab
 from lab.errors import LabError, NotSettledError
+from lab.recorded import RecordedRun
 from lab.workshop.exercises import Exercise, Prediction, Step
 from lab.workshop.live import LiveState
 
@@ -156,27 +156,26 @@ class Workshop:
         self.record.options = {"exercises": [e.name for e in exercises],
                                "auto": isinstance(self.room, AutoRoom)}
         self._write()
-        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-        try:
+
+        def finish() -> None:
+            self._summary()
+            if self.publish:
+                self.publish(self.run_dir)
+
+        with RecordedRun(self.record, self._write, "workshop: interrupted: healing the lab",
+                         finish) as recorded:
+            recorded.closing(self)  # the session healed, the live page told it is over
             self._open_session()
             self.record.lab["versions"] = self.session.versions()
             for exercise in exercises:
                 self._exercise(exercise)
             self.record.complete = True
-        except KeyboardInterrupt:
-            self.record.interrupted = True
-            log.info("workshop: interrupted: healing the lab")
-            raise
-        finally:
-            signal.signal(signal.SIGTERM, previous)
-            self._close_session()
-            self.live.clear_faults()
-            self.live.say(phase="finished", asking=False)
-            self._write()
-            self._summary()
-            if self.publish:
-                self.publish(self.run_dir)
         return self.exit_code()
+
+    def close(self) -> None:
+        self._close_session()
+        self.live.clear_faults()
+        self.live.say(phase="finished", asking=False)
 
     def exit_code(self) -> int:
         if any(e.error for e in self.record.workshop):
@@ -423,7 +422,3 @@ def _measures_line(measures: dict) -> str:
 def _print(text: str) -> None:
     for paragraph in text.split("\n"):
         log.info(textwrap.fill(paragraph, 100, subsequent_indent="  ") if paragraph else "")
-
-
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt
