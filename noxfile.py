@@ -154,5 +154,4 @@ def lint(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Lifecycle, chaos vs the native floor, the Hypothesis search, load, report:
     reports/bench.json (`-- --what ...`, `-- --help`)."""
-    python = _lab_python(session)
-    session.run(python, "-m", "lab.bench", *session.posargs, external=True)
+    _lab(session, "bench", *session.posargs)

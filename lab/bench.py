@@ -78,6 +78,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import platform
 import re
@@ -88,6 +89,8 @@ import sys
 import tempfile
 import time
 import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab import down, images, up
@@ -99,6 +102,15 @@ from lab.errors import LabError
 from lab.paths import REPORTS
 from lab.progress import quiet, show_progress
 from lab.runs import new_run_dir
+
+SCHEMA = 1  # of reports/bench.json (BenchRecord)
+log = logging.getLogger("bench")
+
+
+def say(text: str = "") -> None:
+    """A line of the bench's own output (what it measured), through logging."""
+    log.info(text)
+
 
 TARGETS_S = {"cold_up": 240, "warm_up": 60, "rerun_up": 15, "down": 15, "bare_up": 180}
 CHAOS_SETTINGS = """
@@ -124,19 +136,15 @@ address = "192.168.59.13"
 """
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nox -s bench --", description=__doc__.split("\n")[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The bench's options (``python -m lab bench``, ``nox -s bench --``)."""
     parser.add_argument("--repeat", type=int, default=3, help="repetitions (default 3)")
     parser.add_argument("--skip-cold", action="store_true",
                         help="keep the cached images: measure warm, re-run and down only")
-    parser.add_argument("--what", choices=["all", "lifecycle", "chaos", "load", "report",
-                                           "hypothesis", "workshop", "matrix", "routes",
-                                           "search", "campaign"],
-                        default="all",
-                        help="search (not part of all: hours): the search's power on "
-                             "planted weaknesses (lab/bench_search.py); campaign: "
-                             "where the catalogue's time goes, against its floor "
-                             "(lab/bench_campaign.py)")
+    parser.add_argument("--what", choices=["all", *MEASUREMENTS], default="all",
+                        help="what to measure: " + "; ".join(
+                            f"{m.name}: {m.what}" for m in MEASUREMENTS.values())
+                        + " (all: every one but search)")
     parser.add_argument("--weaknesses", default="partitions", metavar="A,B,...",
                         help="--what search: planted weaknesses (default partitions; "
                              "empty-restart, partitions, partitions-slow, server-cut, "
@@ -151,99 +159,140 @@ def _parser() -> argparse.ArgumentParser:
                         help="--what matrix: the scenarios of each engine's campaign "
                              "(default: every scenario)")
     parser.add_argument("--output", type=Path, default=REPORTS / "bench.json")
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    """``python -m lab.bench`` (kept for scripts): ``python -m lab bench`` with a parser of
+    its own."""
+    parser = argparse.ArgumentParser(prog="python -m lab bench",
+                                     description=__doc__.split("\n")[0])
+    add_arguments(parser)
     show_progress()
+    try:
+        return run(parser.parse_args(argv))
+    except LabError as exc:
+        print(f"bench: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+def run(args: argparse.Namespace) -> int:
+    """Measure what ``args.what`` names into the bench record at ``args.output`` (what
+    earlier runs measured stays); progress and results through logging."""
     if args.repeat < 1:
-        print("bench: --repeat must be at least 1", file=sys.stderr)
-        return 2
-    report = json.loads(args.output.read_text()) if args.output.exists() else {}
+        raise LabError("--repeat must be at least 1")
+    logging.getLogger("bench").setLevel(logging.INFO)  # not quietened with the lab's
+    record = BenchRecord.read(args.output)
+    chosen = [m for m in MEASUREMENTS.values()
+              if args.what == m.name or (args.what == "all" and m.in_all)]
     with tempfile.TemporaryDirectory() as tmp:
         config_path = Path(tmp) / "lab.toml"
         try:
-            if args.what in ("all", "lifecycle"):
-                config_path.write_text(BENCH_LAB)
-                runs = _measure(Lab.load(config_path), config_path, args.repeat,
-                                args.skip_cold)
-                report["lifecycle"] = _summarize(runs)
-                _print(report["lifecycle"])
-            if args.what in ("all", "load"):
-                config_path.write_text(BENCH_LAB)
-                report["load"] = _measure_load(Lab.load(config_path), config_path)
-                _print_load(report["load"])
-            if args.what in ("all", "chaos"):
-                config_path.write_text(BENCH_LAB + CHAOS_SETTINGS)
-                report["chaos"] = _measure_chaos(Lab.load(config_path), config_path,
-                                                 args.repeat)
-                _print_chaos(report["chaos"])
-            if args.what in ("all", "hypothesis"):
-                report["hypothesis"] = _measure_hypothesis(config_path, args.repeat)
-                _print_hypothesis(report["hypothesis"])
-            if args.what in ("all", "workshop"):
-                config_path.write_text(BENCH_LAB)
-                report["workshop"] = _measure_workshop(Lab.load(config_path), config_path,
-                                                       args.repeat)
-                _print_workshop(report["workshop"])
-            if args.what in ("all", "matrix"):
-                config_path.write_text(BENCH_LAB)
-                report["matrix"] = _measure_matrix(Lab.load(config_path), config_path,
-                                                   args.repeat, args.skip_cold,
-                                                   [s for s in args.scenarios.split(",") if s])
-                _print_matrix(report["matrix"])
-            if args.what in ("all", "routes"):
-                config_path.write_text(BENCH_LAB)
-                report["routes"] = _measure_routes(Lab.load(config_path), config_path,
-                                                   args.repeat)
-                _print_routes(report["routes"])
-            if args.what in ("all", "campaign"):
-                from lab import bench_campaign
-                from lab.report.command import publish
-
-                report["campaign"] = bench_campaign.measure_campaign(
-                    BENCH_LAB, config_path, args.repeat, _up, publish)
-                bench_campaign.print_campaign(report["campaign"])
-            if args.what == "search":
-                from lab import bench_search
-
-                weaknesses = [w for w in args.weaknesses.split(",") if w]
-                unknown = sorted(set(weaknesses) - set(bench_search.WEAKNESSES))
-                profiles = [p for p in args.profiles.split(",") if p]
-                if unknown:
-                    raise LabError(f"--weaknesses: unknown {', '.join(unknown)}; known: "
-                                   f"{', '.join(bench_search.WEAKNESSES)}")
-                if not profiles or not set(profiles) <= set(PROFILES):
-                    raise LabError(f"--profiles {args.profiles!r}: a comma-separated list "
-                                   f"of {', '.join(PROFILES)}")
-                if args.seeds < 1:
-                    raise LabError("--seeds must be at least 1")
-                from lab.report.command import publish
-
-                measured = bench_search.measure_search(
-                    BENCH_LAB, config_path, weaknesses, profiles, args.seeds,
-                    {"on": [True], "off": [False], "both": [True, False]}[args.known],
-                    _up, publish)
-                # Cells measured in earlier runs stay (one table, filled in parts).
-                merged = report.setdefault("search", {})
-                for weakness, cells in measured.items():
-                    merged[weakness] = {**merged.get(weakness, {}), **cells} \
-                        if isinstance(cells, dict) and weakness != "targets" else cells
-                bench_search.print_search(merged)
-            if args.what in ("all", "report"):
-                report["report"] = _measure_report(args.repeat)
-                print(f"report: {report['report']}")
-        except LabError as exc:
-            print(f"bench: error: {exc}", file=sys.stderr)
-            return exc.exit_code
+            for measurement in chosen:
+                result = measurement.measure(args, config_path,
+                                             record.measurements.get(measurement.name))
+                record.measurements[measurement.name] = result
+                measurement.show(result)
         finally:
             if config_path.exists():  # a lab was brought up for this bench
                 _down(Lab.load(config_path, prefer_applied=True))
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"bench: wrote {args.output}")
+    record.write(args.output)
+    say(f"bench: wrote {args.output}")
     return 0
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One thing the bench measures. ``measure(args, config_path, previous)`` brings up
+    what it needs (the bench lab's settings written to ``config_path``), given what an
+    earlier run recorded under its name; ``show`` logs the result."""
+
+    name: str
+    what: str  # one line for --help
+    measure: Callable[[argparse.Namespace, Path, dict | None], dict]
+    show: Callable[[dict], None]
+    in_all: bool = True
+
+
+def _bench_lab(config_path: Path, settings: str = BENCH_LAB) -> Lab:
+    config_path.write_text(settings)
+    return Lab.load(config_path)
+
+
+def _lifecycle(args, config_path, previous) -> dict:
+    return _summarize(_measure(_bench_lab(config_path), config_path, args.repeat,
+                               args.skip_cold))
+
+
+def _campaign(args, config_path, previous) -> dict:
+    from lab import bench_campaign
+    from lab.report.command import publish
+
+    return bench_campaign.measure_campaign(BENCH_LAB, config_path, args.repeat, _up, publish)
+
+
+def _show_campaign(result: dict) -> None:
+    from lab import bench_campaign
+
+    bench_campaign.print_campaign(result)
+
+
+def _search(args, config_path, previous) -> dict:
+    from lab import bench_search
+    from lab.report.command import publish
+
+    weaknesses = [w for w in args.weaknesses.split(",") if w]
+    unknown = sorted(set(weaknesses) - set(bench_search.WEAKNESSES))
+    profiles = [p for p in args.profiles.split(",") if p]
+    if unknown:
+        raise LabError(f"--weaknesses: unknown {', '.join(unknown)}; known: "
+                       f"{', '.join(bench_search.WEAKNESSES)}")
+    if not profiles or not set(profiles) <= set(PROFILES):
+        raise LabError(f"--profiles {args.profiles!r}: a comma-separated list "
+                       f"of {', '.join(PROFILES)}")
+    if args.seeds < 1:
+        raise LabError("--seeds must be at least 1")
+    measured = bench_search.measure_search(
+        BENCH_LAB, config_path, weaknesses, profiles, args.seeds,
+        {"on": [True], "off": [False], "both": [True, False]}[args.known], _up, publish)
+    # Cells measured in earlier runs stay (one table, filled in parts).
+    merged = dict(previous or {})
+    for weakness, cells in measured.items():
+        merged[weakness] = {**merged.get(weakness, {}), **cells} \
+            if isinstance(cells, dict) and weakness != "targets" else cells
+    return merged
+
+
+def _show_search(result: dict) -> None:
+    from lab import bench_search
+
+    bench_search.print_search(result)
+
+
+@dataclass
+class BenchRecord:
+    """``reports/bench.json``: each measurement's result under its name, and the schema
+    version. A file from before the schema (the results at its top level) is read as
+    schema 1."""
+
+    measurements: dict[str, dict] = field(default_factory=dict)
+    schema: int = SCHEMA
+
+    @classmethod
+    def read(cls, path: Path) -> BenchRecord:
+        if not path.exists():
+            return cls()
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if "schema" not in data:
+            return cls(dict(data))
+        if data["schema"] > SCHEMA:
+            raise LabError(f"{path}: bench record schema {data['schema']} is newer than this "
+                           f"code's ({SCHEMA}); write to another --output")
+        return cls(dict(data["measurements"]), data["schema"])
+
+    def write(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"schema": self.schema, "measurements": self.measurements},
+                                   indent=2) + "\n")
 
 
 def _measure_report(repeat: int) -> dict:
@@ -285,7 +334,7 @@ def _measure_chaos(lab: Lab, config_path: Path, repeat: int) -> dict:
     from lab.chaos.runner import ChaosSession, run_scenario
     from lab.chaos.scenarios import load_all
 
-    print("bench: chaos lab up (down-after 1000 ms, no restart policy)")
+    say("bench: chaos lab up (down-after 1000 ms, no restart policy)")
     _up(lab, config_path)
     run_id, run_dir = new_run_dir("bench")
     session = ChaosSession(lab, run_dir, run_id)
@@ -293,7 +342,7 @@ def _measure_chaos(lab: Lab, config_path: Path, repeat: int) -> dict:
     failover, resumed, resets, lab_phases = [], [], [], []
     try:
         for i in range(1, repeat + 1):
-            print(f"bench {i}/{repeat}: crash-master on the lab")
+            say(f"bench {i}/{repeat}: crash-master on the lab")
             with quiet():
                 result = run_scenario(session, crash)
             m = result.target
@@ -303,7 +352,7 @@ def _measure_chaos(lab: Lab, config_path: Path, repeat: int) -> dict:
             at = next(e["t"] for e in events if e["type"] == "fault" and e["phase"] == "inject")
             lab_phases.append(checkers.failover_phases(
                 events, at, lab.topology.shard(crash.target_shard).master_backend))
-            print(f"bench {i}/{repeat}: reset to settled after a paused master")
+            say(f"bench {i}/{repeat}: reset to settled after a paused master")
             fault = faults.inject(session.nemesis, "pause-master", shard=2)
             time.sleep(3)
             session.nemesis.heal(fault)
@@ -313,9 +362,9 @@ def _measure_chaos(lab: Lab, config_path: Path, repeat: int) -> dict:
     floor_runs = []
     missing = floor.available()
     if missing:
-        print(f"bench: floor skipped: {missing}")
+        say(f"bench: floor skipped: {missing}")
     else:
-        print(f"bench: the floor: the same kill on a native shard on loopback, {repeat} times")
+        say(f"bench: the floor: the same kill on a native shard on loopback, {repeat} times")
         with quiet():
             floor_runs = floor.measure(tomllib.loads(CHAOS_SETTINGS), repeat, run_dir)
     lab_resumed = median(resumed)
@@ -355,7 +404,7 @@ def _measure_workshop(lab: Lab, config_path: Path, repeat: int) -> dict:
     from lab import reconfigure
     from lab.report import browser
 
-    print("bench: workshop lab up")
+    say("bench: workshop lab up")
     _up(lab, config_path)
     delays, resets, runs = [], [], []
     for i in range(1, repeat + 1):
@@ -363,7 +412,7 @@ def _measure_workshop(lab: Lab, config_path: Path, repeat: int) -> dict:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         run_id = f"{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-bench-workshop-{i}"
-        print(f"bench {i}/{repeat}: happy-failover, zombie-master (--auto), the page watched")
+        say(f"bench {i}/{repeat}: happy-failover, zombie-master (--auto), the page watched")
         process = subprocess.Popen(
             [sys.executable, "-m", "lab", "--config", str(config_path), "workshop",
              "happy-failover", "zombie-master", "--auto", "--live-port", str(port),
@@ -395,7 +444,7 @@ def _measure_workshop(lab: Lab, config_path: Path, repeat: int) -> dict:
     current = lab
     for i in range(1, repeat + 1):
         for name, overlay in steps:
-            print(f"bench {i}/{repeat}: overlay {name or 'restored'}")
+            say(f"bench {i}/{repeat}: overlay {name or 'restored'}")
             raw = {k: dict(v) if isinstance(v, dict) else v for k, v in base.items()}
             for section, values in overlay.items():
                 raw.setdefault(section, {}).update(values)
@@ -434,14 +483,14 @@ def _measure_matrix(lab: Lab, config_path: Path, repeat: int, skip_cold: bool,
             subprocess.run(["docker", "rmi", "-f", base.image], capture_output=True)
             for tarball in lab.paths.images.glob(f"{base.name}-*.tar"):
                 tarball.unlink()
-            print(f"bench: cold image of {name}")
+            say(f"bench: cold image of {name}")
             started = time.monotonic()
             with quiet():
                 images.ensure((base,), lab.paths)
                 images.saved_tarball(base, lab.paths)
             cold[name] = round(time.monotonic() - started, 1)
-            print(f"  {name}: {cold[name]:.1f} s")
-    print("bench: matrix lab up")
+            say(f"  {name}: {cold[name]:.1f} s")
+    say("bench: matrix lab up")
     _up(lab, config_path)
     base_raw = tomllib.loads(config_path.read_text())
     switches: dict[str, list[float]] = {name: [] for name in names}
@@ -454,9 +503,9 @@ def _measure_matrix(lab: Lab, config_path: Path, repeat: int, skip_cold: bool,
             with quiet():
                 current, done = reconfigure.apply(current, config_module.load(path), path)
             switches[name].append(done.seconds)
-            print(f"bench {i}/{repeat}: switched to {name} in {done.seconds:.1f} s")
+            say(f"bench {i}/{repeat}: switched to {name} in {done.seconds:.1f} s")
     matrix_id = f"{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-bench-matrix"
-    print(f"bench: nox -s matrix over {len(names)} engines, "
+    say(f"bench: nox -s matrix over {len(names)} engines, "
           f"{', '.join(scenarios) or 'every scenario'} ({matrix_id})")
     subprocess.run([sys.executable, "-m", "lab", "--config", str(config_path), "matrix",
                     "--engines", ",".join(names), "--run-id", matrix_id,
@@ -485,11 +534,11 @@ def _measure_matrix(lab: Lab, config_path: Path, repeat: int, skip_cold: bool,
 
 
 def _print_matrix(m: dict) -> None:
-    print(f"{'engine':<12} {'cold image':>10} {'warm switch':>12} {'campaign':>10}")
+    say(f"{'engine':<12} {'cold image':>10} {'warm switch':>12} {'campaign':>10}")
     for name, switch in m["switch_s"].items():
         cold = m["cold_image_s"].get(name)
         campaign = m["campaign_s"].get(name, {}).get("seconds")
-        print(f"{name:<12} {cold or 0:>9.0f}s {switch['median'] or 0:>11.1f}s "
+        say(f"{name:<12} {cold or 0:>9.0f}s {switch['median'] or 0:>11.1f}s "
               f"{campaign or 0:>9.0f}s")
 
 
@@ -527,10 +576,10 @@ def page_delays(topology, events: list[dict], shard: int,
 
 def _print_workshop(w: dict) -> None:
     d = w["page_delay_s"]
-    print(f"workshop: page behind the history: median {d['median']} s, max {d['max']} s "
+    say(f"workshop: page behind the history: median {d['median']} s, max {d['max']} s "
           f"over {d['samples']} role changes (target < 1 s); reset between exercises median "
           f"{w['reset_between_exercises_s']['median']} s (target < 10 s)")
-    print("workshop: overlays on a warm lab, median s: "
+    say("workshop: overlays on a warm lab, median s: "
           + ", ".join(f"{k} {v['median']}" for k, v in w["overlay_s"].items())
           + " (target < 60 s)")
 
@@ -556,12 +605,12 @@ def _measure_hypothesis(config_path: Path, repeat: int) -> dict:
                          ("min_replicas_to_write_1", "[redis]\nmin_replicas_to_write = 1\n")):
         config_path.write_text(BENCH_LAB + extra)
         lab = Lab.load(config_path)
-        print(f"bench: hypothesis lab up ({label})")
+        say(f"bench: hypothesis lab up ({label})")
         _up(lab, config_path)
         runs = []
         for i in range(1, repeat + 1):
             run_id = f"{stamp}-bench-hypothesis-{label}-{i}"
-            print(f"bench {i}/{repeat}: ci profile, seed {i}, [slo] lost_writes = 0 ({label})")
+            say(f"bench {i}/{repeat}: ci profile, seed {i}, [slo] lost_writes = 0 ({label})")
             with quiet():
                 campaign.run(lab, campaign.CampaignOptions(
                     profile="ci", seed=i, scenarios=False, run_id=run_id, slo=slo),
@@ -645,7 +694,7 @@ def _median_phases_of(runs: list[dict]) -> dict:
 def _measure_load(lab: Lab, config_path: Path) -> dict:
     from lab.load import LoadOptions, LoadProcess, summary
 
-    print("bench: load lab up")
+    say("bench: load lab up")
     _up(lab, config_path)
     address = lab.config.servers[0].address
     port = lab.config.haproxy.first_port
@@ -653,11 +702,11 @@ def _measure_load(lab: Lab, config_path: Path) -> dict:
     run_id, run_dir = new_run_dir("bench-load")
     result: dict = {"run": run_id, "port": port}
     for label, target in (("redis_benchmark_haproxy", port), ("redis_benchmark_direct", master)):
-        print(f"bench: redis-benchmark -c 50 SET -> {address}:{target}")
+        say(f"bench: redis-benchmark -c 50 SET -> {address}:{target}")
         result[label] = _redis_benchmark(address, target, lab.secrets.redis_password)
 
     for processes in (1, 2):
-        print(f"bench: Locust at saturation, 50 users, {processes} process(es), SET -> :{port}")
+        say(f"bench: Locust at saturation, 50 users, {processes} process(es), SET -> :{port}")
         options = LoadOptions(users=50, spawn_rate=50, run_time="20s", processes=processes,
                               read_ratio=0.0, shards=1, rate=0)
         locust = LoadProcess(lab, options, run_dir / f"saturation-{processes}p")
@@ -674,7 +723,7 @@ def _measure_load(lab: Lab, config_path: Path) -> dict:
     result["ratio_locust_to_redis_benchmark"] = round(best / rb, 3) if rb else None
     result["target_ratio"] = 0.25
 
-    print("bench: default nox -s load (20 users, 1 process, 30 s)")
+    say("bench: default nox -s load (20 users, 1 process, 30 s)")
     locust = LoadProcess(lab, LoadOptions(), run_dir / "default")
     locust.start()
     locust.wait(timeout=120)
@@ -694,13 +743,13 @@ def _measure_routes(lab: Lab, config_path: Path, repeat: int) -> dict:
     from lab.load import LoadOptions, LoadProcess
     from lab.routes import ROUTES
 
-    print("bench: routes lab up")
+    say("bench: routes lab up")
     _up(lab, config_path)
     run_id, run_dir = new_run_dir("bench-routes")
     samples: dict[str, list[dict]] = {route: [] for route in ROUTES}
     for i in range(1, repeat + 1):
         for route in ROUTES:  # interleaved: drift on the machine hits every route alike
-            print(f"bench: routes {i}/{repeat}: Locust {ROUTE_LOAD['users']} users x "
+            say(f"bench: routes {i}/{repeat}: Locust {ROUTE_LOAD['users']} users x "
                   f"{ROUTE_LOAD['rate']:g}/s through {route}")
             locust = LoadProcess(lab, LoadOptions(**ROUTE_LOAD, route=route),
                                  run_dir / f"{route}-{i}")
@@ -710,12 +759,12 @@ def _measure_routes(lab: Lab, config_path: Path, repeat: int) -> dict:
     result: dict = {"run": run_id, "load": ROUTE_LOAD, "runs": samples, "median": {
         route: {key: median([s[key] for s in runs]) for key in runs[0]}
         for route, runs in samples.items()}}
-    print("bench: Sentinel traffic on the idle lab, with the Sentinel-checked HAProxy")
+    say("bench: Sentinel traffic on the idle lab, with the Sentinel-checked HAProxy")
     with_checks = _sentinel_traffic(lab)
     plain_path = config_path.with_name("lab-plain.toml")
     plain_path.write_text(config_path.read_text() + "\n[haproxy]\nchecked_first_port = 0\n")
     plain = Lab.load(plain_path)
-    print("bench: ... and without it (HAProxy re-provisioned)")
+    say("bench: ... and without it (HAProxy re-provisioned)")
     _up(plain, plain_path)
     without = _sentinel_traffic(plain)
     result["sentinel_traffic"] = {
@@ -775,13 +824,13 @@ def _sentinel_traffic(lab: Lab, seconds: float = 10.0) -> dict:
 
 
 def _print_routes(r: dict) -> None:
-    print(f"routes at {r['load']['users']} users x {r['load']['rate']:g}/s (medians):")
+    say(f"routes at {r['load']['users']} users x {r['load']['rate']:g}/s (medians):")
     for route, m in r["median"].items():
-        print(f"  {route:<17} writes {m['write_per_s']}/s p99 {m['write_p99_ms']} ms, "
+        say(f"  {route:<17} writes {m['write_per_s']}/s p99 {m['write_p99_ms']} ms, "
               f"reads {m['read_per_s']}/s p99 {m['read_p99_ms']} ms, failures "
               f"{m['write_failures']}+{m['read_failures']}")
     t = r["sentinel_traffic"]
-    print(f"  Sentinel-checked HAProxy adds {t['added_commands_per_s_per_sentinel']} commands/s "
+    say(f"  Sentinel-checked HAProxy adds {t['added_commands_per_s_per_sentinel']} commands/s "
           f"and {t['added_connections_per_s_per_sentinel']} connections/s per Sentinel "
           f"(with {t['with_checks']['commands_per_s_per_sentinel']}, without "
           f"{t['without_checks']['commands_per_s_per_sentinel']})")
@@ -798,34 +847,34 @@ def _redis_benchmark(host: str, port: int, password: str) -> dict:
 
 
 def _print_load(load: dict) -> None:
-    print(f"redis-benchmark SET through :{load['port']}: "
+    say(f"redis-benchmark SET through :{load['port']}: "
           f"{load['redis_benchmark_haproxy']['ops_per_s']}/s "
           f"(direct {load['redis_benchmark_direct']['ops_per_s']}/s)")
     for p in (1, 2):
         lp = load[f"locust_{p}p"]
-        print(f"Locust {p} process(es): {lp['ops_per_s']}/s, "
+        say(f"Locust {p} process(es): {lp['ops_per_s']}/s, "
               f"{lp['cpu_cores_per_1000_ops_s']} cores per 1000 ops/s")
-    print(f"ratio Locust / redis-benchmark: {load['ratio_locust_to_redis_benchmark']} "
+    say(f"ratio Locust / redis-benchmark: {load['ratio_locust_to_redis_benchmark']} "
           f"(target >= {load['target_ratio']})")
     d = load["default_load"]
-    print(f"default load: {d['ops_per_s']}/s using {d['locust_cores_used']} cores of Locust")
+    say(f"default load: {d['ops_per_s']}/s using {d['locust_cores_used']} cores of Locust")
 
 
 def _print_chaos(chaos: dict) -> None:
     c, f = chaos["crash_master"], chaos["floor"]
-    print(f"crash-master (down-after 1000 ms): writes resumed median lab "
+    say(f"crash-master (down-after 1000 ms): writes resumed median lab "
           f"{c['median_writes_resumed_s']} s, floor {f['median_writes_resumed_s']} s "
           f"(measured in this run), lab/floor {chaos['lab_over_floor']}, gap "
           f"{chaos['gap_s']} s (target < {chaos['target_gap_s']} s)")
-    print(f"  where the time goes (median s from the kill): lab {c['phases_median_s']}")
-    print(f"                                               floor {f['phases_median_s']}")
-    print(f"reset to settled: median {chaos['reset_s']['median']} s (target < 10 s)")
+    say(f"  where the time goes (median s from the kill): lab {c['phases_median_s']}")
+    say(f"                                               floor {f['phases_median_s']}")
+    say(f"reset to settled: median {chaos['reset_s']['median']} s (target < 10 s)")
 
 
 def _print_hypothesis(h: dict) -> None:
     for label in ("default", "min_replicas_to_write_1"):
         s = h[label]
-        print(f"hypothesis ({label}): {s['median_examples_per_minute']} examples/min, "
+        say(f"hypothesis ({label}): {s['median_examples_per_minute']} examples/min, "
               f"first breach {s['median_first_breach_s']} s, shrinking done "
               f"{s['median_end_of_shrinking_s']} s, example {s['median_example_s']} s, with a "
               f"fault {s['median_example_with_a_fault_s']} s (reset {s['median_reset_s']} s; "
@@ -838,19 +887,19 @@ def _measure(lab: Lab, config_path: Path, repeat: int, skip_cold: bool) -> dict[
     _down(lab)
     for i in range(1, repeat + 1):
         if not skip_cold:
-            print(f"bench {i}/{repeat}: cold lab_up")
+            say(f"bench {i}/{repeat}: cold lab_up")
             _down(lab, remove_images=True)
             runs["cold_up"].append(_up(lab, config_path))
         else:
             _up(lab, config_path)
-        print(f"bench {i}/{repeat}: idempotent re-run")
+        say(f"bench {i}/{repeat}: idempotent re-run")
         runs["rerun_up"].append(_up(lab, config_path))
-        print(f"bench {i}/{repeat}: lab_down")
+        say(f"bench {i}/{repeat}: lab_down")
         runs["down"].append({"total": _down(lab)})
-        print(f"bench {i}/{repeat}: warm lab_up")
+        say(f"bench {i}/{repeat}: warm lab_up")
         runs["warm_up"].append(_up(lab, config_path))
         runs["down"].append({"total": _down(lab)})
-        print(f"bench {i}/{repeat}: bare lab_up (the engine installed on each machine)")
+        say(f"bench {i}/{repeat}: bare lab_up (the engine installed on each machine)")
         bare_path = config_path.with_name("bare.toml")
         bare_path.write_text(config_path.read_text().replace(
             "[machines]\n", '[machines]\nimage = "bare"\n', 1))
@@ -865,7 +914,7 @@ def _measure(lab: Lab, config_path: Path, repeat: int, skip_cold: bool) -> dict[
 def _down(lab: Lab, remove_images: bool = False) -> float:
     with quiet():
         seconds = down.run(lab, remove_images=remove_images)
-    print(f"  lab_down: done in {seconds:.1f} s")
+    say(f"  lab_down: done in {seconds:.1f} s")
     return seconds
 
 
@@ -874,7 +923,7 @@ def _up(lab: Lab, config_path: Path) -> dict:
     with quiet():
         result = up.run(lab, config_path)
     built = [c for c in result.changes if c.startswith("built image")]
-    print(f"  lab_up: {len(result.changes)} change(s) in {time.monotonic() - started:.1f} s"
+    say(f"  lab_up: {len(result.changes)} change(s) in {time.monotonic() - started:.1f} s"
           + (f" ({', '.join(built)})" if built else ""))
     steps = {**result.seconds,
              **{f"provision.{k}": v for k, v in result.provision_seconds.items()}}
@@ -905,11 +954,49 @@ def _summarize(runs: dict[str, list]) -> dict:
     }
 
 
-def _print(report: dict) -> None:
-    print(f"{'measure':<10} {'median':>8} {'target':>7}  where the time goes")
+def _show_lifecycle(report: dict) -> None:
+    say(f"{'measure':<10} {'median':>8} {'target':>7}  where the time goes")
     for name, m in report["median_s"].items():
         steps = ", ".join(f"{k} {v:.1f}" for k, v in m["steps"].items() if v >= 0.05)
-        print(f"{name:<10} {m['total']:>7.1f}s {TARGETS_S[name]:>6}s  {steps}")
+        say(f"{name:<10} {m['total']:>7.1f}s {TARGETS_S[name]:>6}s  {steps}")
+
+
+
+# What the bench measures, in the order `--what all` runs them.
+MEASUREMENTS = {m.name: m for m in (
+    Measurement("lifecycle", "cold, warm and re-run lab_up, bare machines, lab_down",
+                _lifecycle, _show_lifecycle),
+    Measurement("load", "redis-benchmark and Locust through HAProxy, side by side",
+                lambda args, path, previous: _measure_load(_bench_lab(path), path),
+                _print_load),
+    Measurement("chaos", "crash-master against the native floor; reset to settled",
+                lambda args, path, previous: _measure_chaos(
+                    _bench_lab(path, BENCH_LAB + CHAOS_SETTINGS), path, args.repeat),
+                _print_chaos),
+    Measurement("hypothesis", "the search's pace, default settings and min_replicas 1",
+                lambda args, path, previous: _measure_hypothesis(path, args.repeat),
+                _print_hypothesis),
+    Measurement("workshop", "the live page behind each role change; overlays",
+                lambda args, path, previous: _measure_workshop(_bench_lab(path), path,
+                                                               args.repeat),
+                _print_workshop),
+    Measurement("matrix", "cold images, warm engine switches, a campaign per engine",
+                lambda args, path, previous: _measure_matrix(
+                    _bench_lab(path), path, args.repeat, args.skip_cold,
+                    [s for s in args.scenarios.split(",") if s]),
+                _print_matrix),
+    Measurement("routes", "the three routes at the same Locust load; check traffic",
+                lambda args, path, previous: _measure_routes(_bench_lab(path), path,
+                                                             args.repeat),
+                _print_routes),
+    Measurement("campaign", "the catalogue serial and in lanes, per phase, against floors",
+                _campaign, _show_campaign),
+    Measurement("search", "the search's power on planted weaknesses (hours)", _search,
+                _show_search, in_all=False),
+    Measurement("report", "building and opening the largest run's page (no lab)",
+                lambda args, path, previous: _measure_report(args.repeat),
+                lambda result: say(f"report: {result}")),
+)}
 
 
 if __name__ == "__main__":

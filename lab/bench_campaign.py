@@ -19,6 +19,7 @@ inside the serial min..max (issue 23's proof that lanes change no result).
 
 from __future__ import annotations
 
+import logging
 import math
 import statistics
 import time
@@ -33,13 +34,15 @@ from lab.progress import quiet
 
 __all__ = ["measure_campaign", "print_campaign", "scenario_floor_s"]
 
+log = logging.getLogger("bench")  # lab.bench's own lines: not quietened
+
 
 def measure_campaign(base_lab: str, config_path: Path, repeat: int, up, publish) -> dict:
     """The catalogue ``repeat`` times on a lab with ``base_lab``'s settings, then the
     floor shard ``repeat`` times; ``up(lab, path)`` brings the lab up."""
     config_path.write_text(base_lab)
     lab = Lab.load(config_path)
-    print("bench: campaign lab up (default settings)")
+    log.info("bench: campaign lab up (default settings)")
     up(lab, config_path)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     runs: dict[str, list[dict]] = {"serial": [], "parallel": []}
@@ -47,7 +50,7 @@ def measure_campaign(base_lab: str, config_path: Path, repeat: int, up, publish)
         modes = ("serial", "parallel") if i % 2 else ("parallel", "serial")
         for mode in modes:
             run_id = f"{stamp}-bench-campaign-{mode}-{i}"
-            print(f"bench {i}/{repeat}: the catalogue, {mode}")
+            log.info(f"bench {i}/{repeat}: the catalogue, {mode}")
             runs[mode].append(_campaign(lab, run_id, mode == "serial", publish))
     native = _floor(repeat)
     summary = _summarize(runs["serial"], native)
@@ -67,7 +70,7 @@ def _campaign(lab: Lab, run_id: str, serial: bool, publish) -> dict:
     laned = {label for labels in (schedule.get("lanes") or {}).values() for label in labels}
     scenarios = {s.label: {**_scenario_numbers(s), "in_lane": s.label in laned}
                  for s in record.scenarios}
-    print(f"  campaign: {wall:.0f} s; {_phase_line(record.phases())}")
+    log.info(f"  campaign: {wall:.0f} s; {_phase_line(record.phases())}")
     return {"run": run_id, "wall_s": wall, "phases_s": record.phases(),
             "longest_chain_s": longest_chain_s(schedule, scenarios), "scenarios": scenarios}
 
@@ -165,9 +168,9 @@ def _scenario_numbers(result: ScenarioResult) -> dict:
 def _floor(repeat: int) -> dict:
     missing = floor.available()
     if missing:
-        print(f"bench: floor skipped: {missing}")
+        log.info(f"bench: floor skipped: {missing}")
         return {"skipped": missing}
-    print(f"bench: the floor shard (native, loopback, default settings), {repeat} times")
+    log.info(f"bench: the floor shard (native, loopback, default settings), {repeat} times")
     with quiet():
         measured = floor.measure({}, repeat)
     return {"skipped": None,
@@ -209,7 +212,7 @@ def _summarize(runs: list[dict], native: dict) -> dict:
 def print_campaign(c: dict) -> None:
     parallel = c.get("parallel")
     if parallel:
-        print(f"campaign (parallel): median {parallel['median_wall_s']} s; longest chain "
+        log.info(f"campaign (parallel): median {parallel['median_wall_s']} s; longest chain "
               f"{parallel['median_longest_chain_s']} s; wall / chain "
               f"{parallel['wall_over_chain']}; serial / parallel "
               f"{parallel['serial_over_parallel']}")
@@ -217,16 +220,16 @@ def print_campaign(c: dict) -> None:
             if not row["equivalent"]:
                 outside = [m for m, v in row["measures"].items() if not v["inside"]]
                 where = "in a lane" if row["in_lane"] else "alone in both"
-                print(f"  NOT EQUIVALENT ({where}) {name}: "
+                log.info(f"  NOT EQUIVALENT ({where}) {name}: "
                       f"{', '.join(outside) or 'verdicts differ'} "
                       f"(verdicts {', '.join(row['statuses'])})")
-    print(f"campaign (serial): median {c['median_wall_s']} s; sum of floors "
+    log.info(f"campaign (serial): median {c['median_wall_s']} s; sum of floors "
           f"{c['sum_of_floors_s']} s; wall / floors {c['wall_over_floors']}")
-    print(f"  where the time goes (median s): {_phase_line(c['phases_median_s'])}")
-    print(f"{'scenario':<34} {'median':>7} {'hold':>6} {'floor':>6} {'ratio':>6}")
+    log.info(f"  where the time goes (median s): {_phase_line(c['phases_median_s'])}")
+    log.info(f"{'scenario':<34} {'median':>7} {'hold':>6} {'floor':>6} {'ratio':>6}")
     for name, s in c["scenarios"].items():
         hold = s["phases_median_s"].get("hold")
-        print(f"{name:<34} {_s(s['median_s']):>7} {_s(hold):>6} {_s(s['floor_s']):>6} "
+        log.info(f"{name:<34} {_s(s['median_s']):>7} {_s(hold):>6} {_s(s['floor_s']):>6} "
               f"{s['ratio'] or '-':>6}")
 
 

@@ -23,6 +23,7 @@ these machines are noisy; the table in docs/ is this JSON.
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
@@ -35,6 +36,8 @@ from lab.paths import REPORTS
 from lab.progress import quiet
 
 __all__ = ["WEAKNESSES", "measure_search", "print_search"]
+
+log = logging.getLogger("bench")  # lab.bench's own lines: not quietened
 
 WEAKNESSES = {
     "empty-restart": "",
@@ -65,7 +68,7 @@ def measure_search(base_lab: str, config_path: Path, weaknesses: list[str],
     for weakness in weaknesses:
         config_path.write_text(_lab_text(base_lab, weakness))
         lab = Lab.load(config_path)
-        print(f"bench: search: lab up for the planted weakness {weakness}")
+        log.info(f"bench: search: lab up for the planted weakness {weakness}")
         up(lab, config_path)
         for profile in profiles:
             for with_known in known:
@@ -74,11 +77,11 @@ def measure_search(base_lab: str, config_path: Path, weaknesses: list[str],
                 for seed in range(1, seeds + 1):
                     run_id = (f"{stamp}-bench-search-{weakness}-{profile}-"
                               f"{'known' if with_known else 'drawn'}-{seed}")
-                    print(f"bench: search {weakness} ({label}), seed {seed}/{seeds}")
+                    log.info(f"bench: search {weakness} ({label}), seed {seed}/{seeds}")
                     runs.append(_one_search(lab, run_id, profile, seed, with_known, slo,
                                             publish))
                     r = runs[-1]
-                    print(f"  found {r['found']} after {r['first_breach_s']} s; minimal "
+                    log.info(f"  found {r['found']} after {r['first_breach_s']} s; minimal "
                           f"{r['minimal']}; reproduced {r['replay_reproduced']}")
                 found.setdefault(weakness, {})[label] = _cell(runs)
     found["targets"] = {"first_breach_s": TARGET_FIRST_BREACH_S}
@@ -147,13 +150,13 @@ def _cell(runs: list[dict]) -> dict:
 
 
 def print_search(found: dict) -> None:
-    print(f"{'weakness':<16} {'profile / known':<22} {'found':>7} {'first breach':>13} "
+    log.info(f"{'weakness':<16} {'profile / known':<22} {'found':>7} {'first breach':>13} "
           f"{'replay':>8} {'ex/min':>7}")
     for weakness, cells in found.items():
         if weakness == "targets":
             continue
         for label, c in cells.items():
-            print(f"{weakness:<16} {label:<22} {c['found']:>3}/{c['seeds']:<3} "
+            log.info(f"{weakness:<16} {label:<22} {c['found']:>3}/{c['seeds']:<3} "
                   f"{_s(c['median_first_breach_s']):>13} {_s(c['median_replay_s']):>8} "
                   f"{c['median_examples_per_minute'] or '-':>7}")
 

@@ -147,6 +147,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="required on an SSH inventory (real hosts)")
     verbs.add_parser("heal", help="remove every fault leftover from the machines, e.g. after "
                                   "the controlling machine crashed mid-fault")
+    # Its options are the bench's own (lab/bench.py), read when it runs: --help lists them.
+    p = verbs.add_parser("bench", add_help=False,
+                         help="measure the lab's speed and behaviour into reports/bench.json "
+                              "(`bench --help`: what it can measure)")
+    p.add_argument("bench_args", nargs=argparse.REMAINDER)
     p = verbs.add_parser("docs", help="build the documentation site into reports/docs/ "
                                       "(hand-written pages and a reference generated from "
                                       "the registries)")
@@ -161,7 +166,12 @@ def main(argv: list[str] | None = None) -> int:
         print("redis-ha-lab: error: LAB_CONFIG is set but empty: set it to a lab.toml "
               "(e.g. LAB_CONFIG=lab.toml) or unset it", file=sys.stderr)
         return 2
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, unknown = parser.parse_known_args(argv)
+    if args.verb == "bench":  # the bench reads its own options (lab/bench.py)
+        args.bench_args = [*unknown, *args.bench_args]
+    elif unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     # Progress goes through `logging`, plain lines on stdout; prints flush per line too,
     # so the two never interleave out of order when stdout is a pipe.
     sys.stdout.reconfigure(line_buffering=True)
@@ -208,6 +218,13 @@ def _dispatch(args: argparse.Namespace) -> int:
         from lab.report import command
 
         return command.run(args.reports or REPORTS, args.runs, args.check)
+    if args.verb == "bench":
+        from lab import bench
+
+        parser = argparse.ArgumentParser(prog="redis-ha-lab bench",
+                                         description=bench.__doc__.split("\n")[0])
+        bench.add_arguments(parser)
+        return bench.run(parser.parse_args(args.bench_args))
     if args.verb == "docs":
         from lab import docs
 
