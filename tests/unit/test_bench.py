@@ -62,3 +62,19 @@ def test_all_is_every_measurement_but_the_search():
 def test_a_repeat_below_one_is_bad_input(tmp_path):
     with pytest.raises(LabError, match="--repeat must be at least 1"):
         bench.run(args(tmp_path, "report", repeat=0))
+
+
+def test_the_cli_hands_the_bench_its_own_options_and_still_refuses_unknown_ones(capsys):
+    from lab.cli import main
+
+    with pytest.raises(SystemExit) as asked_for_help:
+        main(["bench", "--help"])
+    assert asked_for_help.value.code == 0
+    assert "--what {all,lifecycle," in capsys.readouterr().out
+    with pytest.raises(SystemExit) as bad:
+        main(["bench", "--what", "nope"])
+    assert bad.value.code == 2 and "invalid choice: 'nope'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as unknown:
+        main(["status", "--bogus"])  # another verb: an unknown option is still bad input
+    assert unknown.value.code == 2
+    assert "unrecognized arguments: --bogus" in capsys.readouterr().err
