@@ -161,15 +161,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", type=Path, default=REPORTS / "bench.json")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m lab.bench`` (kept for scripts): ``python -m lab bench`` with a parser of
-    its own."""
-    parser = argparse.ArgumentParser(prog="python -m lab bench",
+def parse(argv: list[str]) -> argparse.Namespace:
+    """The bench's own options, for ``python -m lab bench`` and ``python -m lab.bench``."""
+    parser = argparse.ArgumentParser(prog="redis-ha-lab bench",
                                      description=__doc__.split("\n")[0])
     add_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m lab.bench`` (kept for scripts)."""
     show_progress()
     try:
-        return run(parser.parse_args(argv))
+        return run(parse(sys.argv[1:] if argv is None else argv))
     except LabError as exc:
         print(f"bench: error: {exc}", file=sys.stderr)
         return exc.exit_code

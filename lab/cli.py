@@ -221,10 +221,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.verb == "bench":
         from lab import bench
 
-        parser = argparse.ArgumentParser(prog="redis-ha-lab bench",
-                                         description=bench.__doc__.split("\n")[0])
-        bench.add_arguments(parser)
-        return bench.run(parser.parse_args(args.bench_args))
+        return bench.run(bench.parse(args.bench_args))
     if args.verb == "docs":
         from lab import docs
 

@@ -19,6 +19,7 @@ import logging
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -50,16 +51,6 @@ GUIDES = {
     "troubleshooting.md": "Troubleshooting",
     "design.md": "Design",
 }
-# The generated pages, by file name: their titles.
-REFERENCE = {
-    "faults.md": "Faults",
-    "measures.md": "Measures",
-    "slo.md": "SLO keys",
-    "scenarios.md": "Catalogue scenarios",
-    "exercises.md": "Workshop exercises",
-}
-
-
 _MARKDOWN = """,
   "markdown_extensions": ["tables", "admonition", {"toc": {"slugify":
     !!python/object/apply:pymdownx.slugs.slugify {kwds: {case: lower}}}}]
@@ -145,11 +136,9 @@ def stage(staging: Path, site: Path) -> Path:
         shutil.rmtree(pages)
     shutil.copytree(HAND_WRITTEN, pages)
     (pages / "reference").mkdir()
-    writers = {"faults.md": _faults, "measures.md": _measures, "slo.md": _slo_keys,
-               "scenarios.md": _scenarios, "exercises.md": _exercises}
-    for name, title in REFERENCE.items():
+    for name, (title, write) in REFERENCE.items():
         text = f"# {title}\n\n_Generated from the registry by `nox -s docs`._\n\n"
-        (pages / "reference" / name).write_text(text + writers[name]())
+        (pages / "reference" / name).write_text(text + write())
     config = staging / "mkdocs.yml"
     settings = json.dumps({
         "site_name": "redis-ha-lab",
@@ -163,7 +152,7 @@ def stage(staging: Path, site: Path) -> Path:
                                  "absolute_links": "warn", "unrecognized_links": "warn"}},
         "nav": [{"Home": "index.md"}, *[{title: name} for name, title in GUIDES.items()],
                 {"Reference": [{title: f"reference/{name}"}
-                               for name, title in REFERENCE.items()]}],
+                               for name, (title, _) in REFERENCE.items()]}],
     }, indent=2)
     # JSON is YAML, but for one tag: headings get GitHub's anchors, so a link such as
     # first-run.md#the-search-hypothesis-what-a-go-covers works here and on GitHub.
@@ -270,3 +259,13 @@ def _exercises() -> str:
             for name, e in found.items()]
     return ("`nox -s workshop -- NAME` runs one, with its live page.\n\n"
             + _table(["exercise", "title", "what the room learns", "time", "steps"], rows))
+
+
+# The generated pages, by file name: their titles and what writes them.
+REFERENCE: dict[str, tuple[str, Callable[[], str]]] = {
+    "faults.md": ("Faults", _faults),
+    "measures.md": ("Measures", _measures),
+    "slo.md": ("SLO keys", _slo_keys),
+    "scenarios.md": ("Catalogue scenarios", _scenarios),
+    "exercises.md": ("Workshop exercises", _exercises),
+}

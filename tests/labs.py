@@ -112,7 +112,7 @@ class ImagePrebuild:
             self.outcome = f"failed ({type(exc).__name__}: {str(exc).splitlines()[0]})"
 
     def wait(self, bound_s: float = 600) -> str:
-        if self._thread.is_alive() or self._thread.ident:
+        if self._thread.ident:  # started
             self._thread.join(bound_s)
         return self.outcome
 
