@@ -30,7 +30,23 @@ def test_the_reference_names_every_registered_fault_measure_scenario_and_exercis
     assert all(f"`{name}`" in pages["exercises.md"] for name in exercise_module.load_all())
 
 
-def test_a_measure_registered_later_is_in_the_reference_too(tmp_path):
+def test_a_fault_and_a_measure_registered_later_are_in_the_reference_too(tmp_path,
+                                                                          monkeypatch):
+    """A reference written from a list kept by hand would miss both."""
+    from lab.chaos.faults import base
+
+    monkeypatch.setattr(base, "_REGISTRY", dict(base._REGISTRY))  # the fault vanishes after
+
+    @faults.register
+    class MeltServer(faults.Fault):
+        """Melt one server (a fault for this test only)."""
+
+        name = "melt-server"
+        family = "machines"
+        params = (faults.Param("server", "server", 1),)
+
+        def inject(self, nemesis, server): ...
+
     measures.register(measures.Measure("throwaway_s", "s", "a measure for this test only",
                                        lambda shards, convergence: None))
     try:
@@ -38,6 +54,9 @@ def test_a_measure_registered_later_is_in_the_reference_too(tmp_path):
     finally:
         measures.forget("throwaway_s")
     reference = config.parent / "pages" / "reference"
+    page = (reference / "faults.md").read_text()
+    assert "melt-server" in faults.registered() and "21 faults" in page
+    assert [n for n in faults.registered() if f"`{n}`" not in page] == []
     assert "`throwaway_s`" in (reference / "measures.md").read_text()
     assert "`throwaway_s = N`" in (reference / "slo.md").read_text()
 
@@ -72,13 +91,24 @@ def test_every_hand_written_page_is_in_the_site_s_navigation():
 
 
 def test_the_scenarios_page_carries_the_latest_matrix_numbers(tmp_path):
+    from lab.chaos.record import MatrixRecord
+    from lab.runs import MATRIX
     from tests.unit.test_matrix import result, write_matrix
 
     assert "No matrix in `reports/` here yet" in docs._latest_matrix(tmp_path)
     write_matrix(tmp_path, {"redis-7.0": [result("crash-master", lost=152)],
                             "valkey-8.1": [result("crash-master", failover=2.5, lost=0)]},
                  errors={"valkey-9": "switching to valkey-9: no image"})
+    # An older matrix beside it (another folder, started earlier): not the one shown.
+    older = tmp_path / "older"
+    write_matrix(older, {"redis-8.0": [result("crash-master", lost=7)]})
+    (older / "m1").rename(tmp_path / "m0")
+    stale = MatrixRecord.read(tmp_path / "m0" / MATRIX)
+    stale.matrix_id, stale.started = "m0", "2020-01-01T00:00:00Z"
+    stale.write(tmp_path / "m0" / MATRIX)
+    (older / "m1-redis-8.0").rename(tmp_path / "m1-redis-8.0")
     text = docs._latest_matrix(tmp_path)
+    assert "Matrix `m1`" in text and "redis-8.0" not in text
     assert "| scenario | redis-7.0 | valkey-8.1 | valkey-9 |" in text
     assert ("| `crash-master` | finding; failover -, lost 152, split brain 0.0 s | "
             "finding; failover 2.5 s, lost 0, split brain 0.0 s | - |") in text
