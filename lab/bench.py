@@ -351,7 +351,7 @@ def _measure_chaos(lab: Lab, config_path: Path, repeat: int) -> dict:
                 result = run_scenario(session, crash)
             m = result.target
             failover.append(m.failover_s)
-            resumed.append(m.failover_write_s)
+            resumed.append(m.writes_resumed_s)
             events = history.read(run_dir / result.history)
             at = next(e["t"] for e in events if e["type"] == "fault" and e["phase"] == "inject")
             lab_phases.append(checkers.failover_phases(

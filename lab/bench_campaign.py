@@ -159,10 +159,10 @@ def _scenario_numbers(result: ScenarioResult) -> dict:
             "phases_s": result.phases, "shard": result.target_shard,
             "failed_over": bool(target and target.failover_s is not None),
             "failover_s": target and target.failover_s,
-            "writes_resumed_s": target and target.failover_write_s,
+            "writes_resumed_s": target and target.writes_resumed_s,
             "outage_s": target and target.outage_s,
             "split_brain_s": target and target.split_brain_s,
-            "lost_writes": target and target.lost}
+            "lost_writes": target and target.lost_writes}
 
 
 def _floor(repeat: int) -> dict:

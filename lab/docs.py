@@ -191,16 +191,18 @@ def _faults() -> str:
 
 
 def _measures() -> str:
-    intro = ("One object each under `lab/measures/`, read over every shard of a history "
-             "(the longest time, the summed count). Definitions in full: "
-             "[Design, Measures](../design.md#measures).\n\n")
-    rows = [[f"`{name}`", m.unit or "count", m.definition]
+    intro = ("One object each under `lab/measures/`, one name everywhere. A report's "
+             "columns are each measure over the shard the fault hit; an SLO takes it over "
+             "every shard of the history (the longest time, the summed count). Definitions "
+             "in full: [Design, Measures](../design.md#measures).\n\n")
+    rows = [[f"`{name}`", m.heading, m.unit or "count", m.definition,
+             "report, matrix" if m.in_matrix else "report" if m.headline else "SLO only"]
             for name, m in measures.registered().items()]
-    return intro + _table(["measure", "unit", "definition"], rows)
+    return intro + _table(["measure", "column", "unit", "definition", "shown in"], rows)
 
 
 def _slo_keys() -> str:
-    rows = [[f"`{name} = N`", f"an upper bound on {name}: {m.definition}"]
+    rows = [[f"`{name} = N`", f"an upper bound on {name} over every shard: {m.definition}"]
             for name, m in measures.registered().items()]
     rows += [['`coverage = "every-fault"`', "a search that did not hold every searchable "
               "fault that runs here past a failover is NO-GO"],
@@ -239,7 +241,7 @@ def _latest_matrix(reports: Path) -> str:
             numbers = result.headline()
             cells.setdefault(result.scenario, {}).setdefault(entry.name, (
                 f"{result.status}; failover {_seconds(numbers['failover_s'])}, lost "
-                f"{'-' if numbers['lost'] is None else numbers['lost']}, split brain "
+                f"{'-' if numbers['lost_writes'] is None else numbers['lost_writes']}, split brain "
                 f"{_seconds(numbers['split_brain_s'])}"))
     variants = [entry.name for entry in matrix.runs]
     rows = [[f"`{name}`", *[by_variant.get(v, "-") for v in variants]]

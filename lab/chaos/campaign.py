@@ -337,10 +337,10 @@ def _summary(record: RunRecord, path: Path) -> None:
     log.info("")
     log.info(f"{'scenario':<30} {'verdict':<8} failover  outage  lost  split-brain")
     for s in record.scenarios:
-        m = s.target
-        log.info(f"{s.label:<30} {s.status:<8} {_num(m and m.failover_s):>8}  "
-                 f"{_num(m and m.outage_s):>6}  {_num(m and m.lost):>4}  "
-                 f"{m.split_brain_s if m else 0:>9.1f} s")
+        numbers = s.headline()
+        log.info(f"{s.label:<30} {s.status:<8} {_num(numbers['failover_s']):>8}  "
+                 f"{_num(numbers['outage_s']):>6}  {_num(numbers['lost_writes']):>4}  "
+                 f"{numbers['split_brain_s'] or 0:>9.1f} s")
     state = "complete" if record.complete else "INCOMPLETE"
     log.info(f"chaos: results ({state}): {path}")
 

@@ -57,12 +57,12 @@ class ShardMeasures:
     outage_open: bool = False  # no successful write after the fault, to the end
     outage_by_haproxy: dict[str, float] = field(default_factory=dict)  # as clients saw it
     failover_s: float | None = None
-    failover_write_s: float | None = None
+    writes_resumed_s: float | None = None
     new_master: str | None = None
     split_votes: int = 0  # Sentinel elections that found no leader (-failover-abort-not-elected)
-    lost: int | None = None  # None: no read-back, unknown
+    lost_writes: int | None = None  # None: no read-back, unknown
     lost_keys: list[str] = field(default_factory=list)
-    indeterminate: int | None = None
+    indeterminate_writes: int | None = None
     unconfirmed: int = 0
     unconfirmed_lost: int | None = None
     demoted_writes: int = 0
@@ -142,9 +142,9 @@ def measure(
                 after = [o["end"] for o in writes
                          if o["outcome"] == "ok" and o["start"] >= switch[0]]
                 if after:
-                    m.failover_write_s = round(min(after) - first_fault, 3)
+                    m.writes_resumed_s = round(min(after) - first_fault, 3)
             m.split_votes = split_votes(events, monitor_names[shard], first_fault)
-        m.lost, m.lost_keys, m.indeterminate = lost_writes(events, shard, writes)
+        m.lost_writes, m.lost_keys, m.indeterminate_writes = lost_writes(events, shard, writes)
         m.unconfirmed = m.writes.get("unconfirmed", 0)
         m.unconfirmed_lost = unconfirmed_lost(events, shard, writes)
         voters = len(sentinels[shard]) if sentinels and shard in sentinels else None

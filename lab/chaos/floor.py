@@ -181,5 +181,5 @@ def _kill_and_measure(cfg, topo, master_pid: int, path: Path) -> FloorRun:
             observers.stop()
     events = history.read(path)
     m = checkers.measure(events, [1], {1: shard.monitor_name})[1]
-    return FloorRun(m.failover_s, m.failover_write_s,
+    return FloorRun(m.failover_s, m.writes_resumed_s,
                     checkers.failover_phases(events, at, shard.master_backend))

@@ -16,33 +16,21 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from lab import measures
 from lab.chaos.checkers import ShardMeasures
 from lab.chaos.coverage import Coverage
 from lab.chaos.phases import totals as phase_totals
 from lab.chaos.slo import Breach
 
-__all__ = ["HEADLINE", "SCHEMA", "Check", "Convergence", "VariantRun", "ExerciseRecord",
+__all__ = ["SCHEMA", "Check", "Convergence", "VariantRun", "ExerciseRecord",
            "HypothesisResult", "MatrixRecord", "RunRecord", "ScenarioResult", "Status",
            "StepRecord", "Verdict"]
 
-SCHEMA = 2
-
-# A scenario's headline numbers, (key, title, unit), in the order the report and the
-# comparison list them.
-HEADLINE = (
-    ("failover_s", "failover", "s"),
-    ("failover_write_s", "writes resumed", "s"),
-    ("outage_s", "outage", "s"),
-    ("lost", "lost writes", ""),
-    ("indeterminate", "indeterminate", ""),
-    ("split_brain_s", "split brain", "s"),
-    ("split_brain_haproxy_s", "two UP in HAProxy", "s"),
-    ("demoted_writes", "writes to a demoted master", ""),
-    ("unconfirmed", "unconfirmed writes", ""),
-    ("convergence_s", "convergence", "s"),
-    ("stale_reads", "stale reads", ""),
-    ("errors", "client errors", ""),
-)
+# 3: a shard's numbers under their measures' names (lost_writes, indeterminate_writes,
+# writes_resumed_s); a schema-2 file reads through _RENAMED_IN_3.
+SCHEMA = 3
+_RENAMED_IN_3 = {"lost": "lost_writes", "indeterminate": "indeterminate_writes",
+                 "failover_write_s": "writes_resumed_s"}
 
 
 class Status(enum.StrEnum):
@@ -131,26 +119,19 @@ class ScenarioResult:
         return self.measures.get(self.target_shard)
 
     def headline(self) -> dict:
-        """The numbers a reader looks for (:data:`HEADLINE`, the target shard's): None
-        where not measured (an error, no read-back)."""
+        """The numbers a reader looks for: each column measure (:func:`lab.measures
+        .columns`) over the target shard alone, None where it does not apply or was not
+        measured (an error, no read-back); and what qualifies them (an outage still open,
+        never settled, the errors by class)."""
         m, convergence = self.target, self.convergence
-        return {
-            "failover_s": m and m.failover_s,
-            "failover_write_s": m and m.failover_write_s,
-            "outage_s": m and m.outage_s,
+        numbers = measures.of_shard(m, convergence) if m else \
+            dict.fromkeys(name for name, _, _ in measures.columns())
+        numbers.update({
             "outage_open": bool(m and m.outage_open),
-            "lost": m and m.lost,
-            "indeterminate": m and m.indeterminate,
-            "split_brain_s": round(m.split_brain_s, 2) if m else None,
-            "split_brain_haproxy_s": round(m.split_brain_haproxy_s, 2) if m else None,
-            "demoted_writes": m and m.demoted_writes,
-            "unconfirmed": m and m.unconfirmed,
-            "convergence_s": convergence and convergence.seconds,
             "converged": convergence and convergence.settled,
-            "stale_reads": m and m.stale_reads,
-            "errors": sum(m.errors.values()) if m else None,
             "errors_by_class": dict(sorted(m.errors.items())) if m else {},
-        }
+        })
+        return numbers
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -165,7 +146,7 @@ class ScenarioResult:
         data["status"] = Status(data.get("status", "error"))
         data["checks"] = [_build(Check, c) for c in data.get("checks") or []]
         data["slo_breaches"] = [Breach.from_json(b) for b in data.get("slo_breaches") or []]
-        data["measures"] = {int(k): _build(ShardMeasures, v)
+        data["measures"] = {int(k): _build(ShardMeasures, _renamed(v))
                             for k, v in (data.get("measures") or {}).items() if v}
         data["convergence"] = Convergence.from_json(data.get("convergence"))
         return _build(cls, data)
@@ -328,7 +309,7 @@ class RunRecord:
             runs = [s.headline() for s in self.scenarios
                     if s.scenario == name and s.status not in (Status.ERROR, Status.SKIPPED)]
             found[name] = {key: spread([r[key] for r in runs if r[key] is not None])
-                           for key, _, _ in HEADLINE}
+                           for key, _, _ in measures.columns()}
         return found
 
     def breaches(self) -> list[Breach]:
@@ -536,3 +517,8 @@ def _write_json(path: Path, data: dict) -> None:
 
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def _renamed(shard: dict) -> dict:
+    """A shard's measures as schema 3 names them (a schema-2 file used older names)."""
+    return {_RENAMED_IN_3.get(key, key): value for key, value in shard.items()}

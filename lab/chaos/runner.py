@@ -393,7 +393,7 @@ def run_scenario(session: ChaosSession, scenario: Scenario, repetition: int = 1,
         load.finish(events) if load else None, seconds=round(time.monotonic() - started, 1),
         repetition=repetition, repetitions=repetitions, slo_breaches=judged.breaches,
         reference=scenario.reference, phases=phases.to_json())
-    log.info(f"chaos: {label}: {result.status.upper()}  " + _headline(result.target))
+    log.info(f"chaos: {label}: {result.status.upper()}  " + _headline(result))
     for breach in judged.breaches:
         log.info(f"chaos: {label}: SLO breached: {breach.measure} = "
                  f"{'unknown' if breach.value is None else breach.value} > {breach.threshold}")
@@ -446,8 +446,12 @@ def _start_load(session: ChaosSession, stem: str, hold_s: float) -> LoadHandle |
     return load
 
 
-def _headline(m) -> str:
-    parts = [f"failover {m.failover_s} s" if m.failover_s is not None else "no failover",
-             f"outage {m.outage_s} s", f"lost {m.lost}", f"indeterminate {m.indeterminate}",
-             f"split brain {m.split_brain_s:.1f} s"]
+def _headline(result: ScenarioResult) -> str:
+    numbers = result.headline()
+    parts = [f"failover {numbers['failover_s']} s" if numbers["failover_s"] is not None
+             else "no failover",
+             "outage open" if numbers["outage_open"] else f"outage {numbers['outage_s']} s",
+             f"lost writes {numbers['lost_writes']}",
+             f"indeterminate {numbers['indeterminate_writes']}",
+             f"split brain {numbers['split_brain_s'] or 0:.1f} s"]
     return ", ".join(parts)

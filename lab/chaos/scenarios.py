@@ -197,15 +197,15 @@ def judge(expect: Expect, m: ShardMeasures, convergence: Convergence | None,
                 else f"+switch-master after {m.failover_s} s")
 
     if expect.max_lost_writes is not None:
-        if m.lost is None:
+        if m.lost_writes is None:
             v.check("acknowledged writes kept", False, "no read-back: loss unknown")
-        elif expect.lost_writes_are_finding and m.lost > expect.max_lost_writes:
-            v.findings.append(f"{m.lost} acknowledged writes lost")
+        elif expect.lost_writes_are_finding and m.lost_writes > expect.max_lost_writes:
+            v.findings.append(f"{m.lost_writes} acknowledged writes lost")
         else:
             v.check(f"at most {expect.max_lost_writes} acknowledged writes lost",
-                    m.lost <= expect.max_lost_writes, f"{m.lost} lost")
+                    m.lost_writes <= expect.max_lost_writes, f"{m.lost_writes} lost")
 
-    elif m.lost:  # not an expectation here (a saved sequence, an example): explained
+    elif m.lost_writes:  # not an expectation here (a saved sequence, an example): explained
         v.findings.append(explain_loss(m))
         notable = True
 
@@ -260,7 +260,7 @@ def judge(expect: Expect, m: ShardMeasures, convergence: Convergence | None,
 
 def explain_loss(m: ShardMeasures) -> str:
     """Why a shard lost acknowledged writes, from what its measures show."""
-    said = f"shard {m.shard}: {m.lost} acknowledged writes lost"
+    said = f"shard {m.shard}: {m.lost_writes} acknowledged writes lost"
     if m.split_brain_roles_s > 0 or m.split_brain_haproxy_s > 0:
         return (f"{said} while two of its instances said role:master for "
                 f"{m.split_brain_roles_s} s ({m.split_brain_haproxy_s} s both UP in "

@@ -38,8 +38,17 @@ class Measure:
     unit: str  # "s", or "" for a count
     definition: str  # one line: [slo] errors, the docs
     value: Value
+    title: str = ""  # the column's head in the report and the matrix; the name if empty
     # Every SLO is an upper bound today, and the search climbs towards the largest value.
     lower_is_better: bool = True
+    headline: bool = True  # a column of the report's verdict table and the comparison
+    in_matrix: bool = False  # a line of each cell of the engine matrix
+    # A count whose being zero in one variant and not in another is a difference in kind.
+    zero_or_not: bool = False
+
+    @property
+    def heading(self) -> str:
+        return self.title or self.name
 
 
 _REGISTRY: dict[str, Measure] = {}

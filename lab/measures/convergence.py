@@ -11,4 +11,4 @@ def _convergence(shards, convergence):
 
 CONVERGENCE = register(Measure(
     "convergence_s", "s", "heal -> settled again, seconds (never settled: breached)",
-    _convergence))
+    _convergence, title="convergence"))

@@ -12,4 +12,4 @@ def _outage(shards, convergence):
 
 OUTAGE = register(Measure(
     "outage_s", "s", "longest write gap overlapping a fault that any client saw, seconds",
-    _outage))
+    _outage, title="outage", in_matrix=True))

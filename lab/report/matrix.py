@@ -16,18 +16,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lab import engines, runs
-from lab.chaos.record import HEADLINE, MatrixRecord, Status
+from lab import engines, measures, runs
+from lab.chaos.record import MatrixRecord, Status
 from lab.report import pages, rundata, summary
 
-__all__ = ["CELL_MEASURES", "QUESTIONS", "build", "differences"]
-
-# The key numbers of a cell, a subset of the record's HEADLINE, in its order.
-CELL_MEASURES = tuple(m for m in HEADLINE if m[0] in
-                      ("failover_s", "failover_write_s", "outage_s", "lost", "split_brain_s",
-                       "split_brain_haproxy_s", "demoted_writes", "unconfirmed"))
-# Counts whose being zero or not is a difference in kind.
-_ZERO_OR_NOT = ("lost", "demoted_writes", "unconfirmed")
+__all__ = ["QUESTIONS", "build", "differences"]
 
 # What the page must show, asked of the live DOM (tests, ``report --check``).
 QUESTIONS = {
@@ -75,7 +68,8 @@ def build(matrix_dir: Path) -> Path:
         rows.append({"scenario": scenario, "cells": row, "differs": differences(row),
                      "reference": references.get(scenario, "")})
     page = pages.environment().get_template("matrix.html.j2").render(
-        record=record, columns=columns, rows=rows, measures=CELL_MEASURES, skipped=skipped,
+        record=record, columns=columns, rows=rows, measures=measures.columns(in_matrix=True),
+        skipped=skipped,
         dimensions=record.dimensions or {"engine": record.engines})
     path = matrix_dir / pages.PAGE
     pages.write(path, page)
@@ -94,11 +88,11 @@ def differences(row: dict[str, dict | None]) -> set[str]:
     if len(ran) < 2:
         return found
     repeated = all(cell["n"] >= 2 for cell in ran)
-    for key, _, _ in CELL_MEASURES:
+    for key, _, _ in measures.columns(in_matrix=True):
         values = [cell.get(key) for cell in ran]
         measured_on_some = len({v is None for v in values}) > 1
         taken = [v for v in values if v is not None]
-        lost_on_some = key in _ZERO_OR_NOT and len({v == 0 for v in taken}) > 1
+        lost_on_some = measures.get(key).zero_or_not and len({v == 0 for v in taken}) > 1
         apart = repeated and len(taken) == len(values) and \
             _ranges_apart([cell[f"{key}_range"] for cell in ran])
         if measured_on_some or lost_on_some or apart:

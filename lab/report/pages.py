@@ -17,6 +17,7 @@ from pathlib import Path
 import jinja2
 from plotly.offline import get_plotlyjs
 
+from lab import measures
 from lab.chaos import history
 from lab.chaos.phases import totals as phase_totals
 from lab.chaos.record import ScenarioResult
@@ -72,7 +73,8 @@ def build_run(run_dir: Path) -> Path:
         counts=summary.verdict_counts(results),
         duration_s=summary.duration_s(results),
         topology=topology_svg(topology, ports) if topology else None,
-        measures=summary.HEADLINE_MEASURES,
+        measures=measures.columns(),
+        definitions={name: m.definition for name, m in measures.registered().items()},
         rows=[_row(s.result) for s in run.scenarios],
         aggregates=_aggregates(results),
         breaches=results.breaches(),
@@ -108,7 +110,7 @@ def build_index(reports: Path) -> Path:
         runs=runs,
         comparable_json=_script_json({
             "runs": comparable,
-            "measures": [list(m) for m in summary.HEADLINE_MEASURES],
+            "measures": [list(m) for m in measures.columns()],
         }),
     )
     path = reports / PAGE
@@ -168,7 +170,7 @@ def _section(run: rundata.Run, scenario: rundata.ScenarioRun, shards: list[int])
         links.append(("Locust report", load["report"]))
     if load.get("dir") and (run.path / load["dir"] / rundata.LOCUST_HISTORY).is_file():
         links.append(("Locust CSV history", f"{load['dir']}/{rundata.LOCUST_HISTORY}"))
-    per_shard = [{"shard": n, "m": m, "split_brain": m.split_brain_s}
+    per_shard = [{"shard": n, "m": m, "numbers": measures.of_shard(m, result.convergence)}
                  for n in shards if (m := result.measures.get(n))]
     return {"name": scenario.name, "anchor": scenario.anchor, "result": result,
             "chart": chart, "links": links,

@@ -10,12 +10,11 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
-from lab.chaos.record import HEADLINE, SEVERITY, RunRecord, ScenarioResult, Status
+from lab import measures
+from lab.chaos.record import SEVERITY, RunRecord, ScenarioResult, Status
 
 STATUSES = tuple(str(s) for s in (Status.PASS, Status.FINDING, Status.FAIL, Status.SKIPPED,
                                   Status.ERROR))
-
-HEADLINE_MEASURES = HEADLINE  # one definition, the record's
 
 
 def headline(result: ScenarioResult) -> dict:
@@ -99,7 +98,7 @@ def _compared_scenarios(results: RunRecord) -> dict[str, dict]:
         runs = [s for s in results.scenarios if s.scenario == name]
         worst = next(s for s in SEVERITY if s in {r.status for r in runs})
         entry: dict = {"status": str(worst), "n": len(runs)}
-        for key, _, _ in HEADLINE:
+        for key, _, _ in measures.columns():
             entry[key] = spreads[key]["median"]
             entry[f"{key}_range"] = [spreads[key]["min"], spreads[key]["max"]]
         found[name] = entry

@@ -99,7 +99,7 @@ def test_a_lost_write_breach_is_found_shrunk_replayed_and_kept_as_a_scenario(cha
         results = run.results
         assert [(s["scenario"], s["repetition"]) for s in results["scenarios"]] == [
             (name, 1), (name, 2)]
-        assert results["go"] is False and results["aggregates"][name]["lost"]["n"] == 2
+        assert results["go"] is False and results["aggregates"][name]["lost_writes"]["n"] == 2
         cases = [c for suite in JUnitXml.fromfile(str(junit_copy)) for c in suite]
         assert [c.name for c in cases] == [f"{name} #1", f"{name} #2"]
         assert all(isinstance(c.result[0], Failure) for c in cases)

@@ -129,5 +129,5 @@ def test_lost_write_count_matches_an_independent_read_back(chaos_lab):
             values = r.mget(keys) if keys else []
         missing_by_shard[shard.number] = sum(1 for v in values if v is None)
     measured = checkers.measure(events, [1, 2, 3], {n: f"shard{n}" for n in (1, 2, 3)})
-    assert {n: m.lost for n, m in measured.items()} == missing_by_shard
-    assert {int(k): v["lost"] for k, v in s["measures"].items()} == missing_by_shard
+    assert {n: m.lost_writes for n, m in measured.items()} == missing_by_shard
+    assert {int(k): v["lost_writes"] for k, v in s["measures"].items()} == missing_by_shard

@@ -79,7 +79,7 @@ def test_a_replica_stuck_with_its_link_down_is_measured():
 
 
 def measures(**values):
-    m = ShardMeasures(1, lost=0, indeterminate=0)
+    m = ShardMeasures(1, lost_writes=0, indeterminate_writes=0)
     for key, value in values.items():
         setattr(m, key, value)
     return m

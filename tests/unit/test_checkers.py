@@ -48,7 +48,8 @@ def measure(events, shard=1):
 
 def test_empty_history_measures_nothing():
     m = measure([])
-    assert (m.outage_s, m.failover_s, m.lost, m.indeterminate) == (None, None, None, None)
+    assert (m.outage_s, m.failover_s, m.lost_writes, m.indeterminate_writes) == \
+        (None, None, None, None)
     assert m.split_brain_roles_s == m.split_brain_haproxy_s == 0
     assert checkers.fault_windows([]) == []
     assert checkers.convergence([]) is None
@@ -68,11 +69,11 @@ def test_a_clean_failover():
     ]
     m = measure(events)
     assert m.failover_s == 2.5
-    assert m.failover_write_s == 3.2  # first ok write started after the switch ended at 5.2
+    assert m.writes_resumed_s == 3.2  # first ok write started after the switch ended at 5.2
     assert m.new_master == "10.0.0.2:6380"
     assert m.outage_s == pytest.approx(4.1)  # 1.1 -> 5.2
     assert m.outage_open is False
-    assert (m.lost, m.indeterminate) == (0, 0)
+    assert (m.lost_writes, m.indeterminate_writes) == (0, 0)
     assert m.writes == {"ok": 4, "unknown": 1, "fail": 1}
     assert m.errors == {"timeout": 1, "connection-refused": 1}
 
@@ -81,13 +82,13 @@ def test_lost_and_indeterminate_writes_are_read_back_not_guessed():
     events = [write(0, 1, "a"), write(1, 2, "b"), write(2, 3, "c", "unknown"),
               write(3, 4, "d", "fail"), readback(["a", "c"])]
     m = measure(events)
-    assert (m.lost, m.lost_keys, m.indeterminate) == (1, ["b"], 1)
+    assert (m.lost_writes, m.lost_keys, m.indeterminate_writes) == (1, ["b"], 1)
 
 
 def test_only_the_shards_own_writes_count():
     events = [write(0, 1, "a", shard=2), readback([], shard=1), readback(["a"], shard=2)]
-    assert measure(events, 1).lost == 0
-    assert measure(events, 2).lost == 0
+    assert measure(events, 1).lost_writes == 0
+    assert measure(events, 2).lost_writes == 0
 
 
 def test_a_fault_that_never_healed_lasts_to_the_end():
@@ -247,7 +248,8 @@ def test_unconfirmed_writes_are_neither_lost_nor_indeterminate_but_counted_apart
               write(0.4, 0.5, "c", "unconfirmed"), write(0.6, 0.7, "d", "unknown"),
               readback(["a", "c", "d"])]
     m = measure(events)
-    assert (m.lost, m.indeterminate, m.unconfirmed, m.unconfirmed_lost) == (0, 1, 2, 1)
+    assert (m.lost_writes, m.indeterminate_writes, m.unconfirmed, m.unconfirmed_lost) == \
+        (0, 1, 2, 1)
     assert m.errors == {"unconfirmed": 2, "unknown": 1}
 
 

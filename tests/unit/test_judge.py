@@ -52,7 +52,7 @@ FAILS_OVER = Expect(failover=True, failover_within_s=5, max_lost_writes=0)
 def test_a_verdict_comes_from_the_history_alone():
     judged = judge.judge_history(history(expect=FAILS_OVER))
     assert judged.verdict.status == Status.PASS
-    assert judged.measures[1].failover_s == 1.5 and judged.measures[1].lost == 0
+    assert judged.measures[1].failover_s == 1.5 and judged.measures[1].lost_writes == 0
     assert judged.convergence.settled and judged.convergence.seconds == 2.5
     assert judged.faults == [{"fault": "stop-master", "target": {"instance": "redis1:6379"}}]
 
@@ -122,11 +122,19 @@ def test_judge_names_an_unknown_run(tmp_path, capsys):
 def test_the_record_round_trips_through_json(tmp_path):
     run_dir = write_run(tmp_path)
     record = RunRecord.read(run_dir / "results.json")
-    assert record.schema == 2 and record.scenarios[0].status is Status.PASS
+    assert record.schema == 3 and record.scenarios[0].status is Status.PASS
     assert RunRecord.from_json(record.to_json()) == record
     assert record.exit_code() == 0
     record.scenarios.append(ScenarioResult.errored("x", "boom"))
     assert record.worst() == Status.ERROR and record.exit_code() == 2
+
+
+def test_a_schema_2_record_reads_its_shards_under_the_measures_names():
+    old = {"scenario": "crash-master", "status": "finding", "measures": {"1": {
+        "shard": 1, "lost": 5, "indeterminate": 2, "failover_write_s": 3.5}}}
+    m = ScenarioResult.from_json(old).measures[1]
+    assert (m.lost_writes, m.indeterminate_writes, m.writes_resumed_s) == (5, 2, 3.5)
+    assert ScenarioResult.from_json(old).headline()["lost_writes"] == 5
 
 
 def test_hypothesis_examples_are_rejudged_from_their_histories(tmp_path, capsys):

@@ -6,6 +6,7 @@ import pytest
 
 from lab.chaos.checkers import ShardMeasures
 from lab.chaos.record import MatrixRecord, RunRecord, ScenarioResult, Status, VariantRun
+from lab.measures import columns
 from lab.report import command, matrix
 from lab.runs import MATRIX, RESULTS
 
@@ -13,8 +14,8 @@ from lab.runs import MATRIX, RESULTS
 def result(scenario, status=Status.FINDING, failover=None, lost=0, outage=1.0,
            repetition=1, repetitions=1):
     measures = ShardMeasures(1, outage_s=outage, failover_s=failover,
-                             failover_write_s=failover and failover + 0.5, lost=lost,
-                             indeterminate=0)
+                             writes_resumed_s=failover and failover + 0.5, lost_writes=lost,
+                             indeterminate_writes=0)
     return ScenarioResult(scenario, status=status, measures={1: measures},
                           repetition=repetition, repetitions=repetitions)
 
@@ -39,7 +40,7 @@ def write_matrix(reports: Path, runs: dict[str, list[ScenarioResult]],
 
 def cell(status="finding", n=1, **numbers):
     base = {"status": status, "n": n}
-    for key, _, _ in matrix.CELL_MEASURES:
+    for key, _, _ in columns(in_matrix=True):
         value = numbers.get(key, 1.0)
         base[key] = value
         base[f"{key}_range"] = numbers.get(f"{key}_range", [value, value])
@@ -51,8 +52,9 @@ def test_differences_are_differences_in_kind_not_noise():
     assert matrix.differences(same) == set()  # one run each: 1.0 vs 1.3 is noise
     assert matrix.differences({"a": cell(), "b": cell(status="pass")}) == {"status"}
     assert matrix.differences({"a": cell(failover_s=None), "b": cell()}) == {"failover_s"}
-    assert matrix.differences({"a": cell(lost=0), "b": cell(lost=12)}) == {"lost"}
-    assert matrix.differences({"a": cell(lost=3), "b": cell(lost=12)}) == set()
+    assert matrix.differences({"a": cell(lost_writes=0), "b": cell(lost_writes=12)}) == \
+        {"lost_writes"}
+    assert matrix.differences({"a": cell(lost_writes=3), "b": cell(lost_writes=12)}) == set()
     apart = {"a": cell(n=3, outage_s=1.0, outage_s_range=[0.9, 1.1]),
              "b": cell(n=3, outage_s=2.0, outage_s_range=[1.8, 2.2])}
     assert matrix.differences(apart) == {"outage_s"}
@@ -135,7 +137,8 @@ def test_route_variants_are_columns_named_by_what_varies(tmp_path):
     for route, split, demoted in (("haproxy", 12.3, 40), ("haproxy-sentinel", 0.0, 0)):
         run_dir = tmp_path / f"m2-{route}"
         run_dir.mkdir()
-        measures = ShardMeasures(1, outage_s=4.0, failover_s=3.3, lost=0, indeterminate=0,
+        measures = ShardMeasures(1, outage_s=4.0, failover_s=3.3, lost_writes=0,
+                                 indeterminate_writes=0,
                                  split_brain_haproxy_s=split, demoted_writes=demoted)
         RunRecord(run_dir.name, lab={"engine": "redis-7.0"}, complete=True,
                   options={"route": route, "ack": "plain"},

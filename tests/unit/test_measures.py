@@ -3,6 +3,8 @@ workshop's predictions and the design page; a new measure is one registration.""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from lab import config, measures
@@ -11,7 +13,9 @@ from lab.chaos.checkers import ShardMeasures
 from lab.chaos.record import Convergence
 from lab.errors import ConfigError
 from lab.paths import PROJECT_ROOT
+from lab.report import build_run, matrix
 from lab.workshop import exercises
+from tests.unit.test_report import make_run
 from tests.unit.test_workshop import GOOD, write
 
 DESIGN = PROJECT_ROOT / "docs" / "design.md"
@@ -22,7 +26,8 @@ def replica_lag():
     """A throw-away measure: the most replica-link-down seconds of any shard."""
     measure = measures.register(measures.Measure(
         "replica_link_down_s", "s", "longest time a replica's link was down, seconds",
-        lambda shards, convergence: measures.longest(m.replica_link_down_s for m in shards)))
+        lambda shards, convergence: measures.longest(m.replica_link_down_s for m in shards),
+        title="replica link down", in_matrix=True))
     yield measure
     measures.forget(measure.name)
 
@@ -31,13 +36,29 @@ def test_a_registered_measure_is_an_slo_judged_over_every_shard(replica_lag):
     cfg = config.from_dict({"slo": {"replica_link_down_s": 2,
                                     "scenarios": {"crash-master": {"replica_link_down_s": 9}}}})
     assert cfg.slo.for_scenario("stop-master") == {"replica_link_down_s": 2}
-    shards = {1: ShardMeasures(1, lost=0, indeterminate=0, replica_link_down_s=1.5),
-              2: ShardMeasures(2, lost=0, indeterminate=0, replica_link_down_s=4.0)}
+    shards = {1: ShardMeasures(1, lost_writes=0, indeterminate_writes=0, replica_link_down_s=1.5),
+              2: ShardMeasures(2, lost_writes=0, indeterminate_writes=0, replica_link_down_s=4.0)}
     measured = slo.values(shards, Convergence(True, 3.0))
     assert measured["replica_link_down_s"] == 4.0  # the longest, as defined
     [breach] = slo.breaches(cfg.slo.for_scenario("stop-master"), measured, "stop-master")
     assert (breach.measure, breach.value, breach.threshold) == ("replica_link_down_s", 4.0, 2)
     assert slo.breaches(cfg.slo.for_scenario("crash-master"), measured, "crash-master") == []
+
+
+def test_a_registered_measure_is_a_column_of_the_report_and_a_line_of_matrix_cells(
+        tmp_path, replica_lag):
+    run_dir = make_run(tmp_path, "20261125-100000-chaos")
+    record = json.loads((run_dir / "results.json").read_text())
+    record["scenarios"][0]["measures"]["1"]["replica_link_down_s"] = 7.25
+    (run_dir / "results.json").write_text(json.dumps(record))
+    page = build_run(run_dir).read_text()
+    assert "<th class=\"num\">replica link down</th>" in page
+    assert "<td class=\"num\">7.25 s</td>" in page  # the target shard's value
+    assert "replica_link_down_s" in {key for key, _, _ in measures.columns(in_matrix=True)}
+    cells = {name: {"status": "finding", "n": 1, "replica_link_down_s": value,
+                    "replica_link_down_s_range": [value, value]}
+             for name, value in (("a", 1.0), ("b", None))}
+    assert matrix.differences(cells) == {"replica_link_down_s"}  # taken in one variant only
 
 
 def test_a_registered_measure_can_be_predicted_in_an_exercise(tmp_path, replica_lag):
@@ -67,7 +88,7 @@ def test_every_measure_is_defined_on_the_design_page():
 
 
 def test_does_not_apply_unknown_and_measured_are_three_answers():
-    quiet = ShardMeasures(1, lost=0, indeterminate=None)  # no failover, no read-back
+    quiet = ShardMeasures(1, lost_writes=0, indeterminate_writes=None)  # no failover, no read-back
     measured = measures.values([quiet], None)
     assert "failover_s" not in measured  # no failover: does not apply
     assert measured["indeterminate_writes"] is measures.UNKNOWN  # applies, not measured

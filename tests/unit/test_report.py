@@ -59,7 +59,7 @@ def history(fault: str = "stop-master", healed: bool = True) -> list[dict]:
 
 def result(name: str, status: str = "finding", lost: int = 12) -> dict:
     shard = {"shard": 1, "writes": {"ok": 160, "fail": 40}, "reads": {}, "outage_s": 2.0,
-             "outage_open": False, "failover_s": 1.5, "failover_write_s": 2.0,
+             "outage_open": False, "failover_s": 1.5, "writes_resumed_s": 2.0,
              "new_master": "redis1:6380", "lost": lost, "indeterminate": 0,
              "split_brain_roles_s": 0.0, "split_brain_haproxy_s": 0.25, "stale_reads": 0,
              "errors": {"timeout": 40}, "lost_keys": [], "split_votes": 0}
@@ -132,10 +132,10 @@ def test_a_fault_never_healed_is_shaded_to_the_end_and_says_so():
 
 def test_headline_uses_the_target_shard_and_the_worse_split_brain():
     numbers = summary.headline(ScenarioResult.from_json(result("stop-master")))
-    assert numbers["failover_s"] == 1.5 and numbers["lost"] == 12
-    assert numbers["split_brain_s"] == 0.25 and numbers["errors"] == 40
+    assert numbers["failover_s"] == 1.5 and numbers["lost_writes"] == 12
+    assert numbers["split_brain_s"] == 0.25 and numbers["client_errors"] == 40
     errored = ScenarioResult.from_json({"scenario": "x", "status": "error"})
-    assert summary.headline(errored)["lost"] is None
+    assert summary.headline(errored)["lost_writes"] is None
 
 
 def test_overall_verdict_orders_error_fail_incomplete_finding_pass():

@@ -48,7 +48,7 @@ def test_expectations_follow_layout_and_settings():
 
 
 def measures(**values):
-    m = ShardMeasures(1, lost=0, indeterminate=0)
+    m = ShardMeasures(1, lost_writes=0, indeterminate_writes=0)
     for key, value in values.items():
         setattr(m, key, value)
     return m
@@ -61,11 +61,11 @@ def test_pass_fail_and_finding():
     assert slow.status == "fail"
     assert Check("fails over within 5 s", False, "7.0 s") in slow.checks
     assert judge(expect, measures(), SETTLED).status == "fail"  # no failover at all
-    assert judge(expect, measures(failover_s=2, lost=3), SETTLED).status == "fail"
+    assert judge(expect, measures(failover_s=2, lost_writes=3), SETTLED).status == "fail"
 
     documented = Expect(failover=True, max_lost_writes=0, lost_writes_are_finding=True,
                         finding="async replication loses writes")
-    verdict = judge(documented, measures(failover_s=2, lost=3), SETTLED)
+    verdict = judge(documented, measures(failover_s=2, lost_writes=3), SETTLED)
     assert verdict.status == "finding"
     assert verdict.findings == ["async replication loses writes", "3 acknowledged writes lost"]
 
@@ -83,7 +83,7 @@ def test_no_failover_expected_and_convergence_required():
     assert judge(expect, measures(), SETTLED).status == "pass"
     unsettled = judge(expect, measures(), Convergence(False, 60.0, problems=["2 masters"]))
     assert unsettled.status == "fail"
-    assert judge(expect, measures(lost=None), SETTLED).status == "fail"  # loss unknown
+    assert judge(expect, measures(lost_writes=None), SETTLED).status == "fail"  # loss unknown
 
 
 PW = "x" * 32

@@ -301,7 +301,7 @@ def test_an_outage_still_open_at_the_end_is_a_breach_not_a_number():
     from lab.chaos.checkers import ShardMeasures
     from lab.chaos.record import Convergence
 
-    m = ShardMeasures(1, lost=0, indeterminate=0, outage_s=3.0, outage_open=True)
+    m = ShardMeasures(1, lost_writes=0, indeterminate_writes=0, outage_s=3.0, outage_open=True)
     measured = slo.values({1: m}, Convergence(True, 2.0))
     assert measured["outage_s"] is slo.UNKNOWN
     assert [b.line() for b in slo.breaches({"outage_s": 60}, measured, "x")] == [

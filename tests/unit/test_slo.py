@@ -21,7 +21,7 @@ SETTLED = Convergence(True, 4.0)
 
 
 def shard(n: int, **values) -> ShardMeasures:
-    m = ShardMeasures(n, lost=0, indeterminate=0)
+    m = ShardMeasures(n, lost_writes=0, indeterminate_writes=0)
     for key, value in values.items():
         setattr(m, key, value)
     return m
@@ -70,9 +70,9 @@ def test_an_slo_file(tmp_path):
 
 
 def test_measures_are_read_over_every_shard():
-    measured = slo.values({1: shard(1, failover_s=3.0, lost=2, outage_s=4.0,
+    measured = slo.values({1: shard(1, failover_s=3.0, lost_writes=2, outage_s=4.0,
                                     outage_by_haproxy={"a": 6.5}),
-                           2: shard(2, lost=5, outage_s=1.0, split_brain_roles_s=2.0)},
+                           2: shard(2, lost_writes=5, outage_s=1.0, split_brain_roles_s=2.0)},
                           SETTLED)
     assert measured["failover_s"] == 3.0  # the only shard that failed over
     assert measured["lost_writes"] == 7  # summed
@@ -84,7 +84,7 @@ def test_measures_are_read_over_every_shard():
 
 
 def test_unknown_values_breach_and_inapplicable_ones_are_not_judged():
-    measured = slo.values({1: shard(1, lost=None)}, Convergence(False, 60.0))
+    measured = slo.values({1: shard(1, lost_writes=None)}, Convergence(False, 60.0))
     found = slo.breaches({"lost_writes": 1000, "convergence_s": 600, "failover_s": 1},
                          measured, "stop-master")
     assert [(b.measure, b.value) for b in found] == [("convergence_s", None),
