@@ -147,7 +147,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="required on an SSH inventory (real hosts)")
     verbs.add_parser("heal", help="remove every fault leftover from the machines, e.g. after "
                                   "the controlling machine crashed mid-fault")
-    # Its options are the bench's own (lab/bench.py), read when it runs: --help lists them.
+    # Its options are the bench's own (lab/bench/command.py), read when it runs: --help lists them.
     p = verbs.add_parser("bench", add_help=False,
                          help="measure the lab's speed and behaviour into reports/bench.json "
                               "(`bench --help`: what it can measure)")
@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     parser = _parser()
     args, unknown = parser.parse_known_args(argv)
-    if args.verb == "bench":  # the bench reads its own options (lab/bench.py)
+    if args.verb == "bench":  # the bench reads its own options (lab/bench/command.py)
         args.bench_args = [*unknown, *args.bench_args]
     elif unknown:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")

@@ -137,6 +137,14 @@ class ChaosSession:
         return versions.collect(self.lab.topology, self.nemesis.machines,
                                 self.lab.secrets.redis_password, self.nemesis.container)
 
+    def inject(self, fault: str, **params) -> Applied:
+        """One registered fault, now, outside a scenario (the bench's reset measure);
+        :meth:`heal` undoes it, :meth:`close` heals whatever is left."""
+        return faults.inject(self.nemesis, fault, **params)
+
+    def heal(self, applied: Applied) -> None:
+        self.nemesis.heal(applied)
+
     def close(self) -> None:
         try:
             self.nemesis.heal_everything()

@@ -53,6 +53,14 @@ def test_only_the_cli_and_the_bench_use_the_workshop_and_the_matrix(graph, modul
     assert chain is None, " -> ".join(chain)
 
 
+def test_nothing_but_the_cli_imports_the_bench(graph):
+    """The bench is the top: it drives everything else; a measurement is found through
+    its registry, never imported by the code it measures."""
+    package = {"lab.bench", *graph.find_descendants("lab.bench")}
+    importers = {m for target in package for m in graph.find_modules_that_directly_import(target)}
+    assert importers - package == {"lab.cli"}
+
+
 def test_the_measures_import_nothing_of_the_lab_above_them(graph):
     """The measures are the bottom layer: the configuration validates ``[slo]`` against
     them, so they must not reach back into the configuration, chaos or anything else."""

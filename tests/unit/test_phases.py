@@ -102,7 +102,7 @@ def test_a_record_from_before_phases_reads_with_none():
 
 
 def test_the_campaign_bench_weighs_each_scenario_against_hold_plus_redis_own_convergence():
-    from lab.bench_campaign import _summarize, scenario_floor_s
+    from lab.bench.campaign import _summarize, scenario_floor_s
 
     assert scenario_floor_s(8.0, failed_over=False, native_convergence_s=None) == 8.0
     assert scenario_floor_s(8.0, failed_over=True, native_convergence_s=2.5) == 10.5

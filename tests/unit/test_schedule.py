@@ -200,7 +200,7 @@ def _bench_run(seconds_by_label: dict, schedule_json: dict | None = None, **meas
 
 
 def test_the_bench_compares_the_parallel_median_with_the_serial_range_per_measure():
-    from lab.bench_campaign import equivalence
+    from lab.bench.campaign import equivalence
 
     serial = [_bench_run({"a": 1}, failover_s=f, lost_writes=n)
               for f, n in ((4.0, 10), (4.5, 12), (5.0, 11), (4.2, 15), (4.8, 10))]
@@ -227,7 +227,7 @@ def test_the_bench_compares_the_parallel_median_with_the_serial_range_per_measur
 
 
 def test_the_longest_chain_is_the_longest_lane_plus_what_ran_alone():
-    from lab.bench_campaign import longest_chain_s
+    from lab.bench.campaign import longest_chain_s
 
     seconds = {"a": {"seconds": 10.0}, "b": {"seconds": 30.0}, "c": {"seconds": 15.0},
                "d": {"seconds": 5.0}, "e": {"seconds": 7.0}}

@@ -318,7 +318,7 @@ def test_the_record_round_trips_and_the_page_shows_prediction_vs_measured(tmp_pa
 
 
 def test_the_bench_measures_the_page_behind_each_role_change():
-    from lab.bench import page_delays
+    from lab.bench.workshop import page_delays
 
     def role(t, instance, value):
         return {"type": "role", "t": t, "instance": instance, "shard": 1, "role": value,

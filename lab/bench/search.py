@@ -1,4 +1,4 @@
-"""``nox -s bench -- --what search``: the search's power, measured on planted weaknesses.
+"""``--what search``: the search's power, measured on planted weaknesses.
 
 A planted weakness is a lab configuration where one class of fault breaches the SLO
 ``lost_writes = 0`` (the other faults do not, or far less often):
@@ -23,21 +23,22 @@ these machines are noisy; the table in docs/ is this JSON.
 
 from __future__ import annotations
 
-import logging
 import time
 from pathlib import Path
 
-from lab.bench_numbers import median as median_of
+from lab.bench.base import BENCH_LAB, Measurement, lab_up, register, say
+from lab.bench.numbers import median as median_of
 from lab.chaos import campaign
 from lab.chaos.record import RunRecord
+from lab.chaos.stateful import PROFILES
 from lab.config import SloSettings
 from lab.context import Lab
+from lab.errors import LabError
 from lab.paths import REPORTS
 from lab.progress import quiet
 
 __all__ = ["WEAKNESSES", "measure_search", "print_search"]
 
-log = logging.getLogger("bench")  # lab.bench's own lines: not quietened
 
 WEAKNESSES = {
     "empty-restart": "",
@@ -57,19 +58,19 @@ def _lab_text(base: str, weakness: str) -> str:
     return text
 
 
-def measure_search(base_lab: str, config_path: Path, weaknesses: list[str],
-                   profiles: list[str], seeds: int, known: list[bool], up, publish
-                   ) -> dict:
-    """Every (weakness, profile, known) cell over seeds 1..``seeds``; ``up(lab, path)``
-    brings a lab up, ``publish`` writes a run's report."""
+def measure_search(config_path: Path, weaknesses: list[str], profiles: list[str],
+                   seeds: int, known: list[bool]) -> dict:
+    """Every (weakness, profile, known) cell over seeds 1..``seeds`` on the bench lab."""
+    from lab.report.command import publish
+
     slo = SloSettings(thresholds=(("lost_writes", 0),))
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     found: dict[str, dict] = {}
     for weakness in weaknesses:
-        config_path.write_text(_lab_text(base_lab, weakness))
+        config_path.write_text(_lab_text(BENCH_LAB, weakness))
         lab = Lab.load(config_path)
-        log.info(f"bench: search: lab up for the planted weakness {weakness}")
-        up(lab, config_path)
+        say(f"bench: search: lab up for the planted weakness {weakness}")
+        lab_up(lab, config_path)
         for profile in profiles:
             for with_known in known:
                 label = f"{profile}, known {'on' if with_known else 'off'}"
@@ -77,11 +78,11 @@ def measure_search(base_lab: str, config_path: Path, weaknesses: list[str],
                 for seed in range(1, seeds + 1):
                     run_id = (f"{stamp}-bench-search-{weakness}-{profile}-"
                               f"{'known' if with_known else 'drawn'}-{seed}")
-                    log.info(f"bench: search {weakness} ({label}), seed {seed}/{seeds}")
+                    say(f"bench: search {weakness} ({label}), seed {seed}/{seeds}")
                     runs.append(_one_search(lab, run_id, profile, seed, with_known, slo,
                                             publish))
                     r = runs[-1]
-                    log.info(f"  found {r['found']} after {r['first_breach_s']} s; minimal "
+                    say(f"  found {r['found']} after {r['first_breach_s']} s; minimal "
                           f"{r['minimal']}; reproduced {r['replay_reproduced']}")
                 found.setdefault(weakness, {})[label] = _cell(runs)
     found["targets"] = {"first_breach_s": TARGET_FIRST_BREACH_S}
@@ -150,16 +151,42 @@ def _cell(runs: list[dict]) -> dict:
 
 
 def print_search(found: dict) -> None:
-    log.info(f"{'weakness':<16} {'profile / known':<22} {'found':>7} {'first breach':>13} "
+    say(f"{'weakness':<16} {'profile / known':<22} {'found':>7} {'first breach':>13} "
           f"{'replay':>8} {'ex/min':>7}")
     for weakness, cells in found.items():
         if weakness == "targets":
             continue
         for label, c in cells.items():
-            log.info(f"{weakness:<16} {label:<22} {c['found']:>3}/{c['seeds']:<3} "
+            say(f"{weakness:<16} {label:<22} {c['found']:>3}/{c['seeds']:<3} "
                   f"{_s(c['median_first_breach_s']):>13} {_s(c['median_replay_s']):>8} "
                   f"{c['median_examples_per_minute'] or '-':>7}")
 
 
 def _s(value) -> str:
     return "-" if value is None else f"{value:g} s"
+
+
+def _run(args, config_path, previous) -> dict:
+    weaknesses = [w for w in args.weaknesses.split(",") if w]
+    unknown = sorted(set(weaknesses) - set(WEAKNESSES))
+    profiles = [p for p in args.profiles.split(",") if p]
+    if unknown:
+        raise LabError(f"--weaknesses: unknown {', '.join(unknown)}; known: "
+                       f"{', '.join(WEAKNESSES)}")
+    if not profiles or not set(profiles) <= set(PROFILES):
+        raise LabError(f"--profiles {args.profiles!r}: a comma-separated list "
+                       f"of {', '.join(PROFILES)}")
+    if args.seeds < 1:
+        raise LabError("--seeds must be at least 1")
+    measured = measure_search(config_path, weaknesses, profiles, args.seeds,
+                              {"on": [True], "off": [False], "both": [True, False]}[args.known])
+    # Cells measured in earlier runs stay (one table, filled in parts).
+    merged = dict(previous or {})
+    for weakness, cells in measured.items():
+        merged[weakness] = {**merged.get(weakness, {}), **cells} \
+            if isinstance(cells, dict) and weakness != "targets" else cells
+    return merged
+
+
+register(Measurement("search", "the search's power on planted weaknesses (hours)", _run,
+                     print_search, in_all=False))

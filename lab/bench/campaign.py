@@ -1,4 +1,4 @@
-"""``nox -s bench -- --what campaign``: where a campaign's time goes, against its floor.
+"""``--what campaign``: where a campaign's time goes, against its floor.
 
 On the bench lab with the default settings, the whole catalogue runs ``--repeat`` times
 (scenarios only, no search, no load). Per scenario, the median of its wall time and of
@@ -19,13 +19,13 @@ inside the serial min..max (issue 23's proof that lanes change no result).
 
 from __future__ import annotations
 
-import logging
 import math
 import statistics
 import time
 from pathlib import Path
 
-from lab.bench_numbers import median, median_per_key
+from lab.bench.base import Measurement, bench_lab, lab_up, register, say
+from lab.bench.numbers import median, median_per_key
 from lab.chaos import campaign, floor
 from lab.chaos.record import RunRecord, ScenarioResult
 from lab.context import Lab
@@ -34,23 +34,23 @@ from lab.progress import quiet
 
 __all__ = ["measure_campaign", "print_campaign", "scenario_floor_s"]
 
-log = logging.getLogger("bench")  # lab.bench's own lines: not quietened
 
 
-def measure_campaign(base_lab: str, config_path: Path, repeat: int, up, publish) -> dict:
-    """The catalogue ``repeat`` times on a lab with ``base_lab``'s settings, then the
-    floor shard ``repeat`` times; ``up(lab, path)`` brings the lab up."""
-    config_path.write_text(base_lab)
-    lab = Lab.load(config_path)
-    log.info("bench: campaign lab up (default settings)")
-    up(lab, config_path)
+def measure_campaign(config_path: Path, repeat: int) -> dict:
+    """The catalogue ``repeat`` times on the bench lab with the default settings, then the
+    floor shard ``repeat`` times."""
+    from lab.report.command import publish
+
+    lab = bench_lab(config_path)
+    say("bench: campaign lab up (default settings)")
+    lab_up(lab, config_path)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     runs: dict[str, list[dict]] = {"serial": [], "parallel": []}
     for i in range(1, repeat + 1):
         modes = ("serial", "parallel") if i % 2 else ("parallel", "serial")
         for mode in modes:
             run_id = f"{stamp}-bench-campaign-{mode}-{i}"
-            log.info(f"bench {i}/{repeat}: the catalogue, {mode}")
+            say(f"bench {i}/{repeat}: the catalogue, {mode}")
             runs[mode].append(_campaign(lab, run_id, mode == "serial", publish))
     native = _floor(repeat)
     summary = _summarize(runs["serial"], native)
@@ -70,7 +70,7 @@ def _campaign(lab: Lab, run_id: str, serial: bool, publish) -> dict:
     laned = {label for labels in (schedule.get("lanes") or {}).values() for label in labels}
     scenarios = {s.label: {**_scenario_numbers(s), "in_lane": s.label in laned}
                  for s in record.scenarios}
-    log.info(f"  campaign: {wall:.0f} s; {_phase_line(record.phases())}")
+    say(f"  campaign: {wall:.0f} s; {_phase_line(record.phases())}")
     return {"run": run_id, "wall_s": wall, "phases_s": record.phases(),
             "longest_chain_s": longest_chain_s(schedule, scenarios), "scenarios": scenarios}
 
@@ -168,9 +168,9 @@ def _scenario_numbers(result: ScenarioResult) -> dict:
 def _floor(repeat: int) -> dict:
     missing = floor.available()
     if missing:
-        log.info(f"bench: floor skipped: {missing}")
+        say(f"bench: floor skipped: {missing}")
         return {"skipped": missing}
-    log.info(f"bench: the floor shard (native, loopback, default settings), {repeat} times")
+    say(f"bench: the floor shard (native, loopback, default settings), {repeat} times")
     with quiet():
         measured = floor.measure({}, repeat)
     return {"skipped": None,
@@ -212,7 +212,7 @@ def _summarize(runs: list[dict], native: dict) -> dict:
 def print_campaign(c: dict) -> None:
     parallel = c.get("parallel")
     if parallel:
-        log.info(f"campaign (parallel): median {parallel['median_wall_s']} s; longest chain "
+        say(f"campaign (parallel): median {parallel['median_wall_s']} s; longest chain "
               f"{parallel['median_longest_chain_s']} s; wall / chain "
               f"{parallel['wall_over_chain']}; serial / parallel "
               f"{parallel['serial_over_parallel']}")
@@ -220,16 +220,16 @@ def print_campaign(c: dict) -> None:
             if not row["equivalent"]:
                 outside = [m for m, v in row["measures"].items() if not v["inside"]]
                 where = "in a lane" if row["in_lane"] else "alone in both"
-                log.info(f"  NOT EQUIVALENT ({where}) {name}: "
+                say(f"  NOT EQUIVALENT ({where}) {name}: "
                       f"{', '.join(outside) or 'verdicts differ'} "
                       f"(verdicts {', '.join(row['statuses'])})")
-    log.info(f"campaign (serial): median {c['median_wall_s']} s; sum of floors "
+    say(f"campaign (serial): median {c['median_wall_s']} s; sum of floors "
           f"{c['sum_of_floors_s']} s; wall / floors {c['wall_over_floors']}")
-    log.info(f"  where the time goes (median s): {_phase_line(c['phases_median_s'])}")
-    log.info(f"{'scenario':<34} {'median':>7} {'hold':>6} {'floor':>6} {'ratio':>6}")
+    say(f"  where the time goes (median s): {_phase_line(c['phases_median_s'])}")
+    say(f"{'scenario':<34} {'median':>7} {'hold':>6} {'floor':>6} {'ratio':>6}")
     for name, s in c["scenarios"].items():
         hold = s["phases_median_s"].get("hold")
-        log.info(f"{name:<34} {_s(s['median_s']):>7} {_s(hold):>6} {_s(s['floor_s']):>6} "
+        say(f"{name:<34} {_s(s['median_s']):>7} {_s(hold):>6} {_s(s['floor_s']):>6} "
               f"{s['ratio'] or '-':>6}")
 
 
@@ -239,3 +239,8 @@ def _phase_line(phases: dict) -> str:
 
 def _s(value) -> str:
     return "-" if value is None else f"{value:g}"
+
+
+register(Measurement("campaign", "the catalogue serial and in lanes, per phase, against floors",
+                     lambda args, path, previous: measure_campaign(path, args.repeat),
+                     print_campaign))
