@@ -73,9 +73,9 @@ def check_page(page: Path, questions: dict[str, str] | None = None,
 
 def check_pages(pages: list[Path], questions: dict[str, str] | None = None,
                 screenshot: Path | None = None, ready: str = "true",
-                timeout_s: float = 60.0) -> list[PageCheck]:
+                timeout_s: float = 60.0, settle_s: float = 0.5) -> list[PageCheck]:
     """:func:`check_page` for each of ``pages``, in one browser (a screenshot: of the
-    last)."""
+    last). ``settle_s``: how long each page may still throw after it is ready."""
     checks = []
     try:
         with _chromium() as driver:
@@ -96,7 +96,7 @@ def check_pages(pages: list[Path], questions: dict[str, str] | None = None,
                         "format": "png", "captureBeyondViewport": True})
                     screenshot.write_bytes(base64.b64decode(shot["data"]))
                     check.screenshot = screenshot
-                time.sleep(0.5)  # late errors (e.g. a chart that throws on its first frame)
+                time.sleep(settle_s)  # late errors (a chart that throws on its first frame)
                 check.console_errors = [entry["message"]
                                         for entry in driver.get_log("browser")
                                         if entry["level"] == "SEVERE"]

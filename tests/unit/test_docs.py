@@ -74,6 +74,22 @@ def test_the_site_builds_strict_and_every_page_opens_cleanly(tmp_path):
     assert missing == []
 
 
+@pytest.mark.browser
+def test_a_page_that_throws_or_fetches_from_outside_fails_the_check(tmp_path):
+    """With the docs' short settle, an error thrown at the load event still counts, and
+    so does a request off the site (loopback's discard port: nothing leaves here)."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("<p>fine</p>")
+    (site / "bad.html").write_text(
+        "<script>window.addEventListener('load', () => { throw new Error('late'); });"
+        "</script><img src='http://127.0.0.1:9/x.png'>")
+    problems = docs.check(site)
+    assert {p.split(":")[0] for p in problems} == {"bad.html"}, problems
+    assert any("Uncaught Error: late" in p for p in problems), problems
+    assert "bad.html: fetched http://127.0.0.1:9/x.png" in problems
+
+
 def test_a_broken_link_fails_the_check(tmp_path):
     site = tmp_path / "site"
     (site / "reference").mkdir(parents=True)
