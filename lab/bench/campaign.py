@@ -66,7 +66,7 @@ def _campaign(lab: Lab, run_id: str, serial: bool, publish) -> dict:
                      publish=publish)
     wall = round(time.monotonic() - started, 1)
     record = RunRecord.read(REPORTS / run_id / "results.json")
-    schedule = record.options.get("schedule") or {}
+    schedule = record.options.schedule or {}
     laned = {label for labels in (schedule.get("lanes") or {}).values() for label in labels}
     scenarios = {s.label: {**_scenario_numbers(s), "in_lane": s.label in laned}
                  for s in record.scenarios}

@@ -24,7 +24,14 @@ from pathlib import Path
 from lab import masters, runs
 from lab.chaos import faults, plan, schedule, stateful
 from lab.chaos import scenarios as scenario_module
-from lab.chaos.record import HypothesisResult, RunRecord, ScenarioResult, Status
+from lab.chaos.record import (
+    HypothesisResult,
+    LabDescription,
+    RunOptions,
+    RunRecord,
+    ScenarioResult,
+    Status,
+)
 from lab.chaos.runner import ChaosSession, LoadStarter, run_scenario
 from lab.config import SloSettings
 from lab.context import Lab
@@ -40,22 +47,22 @@ log = logging.getLogger(__name__)
 Publish = Callable[[Path], None]
 
 
-def lab_record(lab: Lab) -> dict:
+def lab_record(lab: Lab) -> LabDescription:
     """The lab's settings and topology, as the run record keeps them."""
-    return {
-        "name": lab.config.name,
-        "layout": lab.config.layout,
-        "backend": lab.config.machines.backend,
-        "provider": None if lab.is_inventory else lab.config.machines.provider,
-        "machines": lab.machines_label,
-        "servers": [vars(s) for s in lab.config.servers],
-        "sentinel": vars(lab.config.sentinel),
-        "redis": vars(lab.config.redis),
-        "haproxy": vars(lab.config.haproxy),
-        "images": lab.config.images.source,
-        "engine": lab.config.images.engine,
-        "topology": lab.topology.as_dict(),
-    }
+    return LabDescription(
+        name=lab.config.name,
+        layout=lab.config.layout,
+        backend=lab.config.machines.backend,
+        provider=None if lab.is_inventory else lab.config.machines.provider,
+        machines=lab.machines_label,
+        servers=[vars(s) for s in lab.config.servers],
+        sentinel=vars(lab.config.sentinel),
+        redis=vars(lab.config.redis),
+        haproxy=vars(lab.config.haproxy),
+        images=lab.config.images.source,
+        engine=lab.config.images.engine,
+        topology=lab.topology.as_dict(),
+    )
 
 
 @dataclass(frozen=True)
@@ -116,16 +123,12 @@ def run(lab: Lab, options: CampaignOptions, publish: Publish | None = None) -> i
              f"layout, clients: {clients.label}")
     if chosen:
         log.info(f"chaos: schedule: {order.describe()}")
-    record = RunRecord(run_id, lab_record(lab),
-                       options={"scenarios": [s.name for s in chosen],
-                                "profile": options.profile, "seed": options.seed,
-                                "with_load": bool(options.load), "repeat": options.repeat,
-                                "budget_s": options.budget_s,
-                                "known": (not chosen) if options.known is None else options.known,
-                                "examples": options.examples,
-                                "schedule": order.to_json(),
-                                **clients.to_json()},
-                       slo=options.slo.to_json() if options.slo else None)
+    record = RunRecord(run_id, lab_record(lab), options=RunOptions(
+        scenarios=[s.name for s in chosen], profile=options.profile, seed=options.seed,
+        with_load=bool(options.load), repeat=options.repeat, budget_s=options.budget_s,
+        known=(not chosen) if options.known is None else options.known,
+        examples=options.examples, schedule=order.to_json(), **clients.to_json()),
+        slo=options.slo.to_json() if options.slo else None)
     path = run_dir / runs.RESULTS
     record.write(path)
 
@@ -139,12 +142,12 @@ def run(lab: Lab, options: CampaignOptions, publish: Publish | None = None) -> i
                      "chaos: interrupted: healing the lab", finish) as recorded:
         session = recorded.closing(ChaosSession(lab, run_dir, run_id, options.load,
                                                 options.slo, clients))
-        record.lab["versions"] = session.versions()
+        record.lab.versions = session.versions()
         record.write(path)
         _run_schedule(session, order, _recorder(record, path))
         if options.profile:
             record.hypothesis = _search(session, options.profile, options.seed,
-                                        options.budget_s, record.options["known"],
+                                        options.budget_s, record.options.known,
                                         _longest_failover(record.scenarios), options.examples)
             record.write(path)
         record.complete = True
@@ -305,13 +308,13 @@ def replay(lab: Lab, failure_id: str, accept_disruption: bool = False,
         raise LabError(f"no saved failure {failure_id!r} under reports/*/failures/; "
                        "the id is printed when Hypothesis finds one")
     run_id, run_dir = runs.new_run_dir("replay", run_id)
-    record = RunRecord(run_id, lab_record(lab), kind="replay", options={"replay": failure_id,
-                                                          "repeat": repeat})
+    record = RunRecord(run_id, lab_record(lab), kind="replay",
+                       options=RunOptions(replay=failure_id, repeat=repeat))
     path = run_dir / runs.RESULTS
     with RecordedRun(record, lambda: record.write(path), "replay: interrupted: healing the lab",
                      lambda: publish and publish(run_dir)) as recorded:
         session = recorded.closing(ChaosSession(lab, run_dir, run_id, slo=slo))
-        record.lab["versions"] = session.versions()
+        record.lab.versions = session.versions()
         record.hypothesis = stateful.replay(session, failure_id, repeat)
         record.complete = True
     return 1 if record.hypothesis and record.hypothesis.reproduced else record.exit_code()

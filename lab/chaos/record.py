@@ -23,8 +23,8 @@ from lab.chaos.phases import totals as phase_totals
 from lab.chaos.slo import Breach
 
 __all__ = ["SCHEMA", "Check", "Convergence", "VariantRun", "ExerciseRecord",
-           "HypothesisResult", "MatrixRecord", "RunRecord", "ScenarioResult", "Status",
-           "StepRecord", "Verdict"]
+           "HypothesisResult", "LabDescription", "MatrixRecord", "RunOptions", "RunRecord",
+           "ScenarioResult", "Status", "StepRecord", "Verdict"]
 
 # 3: a shard's numbers under their measures' names (lost_writes, indeterminate_writes,
 # writes_resumed_s); a schema-2 file reads through _RENAMED_IN_3.
@@ -261,21 +261,84 @@ class ExerciseRecord:
 
 
 @dataclass
+class LabDescription:
+    """The lab a run measured, as its settings said and its servers answered (``lab`` in
+    results.json). The settings' sections are kept as plain tables: the report lists
+    them key by key and the comparison diffs them."""
+
+    name: str | None = None
+    layout: str | None = None
+    backend: str | None = None
+    provider: str | None = None  # None: an SSH inventory
+    machines: str | None = None  # how the machines are named in the report
+    servers: list[dict] = field(default_factory=list)
+    sentinel: dict = field(default_factory=dict)
+    redis: dict = field(default_factory=dict)
+    haproxy: dict = field(default_factory=dict)
+    images: str | None = None
+    engine: str | None = None
+    topology: dict | None = None  # lab.topology.Topology.as_dict()
+    versions: dict[str, str] = field(default_factory=dict)  # asked of the running servers
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict | None) -> LabDescription:
+        return _build(cls, data or {})
+
+
+@dataclass
+class RunOptions:
+    """How a run was asked for: what ran (a campaign's scenarios and search, a replay's
+    failure) and through which clients. None: not asked (another kind of run)."""
+
+    scenarios: list[str] = field(default_factory=list)
+    profile: str | None = None
+    seed: int | None = None
+    with_load: bool = False
+    repeat: int = 1
+    budget_s: float | None = None
+    known: bool | None = None
+    examples: int | None = None
+    schedule: dict | None = None  # lab.chaos.schedule.Order.to_json()
+    route: str | None = None
+    ack: str | None = None
+    replay: str | None = None  # a replay: the failure's id
+    exercises: list[str] = field(default_factory=list)  # a workshop: what it ran ...
+    auto: bool | None = None  # ... and whether unattended (--auto)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict | None) -> RunOptions:
+        return _build(cls, data or {})
+
+
+@dataclass
 class RunRecord:
     run_id: str
-    lab: dict = field(default_factory=dict)  # the settings and topology measured
+    lab: LabDescription = field(default_factory=LabDescription)
     kind: str = "chaos"  # chaos, replay or workshop
     started: str = field(default_factory=lambda: _now())
     updated: str = ""
     complete: bool = False
     interrupted: bool = False
-    options: dict = field(default_factory=dict)
+    options: RunOptions = field(default_factory=RunOptions)
     scenarios: list[ScenarioResult] = field(default_factory=list)
     hypothesis: HypothesisResult | None = None
     slo: dict | None = None  # the thresholds judged ({"global", "scenarios"}); None: no SLOs
     workshop: list[ExerciseRecord] = field(default_factory=list)  # kind "workshop"
     report_s: float | None = None  # building the HTML report, when the run published one
     schema: int = SCHEMA
+
+    def __post_init__(self) -> None:
+        # Plain tables are accepted (hand-made records in tests, older callers).
+        if isinstance(self.lab, dict):
+            self.lab = LabDescription.from_json(self.lab)
+        if isinstance(self.options, dict):
+            self.options = RunOptions.from_json(self.options)
 
     # -- the verdicts, in one place ----------------------------------------------------
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lab import engines, measures, runs
-from lab.chaos.record import MatrixRecord, Status
+from lab.chaos.record import MatrixRecord, RunOptions, Status
 from lab.report import pages, rundata, summary
 
 __all__ = ["QUESTIONS", "build", "differences"]
@@ -45,14 +45,13 @@ def build(matrix_dir: Path) -> Path:
         if entry.run_id and rundata.has_results(reports / entry.run_id):
             results = rundata.read_results(reports / entry.run_id)
         engine = engines.ENGINES.get(entry.engine)
-        options = results.options if results else {}
+        options = results.options if results else RunOptions()
         columns.append({
             "name": entry.name, "entry": entry,
-            "clients": ", ".join(filter(None, [entry.route or options.get("route"),
-                                               entry.ack or options.get("ack")])) or "-",
+            "clients": ", ".join(filter(None, [entry.route or options.route,
+                                               entry.ack or options.ack])) or "-",
             "origin": engine.origin if engine else "",
-            "version": ((results.lab or {}).get("versions") or {}).get("engine") if results
-            else None,
+            "version": results.lab.versions.get("engine") if results else None,
             "page": f"../{entry.run_id}/{pages.PAGE}" if results else None,
             "complete": bool(results and results.complete),
         })

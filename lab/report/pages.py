@@ -56,9 +56,9 @@ def build(reports: Path, run_ids: list[str] | None = None) -> list[Path]:
 def build_run(run_dir: Path) -> Path:
     run = rundata.load(run_dir)
     results = run.results
-    lab = results.lab or {}
+    lab = results.lab
     shards = _shards(results)
-    topology = lab.get("topology")
+    topology = lab.topology
     ports = ""
     if topology and topology.get("shards"):
         ports = f":{topology['shards'][0]['master_port']}-{topology['shards'][-1]['replica_port']}"
@@ -137,7 +137,7 @@ def _time_table(results) -> dict | None:
 
 
 def _shards(results) -> list[int]:
-    topology = (results.lab or {}).get("topology")
+    topology = results.lab.topology
     if topology:
         return [s["number"] for s in topology["shards"]]
     numbers = {k for s in results.scenarios for k in s.measures}

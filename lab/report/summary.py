@@ -45,17 +45,17 @@ def overall(results: RunRecord) -> tuple[str, str]:
 
 def settings(results: RunRecord) -> dict[str, object]:
     """The lab's settings as flat ``section.key`` pairs, for a side-by-side diff."""
-    lab = results.lab or {}
-    flat: dict[str, object] = {"layout": lab.get("layout"), "provider": lab.get("provider"),
-                               "images": lab.get("images"), "engine": lab.get("engine")}
+    lab = results.lab
+    flat: dict[str, object] = {"layout": lab.layout, "provider": lab.provider,
+                               "images": lab.images, "engine": lab.engine}
     for section in ("sentinel", "redis", "haproxy"):
-        for key, value in sorted((lab.get(section) or {}).items()):
+        for key, value in sorted(getattr(lab, section).items()):
             flat[f"{section}.{key}"] = value
-    for key, value in sorted((lab.get("versions") or {}).items()):
+    for key, value in sorted(lab.versions.items()):
         flat[f"version.{key}"] = value
     for key in ("route", "ack"):  # the clients: comparing routes is comparing these
-        if results.options.get(key):
-            flat[f"clients.{key}"] = results.options[key]
+        if getattr(results.options, key):
+            flat[f"clients.{key}"] = getattr(results.options, key)
     if results.hypothesis and results.hypothesis.profile:
         flat["hypothesis.profile"] = results.hypothesis.profile
     return flat
@@ -77,8 +77,8 @@ def run_summary(run_id: str, results: RunRecord) -> dict:
         "id": run_id,
         "started": results.started,
         "complete": results.complete,
-        "layout": (results.lab or {}).get("layout"),
-        "engine": (results.lab or {}).get("engine"),
+        "layout": results.lab.layout,
+        "engine": results.lab.engine,
         "counts": verdict_counts(results),
         "overall": overall(results)[0],
         "hypothesis": str(results.hypothesis.status) if results.hypothesis else None,

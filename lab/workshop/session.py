@@ -36,7 +36,7 @@ from lab import reconfigure, runs
 from lab.chaos import scenarios as scenario_module
 from lab.chaos import slo
 from lab.chaos.campaign import lab_record
-from lab.chaos.record import ExerciseRecord, RunRecord, StepRecord
+from lab.chaos.record import ExerciseRecord, RunOptions, RunRecord, StepRecord
 from lab.chaos.runner import ChaosSession, run_scenario
 from lab.chaos.scenarios import SAVED_EXPECT, Scenario
 from lab.context import Lab
@@ -153,8 +153,8 @@ class Workshop:
     # -- the run ---------------------------------------------------------------------------
 
     def run(self, exercises: list[Exercise]) -> int:
-        self.record.options = {"exercises": [e.name for e in exercises],
-                               "auto": isinstance(self.room, AutoRoom)}
+        self.record.options = RunOptions(exercises=[e.name for e in exercises],
+                                         auto=isinstance(self.room, AutoRoom))
         self._write()
 
         def finish() -> None:
@@ -166,7 +166,7 @@ class Workshop:
                          finish) as recorded:
             recorded.closing(self)  # the session healed, the live page told it is over
             self._open_session()
-            self.record.lab["versions"] = self.session.versions()
+            self.record.lab.versions = self.session.versions()
             for exercise in exercises:
                 self._exercise(exercise)
             self.record.complete = True

@@ -137,6 +137,19 @@ def test_a_schema_2_record_reads_its_shards_under_the_measures_names():
     assert ScenarioResult.from_json(old).headline()["lost_writes"] == 5
 
 
+def test_the_lab_and_the_options_of_a_record_are_typed_and_keep_their_json():
+    data = {"run_id": "r", "lab": {"layout": "spread", "versions": {"engine": "valkey 8.1.1"},
+                                   "from_a_newer_file": 1},
+            "options": {"route": "haproxy-sentinel", "ack": "wait:1", "seed": 3}}
+    record = RunRecord.from_json(data)
+    assert (record.lab.layout, record.lab.versions["engine"]) == ("spread", "valkey 8.1.1")
+    assert (record.options.route, record.options.ack, record.options.seed) == \
+        ("haproxy-sentinel", "wait:1", 3)
+    again = record.to_json()
+    assert again["lab"]["layout"] == "spread" and again["options"]["ack"] == "wait:1"
+    assert RunRecord.from_json(again) == record
+
+
 def test_hypothesis_examples_are_rejudged_from_their_histories(tmp_path, capsys):
     from lab.chaos.record import HypothesisResult
     from lab.chaos.slo import Breach
