@@ -87,6 +87,13 @@ def test_every_measure_is_defined_on_the_design_page():
     assert missing == []
 
 
+def test_the_shipped_lab_toml_names_every_measure_an_slo_can_bound():
+    comment = " ".join(line.lstrip("# ") for line in
+                       (PROJECT_ROOT / "lab.toml").read_text().splitlines()
+                       if line.startswith("#"))
+    assert [name for name in measures.registered() if name not in comment] == []
+
+
 def test_does_not_apply_unknown_and_measured_are_three_answers():
     quiet = ShardMeasures(1, lost_writes=0, indeterminate_writes=None)  # no failover, no read-back
     measured = measures.values([quiet], None)
