@@ -10,13 +10,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from lab.bench.base import (
-    BENCH_LAB,
-    Measurement,
-    lab_up,
-    register,
-    say,
-)
+from lab.bench.base import BENCH_LAB, Measurement, lab_up, register, say
 from lab.bench.numbers import median, median_per_key
 from lab.chaos import history
 from lab.context import Lab

@@ -23,14 +23,7 @@ import time
 from pathlib import Path
 
 from lab import images
-from lab.bench.base import (
-    Measurement,
-    bench_lab,
-    lab_down,
-    lab_up,
-    register,
-    say,
-)
+from lab.bench.base import Measurement, bench_lab, lab_down, lab_up, register, say
 from lab.context import Lab
 from lab.progress import quiet
 

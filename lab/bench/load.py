@@ -11,14 +11,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from lab.bench.base import (
-    Measurement,
-    bench_lab,
-    lab_down,
-    lab_up,
-    register,
-    say,
-)
+from lab.bench.base import Measurement, bench_lab, lab_down, lab_up, register, say
 from lab.context import Lab
 from lab.runs import new_run_dir
 

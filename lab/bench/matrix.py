@@ -16,13 +16,7 @@ import tomllib
 from pathlib import Path
 
 from lab import images
-from lab.bench.base import (
-    Measurement,
-    bench_lab,
-    lab_up,
-    register,
-    say,
-)
+from lab.bench.base import Measurement, bench_lab, lab_up, register, say
 from lab.bench.numbers import median
 from lab.context import Lab
 from lab.paths import REPORTS

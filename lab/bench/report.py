@@ -11,11 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from lab.bench.base import (
-    Measurement,
-    register,
-    say,
-)
+from lab.bench.base import Measurement, register, say
 from lab.errors import LabError
 from lab.paths import REPORTS
 

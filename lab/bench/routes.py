@@ -11,14 +11,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from lab.bench.base import (
-    Measurement,
-    bench_lab,
-    lab_down,
-    lab_up,
-    register,
-    say,
-)
+from lab.bench.base import Measurement, bench_lab, lab_down, lab_up, register, say
 from lab.bench.numbers import median
 from lab.context import Lab
 from lab.runs import new_run_dir

@@ -15,13 +15,7 @@ import time
 import tomllib
 from pathlib import Path
 
-from lab.bench.base import (
-    Measurement,
-    bench_lab,
-    lab_up,
-    register,
-    say,
-)
+from lab.bench.base import Measurement, bench_lab, lab_up, register, say
 from lab.bench.numbers import median
 from lab.chaos import history
 from lab.context import Lab
