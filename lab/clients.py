@@ -25,6 +25,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 from redis.sentinel import Sentinel
 
+from lab.access import Access
 from lab.probe import client as plain_client
 from lab.routes import ROUTES
 from lab.topology import Shard, Topology
@@ -86,7 +87,7 @@ class RouteMap:
         return None if self.route == "sentinel-client" else \
             self.haproxies[client % len(self.haproxies)]
 
-    def link(self, shard: int | Shard, kind: str, client: int, password: str | None,
+    def link(self, shard: int | Shard, kind: str, client: int, access: Access,
              timeout_s: float) -> Link:
         """Client ``client``'s connection to ``shard``'s "master" or "replicas"."""
         route = self.shard(shard if isinstance(shard, int) else shard.number)
@@ -94,7 +95,7 @@ class RouteMap:
         place = self.place(route.number, kind)
         if port is not None:
             host = self.entry(client)
-            return Link(lambda: plain_client(host, port, password, timeout=timeout_s,
+            return Link(lambda: plain_client(host, port, access, timeout=timeout_s,
                                              single_connection=True), host, port, place)
         # Each client starts with another Sentinel first (redis-py moves the one that
         # answered to the front).
@@ -105,11 +106,12 @@ class RouteMap:
             sentinel = Sentinel(addresses, sentinel_kwargs={
                 "socket_timeout": SENTINEL_TIMEOUT_S,
                 "socket_connect_timeout": SENTINEL_TIMEOUT_S,
-                "retry": Retry(NoBackoff(), 0)})
+                "retry": Retry(NoBackoff(), 0), **access.sentinels.redis_kwargs()})
             find = sentinel.master_for if kind == "master" else sentinel.slave_for
-            return find(route.monitor, redis_class=_OneConnection, password=password,
+            return find(route.monitor, redis_class=_OneConnection,
                         socket_timeout=timeout_s, socket_connect_timeout=timeout_s,
-                        retry=Retry(NoBackoff(), 0), decode_responses=True)
+                        retry=Retry(NoBackoff(), 0), decode_responses=True,
+                        **access.redis_kwargs())
         return Link(build, None, None, place)
 
     def place(self, shard: int, kind: str) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from lab import config as config_module
 from lab import engine_install, images, render, topology
+from lab.access import Access
 from lab.at_once import each_at_once
 from lab.config import LabConfig, Server
 from lab.errors import ConfigError, LabError
@@ -90,6 +91,11 @@ class Lab:
         if self.needs_consent(accepted):
             raise LabError(f"{what} injects faults: on an SSH inventory (real hosts) rerun "
                            "with --i-accept-disruption")
+
+    @property
+    def access(self) -> Access:
+        """How the lab's own clients connect to its instances and Sentinels."""
+        return Access(password=self.secrets.redis_password)
 
     @property
     def is_inventory(self) -> bool:

@@ -146,7 +146,7 @@ class LoadProcess:
 
     def start(self, master_bind: str | None = None) -> None:
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        env = dict(os.environ, LAB_REDIS_PASSWORD=self.lab.secrets.redis_password)
+        env = dict(os.environ, LAB_REDIS_PASSWORD=self.lab.access.password or "")
         self._cpu_before = _children_cpu()
         self.started = time.time()
         log = (self.out_dir / "locust.log").open("w")
@@ -233,7 +233,7 @@ def _distributed(lab: Lab, load: LoadProcess, run_dir: Path) -> int:
         master = load_workers.controller_address(servers[0].address)
         load.start(master_bind=master)
         for machine in machines:
-            load_workers.start(machine, master, lab.secrets.redis_password,
+            load_workers.start(machine, master, lab.access.password or "",
                                load.lab_arguments())
         return load.wait(timeout=run_seconds(load.options.run_time) + 180)
     finally:

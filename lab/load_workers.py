@@ -35,7 +35,8 @@ MASTER_PORT = 5557
 # What the locustfile imports from the lab package (and what those import).
 # A name without ".py" is a package, shipped whole (without its __pycache__).
 LAB_MODULES = ("__init__.py", "errors.py", "engines.py", "engine_install.py", "routes.py",
-               "config.py", "measures", "topology.py", "failures.py", "probe.py", "clients.py")
+               "config.py", "measures", "topology.py", "failures.py", "access.py", "probe.py",
+               "clients.py")
 
 
 def wheelhouse(paths: LabPaths) -> Path:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 
 from lab import probe
+from lab.access import Access
 from lab.topology import RedisInstance, Topology
 
 __all__ = ["NoMasterError", "named_master"]
@@ -19,13 +20,13 @@ class NoMasterError(RuntimeError):
     """No Sentinel names a master of the shard, and no instance says it is one."""
 
 
-def named_master(topology: Topology, password: str, shard_number: int) -> RedisInstance:
+def named_master(topology: Topology, access: Access, shard_number: int) -> RedisInstance:
     """The master most of the shard's Sentinels name, else the instance saying it is one."""
     shard = topology.shard(shard_number)
     votes: Counter = Counter()
     for sentinel in topology.sentinels_of(shard):
         try:
-            with probe.client(*sentinel.address, timeout=1) as s:
+            with probe.client(*sentinel.address, access.sentinels, timeout=1) as s:
                 host, port = s.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME",
                                                shard.monitor_name)
                 votes[(host, int(port))] += 1
@@ -37,7 +38,7 @@ def named_master(topology: Topology, password: str, shard_number: int) -> RedisI
             return instance
     for instance in shard.instances:
         try:
-            with probe.client(*instance.address, password=password, timeout=1) as r:
+            with probe.client(*instance.address, access, timeout=1) as r:
                 if r.info("replication").get("role") == "master":
                     return instance
         except Exception:  # noqa: BLE001

@@ -20,19 +20,21 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from lab.access import Access
 from lab.config import LabConfig
 from lab.topology import RedisInstance, SentinelInstance, Topology, is_check_backend
 
 TIMEOUT_S = 2.0
 
 
-def client(host: str, port: int, password: str | None = None,
+def client(host: str, port: int, access: Access | None = None,
            timeout: float = TIMEOUT_S, single_connection: bool = False) -> redis.Redis:
-    """A redis-py client that never retries and answers in str."""
+    """A redis-py client that never retries and answers in str; ``access``: the
+    password and TLS (an instance's, or ``access.sentinels`` for a Sentinel)."""
     return redis.Redis(
-        host=host, port=port, password=password, socket_timeout=timeout,
+        host=host, port=port, socket_timeout=timeout,
         socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0), decode_responses=True,
-        single_connection_client=single_connection,
+        single_connection_client=single_connection, **(access or Access()).redis_kwargs(),
     )
 
 
@@ -82,20 +84,21 @@ class Snapshot:
     taken_at: float
 
 
-def take(config: LabConfig, topology: Topology, password: str) -> Snapshot:
+def take(config: LabConfig, topology: Topology, access: Access) -> Snapshot:
     """Probe everything in parallel and return one snapshot."""
     with ThreadPoolExecutor(max_workers=16) as pool:
-        instances = pool.map(lambda i: _instance(i, password), topology.instances)
-        sentinels = pool.map(lambda s: _sentinel(s, topology), topology.sentinels)
+        instances = pool.map(lambda i: _instance(i, access), topology.instances)
+        sentinels = pool.map(lambda s: _sentinel(s, topology, access.sentinels),
+                             topology.sentinels)
         haproxies = pool.map(lambda s: haproxy_view(s.name, s.address, config.haproxy.stats_port),
                              topology.servers)
         return Snapshot(list(instances), list(sentinels), list(haproxies), time.time())
 
 
-def _instance(instance: RedisInstance, password: str) -> InstanceView:
+def _instance(instance: RedisInstance, access: Access) -> InstanceView:
     view = InstanceView(instance)
     try:
-        with client(*instance.address, password=password) as r:
+        with client(*instance.address, access) as r:
             info = r.info("replication")
     except redis.RedisError as exc:
         view.error = _describe(exc)
@@ -111,10 +114,11 @@ def _instance(instance: RedisInstance, password: str) -> InstanceView:
     return view
 
 
-def _sentinel(sentinel: SentinelInstance, topology: Topology) -> SentinelView:
+def _sentinel(sentinel: SentinelInstance, topology: Topology, access: Access
+              ) -> SentinelView:
     view = SentinelView(sentinel)
     try:
-        with client(*sentinel.address) as r:
+        with client(*sentinel.address, access) as r:
             for number in sentinel.shards:
                 name = topology.shard(number).monitor_name
                 view.monitors[number] = _monitor(r, name)

@@ -89,7 +89,7 @@ def apply(lab: Lab, new: LabConfig, config_path: Path, settle_s: float | None = 
     if is_live(changed):
         log.info(f"reconfigure: live ({', '.join(changed)})")
         _set_live(target, changed)
-        settle.wait(new, target.topology, target.secrets.redis_password, timeout_s=settle_s,
+        settle.wait(new, target.topology, target.access, timeout_s=settle_s,
                     progress=False)
         how = "live"
     else:
@@ -101,19 +101,19 @@ def apply(lab: Lab, new: LabConfig, config_path: Path, settle_s: float | None = 
 
 def _set_live(lab: Lab, changed: list[str]) -> None:
     """``changed`` are all live settings (:func:`is_live`): set them on every process."""
-    password = lab.secrets.redis_password
+    password = lab.access.password or ""
     redis_keys = [c.removeprefix("redis.") for c in changed if c.startswith("redis.")]
     sentinel_keys = [c.removeprefix("sentinel.") for c in changed if c.startswith("sentinel.")]
     if redis_keys:
         for instance in lab.topology.instances:
-            with probe.client(*instance.address, password=password, timeout=5) as r:
+            with probe.client(*instance.address, lab.access, timeout=5) as r:
                 role = r.info("replication").get("role")
                 for key in redis_keys:
                     r.config_set(LIVE_REDIS[key], _redis_value(lab.config, key, role, password))
                 r.execute_command("CONFIG", "REWRITE")
     if sentinel_keys:
         for sentinel in lab.topology.sentinels:
-            with probe.client(*sentinel.address, timeout=5) as r:
+            with probe.client(*sentinel.address, lab.access.sentinels, timeout=5) as r:
                 for number in sentinel.shards:
                     _sentinel_set(r, sentinel.label, lab.topology.shard(number).monitor_name,
                                   {LIVE_SENTINEL[k]: getattr(lab.config.sentinel, k)

@@ -19,6 +19,7 @@ import logging
 import time
 
 from lab import probe
+from lab.access import Access
 from lab.config import LabConfig
 from lab.errors import NotSettledError
 from lab.probe import Snapshot
@@ -105,14 +106,14 @@ def problems(snapshot: Snapshot, config: LabConfig, topology: Topology) -> list[
     return found
 
 
-def poll(config: LabConfig, topology: Topology, password: str, *, timeout_s: float,
+def poll(config: LabConfig, topology: Topology, access: Access, *, timeout_s: float,
          interval_s: float = 1.0, progress: bool = True) -> tuple[Snapshot, list[str]]:
     """Snapshots until one is settled or ``timeout_s`` passed: (last snapshot, problems).
     With ``progress``, what is still open is logged every 10 s."""
     deadline = time.monotonic() + timeout_s
     last_report = 0.0
     while True:
-        snapshot = probe.take(config, topology, password)
+        snapshot = probe.take(config, topology, access)
         found = problems(snapshot, config, topology)
         now = time.monotonic()
         if not found or now > deadline:
@@ -123,12 +124,12 @@ def poll(config: LabConfig, topology: Topology, password: str, *, timeout_s: flo
         time.sleep(interval_s)
 
 
-def wait(config: LabConfig, topology: Topology, password: str, *,
+def wait(config: LabConfig, topology: Topology, access: Access, *,
          timeout_s: float | None = None, interval_s: float = 1.0,
          progress: bool = True) -> Snapshot:
     """Poll until settled; raise :class:`NotSettledError` naming what is not."""
     timeout_s = config.settle_timeout_s if timeout_s is None else timeout_s
-    snapshot, found = poll(config, topology, password, timeout_s=timeout_s,
+    snapshot, found = poll(config, topology, access, timeout_s=timeout_s,
                            interval_s=interval_s, progress=progress)
     if found:
         listed = "\n".join(f"  - {p}" for p in found[:20])

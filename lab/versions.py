@@ -11,16 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from lab import probe
+from lab.access import Access
 from lab.at_once import each_at_once
 from lab.remote import Machine
 from lab.topology import Topology
 
 
-def collect(topology: Topology, machines: dict[str, Machine], password: str,
+def collect(topology: Topology, machines: dict[str, Machine], access: Access,
             container: Callable[[str, str], str]) -> dict[str, str]:
     """Versions as one string each; differing answers across machines are all listed."""
     return {
-        "engine": _distinct(lambda i: engine_version(i.address, password), topology.instances),
+        "engine": _distinct(lambda i: engine_version(i.address, access), topology.instances),
         "haproxy": _distinct(lambda m: _first_line(m.run(
             f"docker exec {container(m.server.name, 'haproxy')} haproxy -v")).split(" - ")[0],
             machines.values()),
@@ -35,10 +36,10 @@ def collect(topology: Topology, machines: dict[str, Machine], password: str,
     }
 
 
-def engine_version(address: tuple[str, int], password: str) -> str:
+def engine_version(address: tuple[str, int], access: Access) -> str:
     """``redis 7.0.15``, ``valkey 8.1.1``: Valkey's ``redis_version`` is a fixed
     compatibility value, its release is in ``valkey_version``."""
-    with probe.client(*address, password=password, timeout=2) as r:
+    with probe.client(*address, access, timeout=2) as r:
         info = r.info("server")
     product = str(info.get("server_name") or "redis")
     return f"{product} {info.get(f'{product}_version') or info['redis_version']}"

@@ -26,6 +26,7 @@ import time
 import redis
 from locust import User, constant, constant_throughput, events, task
 
+from lab.access import Access
 from lab.clients import Link, RouteMap
 from lab.failures import classify
 from lab.topology import shard_number
@@ -67,7 +68,7 @@ class ShardedRedisUser(User):
         self.routes = RouteMap.from_json(options.lab_routes)
         self.number = next(_user_numbers)
         self.options = options
-        self.password = os.environ.get("LAB_REDIS_PASSWORD") or None
+        self.access = Access(password=os.environ.get("LAB_REDIS_PASSWORD") or None)
         self.value = "x" * options.lab_value_size
         self.links: dict[tuple[int, str], Link] = {}
         self.rng = random.Random()
@@ -80,7 +81,7 @@ class ShardedRedisUser(User):
         link = self.links.get((shard, kind))
         if link is None:
             link = self.links[(shard, kind)] = self.routes.link(
-                shard, kind, self.number, self.password, self.options.lab_timeout)
+                shard, kind, self.number, self.access, self.options.lab_timeout)
         return link
 
     @task

@@ -138,6 +138,10 @@ class RunningLab:
     def password(self) -> str:
         return self.lab.secrets.redis_password
 
+    @property
+    def access(self):
+        return self.lab.access
+
 
 @contextmanager
 def running(config: Path):

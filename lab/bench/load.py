@@ -28,7 +28,7 @@ def _measure_load(lab: Lab, config_path: Path) -> dict:
     result: dict = {"run": run_id, "port": port}
     for label, target in (("redis_benchmark_haproxy", port), ("redis_benchmark_direct", master)):
         say(f"bench: redis-benchmark -c 50 SET -> {address}:{target}")
-        result[label] = _redis_benchmark(address, target, lab.secrets.redis_password)
+        result[label] = _redis_benchmark(address, target, lab.access.password)
 
     for processes in (1, 2):
         say(f"bench: Locust at saturation, 50 users, {processes} process(es), SET -> :{port}")

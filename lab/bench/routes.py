@@ -85,7 +85,7 @@ def _sentinel_traffic(lab: Lab, seconds: float = 10.0) -> dict:
     def counters() -> list[tuple[int, int]]:
         found = []
         for sentinel in lab.topology.sentinels:
-            with client(*sentinel.address) as r:
+            with client(*sentinel.address, lab.access.sentinels) as r:
                 stats = r.info("stats")
                 found.append((int(stats["total_commands_processed"]),
                               int(stats["total_connections_received"])))

@@ -322,7 +322,7 @@ def replay(lab: Lab, failure_id: str, accept_disruption: bool = False,
 
 def _master_finder(lab: Lab) -> Callable[[int], object]:
     """Read-only: asks the Sentinels; no SSH connection is made."""
-    return lambda shard: masters.named_master(lab.topology, lab.secrets.redis_password, shard)
+    return lambda shard: masters.named_master(lab.topology, lab.access, shard)
 
 
 def _print_plan(lines: list[str]) -> None:

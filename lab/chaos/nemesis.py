@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 
 from lab import engines, leftovers, masters
+from lab.access import Access
 from lab.chaos.faults.applied import CONTAINER_RUNNING, Applied, FaultSkipped
 from lab.engines import Engine
 from lab.leftovers import CHAINS, ENSURE_CHAINS, LABEL, PENDING, TAG, TOUCHED
@@ -44,14 +45,14 @@ TARGET_BOUND_S = 15.0
 class Nemesis:
     """Reaches the lab's machines on behalf of the faults, and heals what they did."""
 
-    def __init__(self, topology: Topology, machines: list[Machine], password: str,
+    def __init__(self, topology: Topology, machines: list[Machine], access: Access,
                  network: str, backend: Machines | None = None,
                  reconnect: Callable[[str], Machine] | None = None,
                  adopted: bool = False, haproxy_port: int = 5000,
                  engine: Engine | None = None) -> None:
         self.topology = topology
         self.machines = {m.server.name: m for m in machines}
-        self.password = password
+        self.access = access
         self.network = network
         # The machine backend, for restarting a whole machine (where it can).
         self.backend = backend
@@ -67,7 +68,7 @@ class Nemesis:
 
     def master_of(self, shard_number: int) -> RedisInstance:
         """The master the shard's Sentinels name now (majority), else the one saying so."""
-        return masters.named_master(self.topology, self.password, shard_number)
+        return masters.named_master(self.topology, self.access, shard_number)
 
     def container(self, server: str, service: str) -> str:
         if self.adopted:

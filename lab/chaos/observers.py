@@ -23,6 +23,7 @@ from collections.abc import Callable
 
 import redis
 
+from lab.access import Access
 from lab.chaos.history import History
 from lab.config import LabConfig
 from lab.probe import client, haproxy_view
@@ -35,11 +36,11 @@ NAMED_POLL_S = 0.25
 
 
 class Observers:
-    def __init__(self, config: LabConfig, topology: Topology, password: str,
+    def __init__(self, config: LabConfig, topology: Topology, access: Access,
                  history: History) -> None:
         self.config = config
         self.topology = topology
-        self.password = password
+        self.access = access
         self.history = history
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -78,7 +79,8 @@ class Observers:
     def _sentinel(self, sentinel: SentinelInstance) -> None:
         while not self._stop.is_set():
             try:
-                with client(*sentinel.address, timeout=1) as r, r.pubsub() as pubsub:
+                with client(*sentinel.address, self.access.sentinels, timeout=1) as r, \
+                        r.pubsub() as pubsub:
                     pubsub.psubscribe("*")
                     while not self._stop.is_set():
                         message = pubsub.get_message(timeout=0.2)
@@ -92,7 +94,7 @@ class Observers:
 
     def _role(self, instance: RedisInstance) -> None:
         last: tuple | None = ("never",)
-        r = client(*instance.address, password=self.password, timeout=0.3)
+        r = client(*instance.address, self.access, timeout=0.3)
         while not self._stop.is_set():
             try:
                 info = r.info("replication")
@@ -113,7 +115,7 @@ class Observers:
 
     def _named(self, sentinel: SentinelInstance) -> None:
         last: dict[int, str | None] = {}
-        r = client(*sentinel.address, timeout=0.5)
+        r = client(*sentinel.address, self.access.sentinels, timeout=0.5)
         monitors = {n: self.topology.shard(n).monitor_name for n in sentinel.shards}
         while not self._stop.is_set():
             for number, monitor in monitors.items():

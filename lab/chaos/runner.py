@@ -109,7 +109,7 @@ class ChaosSession:
         self.stop = threading.Event()
         backend = lab.machines()
         self.nemesis = Nemesis(
-            lab.topology, lab.connect_all(backend), lab.secrets.redis_password,
+            lab.topology, lab.connect_all(backend), lab.access,
             lab.config.machines.network, backend,
             reconnect=lambda name: lab.connect(lab.topology.server(name), backend),
             adopted=lab.config.adopted, haproxy_port=lab.config.haproxy.first_port,
@@ -135,7 +135,7 @@ class ChaosSession:
     def versions(self) -> dict[str, str]:
         """Redis, HAProxy, Docker, compose and OS versions, as the machines report them."""
         return versions.collect(self.lab.topology, self.nemesis.machines,
-                                self.lab.secrets.redis_password, self.nemesis.container)
+                                self.lab.access, self.nemesis.container)
 
     def inject(self, fault: str, **params) -> Applied:
         """One registered fault, now, outside a scenario (the bench's reset measure);
@@ -155,7 +155,7 @@ class ChaosSession:
     def settle(self, timeout_s: float, quiet: bool = True,
                interval_s: float = WAITS.poll_s) -> settle.Snapshot:
         lab = self.lab
-        return settle.wait(lab.config, self.topology, lab.secrets.redis_password,
+        return settle.wait(lab.config, self.topology, lab.access,
                            timeout_s=timeout_s, progress=not quiet, interval_s=interval_s)
 
     def reset(self, timeout_s: float = CONVERGENCE_BOUND_S) -> float:
@@ -171,7 +171,7 @@ class ChaosSession:
         return time.monotonic() - started
 
     def _demote_stale_masters(self) -> None:
-        password = self.lab.secrets.redis_password
+        access = self.lab.access
         for shard in self.topology.shards:
             try:
                 named = self.nemesis.master_of(shard.number)
@@ -181,7 +181,7 @@ class ChaosSession:
                 if instance == named:
                     continue
                 try:
-                    with probe.client(*instance.address, password=password, timeout=1) as r:
+                    with probe.client(*instance.address, access, timeout=1) as r:
                         if r.info("replication").get("role") == "master":
                             r.execute_command("REPLICAOF", *named.address)
                 except redis.RedisError:
@@ -223,7 +223,7 @@ class ChaosSession:
         """Per shard, each instance's count of this run's keys (equal when converged)."""
         counts: dict[str, dict[str, int]] = {}
         for instance in self.topology.instances:
-            with probe.client(*instance.address, password=self.lab.secrets.redis_password,
+            with probe.client(*instance.address, self.lab.access,
                               timeout=5) as r:
                 # SCAN may return a key twice (while its table is rehashing): count
                 # distinct keys, or equal datasets can look unequal by one.
@@ -241,7 +241,7 @@ class ChaosSession:
             wanted = keys.get(shard.number, [])
             try:
                 master = self.nemesis.master_of(shard.number)
-                with probe.client(*master.address, password=self.lab.secrets.redis_password,
+                with probe.client(*master.address, self.lab.access,
                                   timeout=5) as r:
                     present = []
                     for i in range(0, len(wanted), 500):
@@ -283,9 +283,9 @@ class Recording:
             route=session.clients.route, ack=session.clients.ack.name,
             target_shard=target_shard, expect=expect.to_json(), slo=thresholds,
             election_retry_s=lab.config.sentinel.failover_timeout_ms / 1000, **meta)
-        self.observers = Observers(lab.config, topology, lab.secrets.redis_password,
+        self.observers = Observers(lab.config, topology, lab.access,
                                    self.history)
-        self.workload = Workload(topology, lab.secrets.redis_password, self.history,
+        self.workload = Workload(topology, lab.access, self.history,
                                  f"{session.run_id}:{path.stem}",
                                  WorkloadSettings(route=session.clients.route,
                                                   ack=session.clients.ack))

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import redis
 
+from lab.access import Access
 from lab.chaos.history import History
 from lab.clients import Link, RouteMap
 from lab.failures import classify, server_refused
@@ -53,10 +54,10 @@ class WorkloadSettings:
 class Workload:
     """Client threads recording into a history until stopped (or bounded by ``max_ops``)."""
 
-    def __init__(self, topology: Topology, password: str, history: History, run_id: str,
+    def __init__(self, topology: Topology, access: Access, history: History, run_id: str,
                  settings: WorkloadSettings | None = None) -> None:
         self.topology = topology
-        self.password = password
+        self.access = access
         self.history = history
         self.run_id = run_id
         self.settings = settings or WorkloadSettings()
@@ -121,7 +122,7 @@ class Workload:
         link = links.get((shard.number, kind))
         if link is None:
             link = links[(shard.number, kind)] = self.routes.link(
-                shard, kind, process, self.password, OP_TIMEOUT_S)
+                shard, kind, process, self.access, OP_TIMEOUT_S)
         op = "write" if kind == "master" else "read"
         ack = self.settings.ack
         start = time.time()

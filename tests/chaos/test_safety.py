@@ -92,7 +92,7 @@ def test_status_reports_leftovers_and_heal_removes_them(chaos_lab):
         from lab.chaos import faults
         from lab.chaos.nemesis import Nemesis
 
-        nemesis = Nemesis(lab.topology, machines, chaos_lab.password, lab.config.machines.network)
+        nemesis = Nemesis(lab.topology, machines, chaos_lab.access, lab.config.machines.network)
         faults.inject(nemesis, "kill-haproxy", server="redis2")
         faults.inject(nemesis, "packet-loss", server="redis3", percent=1)
         # A changed setting, never healed by this (as if the controller had crashed).
@@ -104,7 +104,7 @@ def test_status_reports_leftovers_and_heal_removes_them(chaos_lab):
     replicas = [i for i in lab.topology.shard(1).instances
                 if i.label in changed.target["replicas"]]
     assert len(replicas) == 2
-    assert priorities(replicas, chaos_lab.password) == {"0"}
+    assert priorities(replicas, chaos_lab.access) == {"0"}
     status = run_lab("status", config=chaos_lab.config_path)
     assert status.returncode == 1
     assert "redis2: 1 stopped lab container(s)" in status.stdout
@@ -113,17 +113,17 @@ def test_status_reports_leftovers_and_heal_removes_them(chaos_lab):
     healed = run_lab("chaos", "--heal", config=chaos_lab.config_path)
     assert healed.returncode == 0, healed.stdout
     assert "no fault leftovers" in healed.stdout
-    assert priorities(replicas, chaos_lab.password) == {"100"}  # put back from the file
+    assert priorities(replicas, chaos_lab.access) == {"100"}  # put back from the file
     status = status_once_settled(chaos_lab.config_path, bound_s=30)
     assert status.returncode == 0, status.stdout
 
 
-def priorities(instances, password) -> set[str]:
+def priorities(instances, access) -> set[str]:
     from lab.probe import client
 
     found = set()
     for instance in instances:
-        with client(*instance.address, password=password) as r:
+        with client(*instance.address, access) as r:
             found.add(str(r.config_get("replica-priority")["replica-priority"]))
     return found
 

@@ -117,15 +117,15 @@ def test_lost_write_count_matches_an_independent_read_back(chaos_lab):
     acked = [e for e in events if e["type"] == "op" and e["op"] == "write"
              and e["outcome"] == "ok"]
     assert acked, "the workload acknowledged nothing"
-    topo, password = chaos_lab.lab.topology, chaos_lab.password
+    topo, access = chaos_lab.lab.topology, chaos_lab.access
     missing_by_shard = {}
     for shard in topo.shards:
         keys = [e["key"] for e in acked if e["shard"] == shard.number]
         masters = [i for i in shard.instances
-                   if client(*i.address, password=password).info("replication")["role"]
+                   if client(*i.address, access).info("replication")["role"]
                    == "master"]
         assert len(masters) == 1
-        with client(*masters[0].address, password=password) as r:
+        with client(*masters[0].address, access) as r:
             values = r.mget(keys) if keys else []
         missing_by_shard[shard.number] = sum(1 for v in values if v is None)
     measured = checkers.measure(events, [1, 2, 3], {n: f"shard{n}" for n in (1, 2, 3)})

@@ -109,7 +109,7 @@ def test_break_fix_starts_broken_takes_the_fix_and_proves_it(chaos_lab):
     # Afterwards every instance has masterauth again (the lab's own settings).
     lab = chaos_lab.lab
     for instance in lab.topology.instances:
-        with probe.client(*instance.address, password=chaos_lab.password) as r:
+        with probe.client(*instance.address, chaos_lab.access) as r:
             assert r.config_get("masterauth")["masterauth"] == chaos_lab.password, instance
 
 

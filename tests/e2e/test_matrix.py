@@ -55,4 +55,4 @@ def test_the_matrix_runs_each_variant_and_its_page_shows_every_cell(spread_lab):
     assert "valkey-8.1" in record["restored"] and "stayed" in record["restored"]
     assert status_once_settled(spread_lab.config_path).returncode == 0
     master = spread_lab.lab.topology.shards[0].initial_master
-    assert engine_version(master.address, spread_lab.password).startswith("valkey 8.1.")
+    assert engine_version(master.address, spread_lab.access).startswith("valkey 8.1.")

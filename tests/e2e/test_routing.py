@@ -12,7 +12,7 @@ from lab.versions import engine_version
 
 def current_master(running_lab, shard):
     masters = [i for i in shard.instances
-               if client(*i.address, password=running_lab.password).info("replication")["role"]
+               if client(*i.address, running_lab.access).info("replication")["role"]
                == "master"]
     assert len(masters) == 1, f"shard {shard.number} has {len(masters)} masters"
     return masters[0]
@@ -32,16 +32,16 @@ def test_writes_through_master_ports_land_on_that_shards_master(running_lab):
     for haproxy in topo.servers:  # every server's HAProxy routes every shard
         for shard in topo.shards:
             key = f"routing:{haproxy.name}:{shard.number}:{uuid.uuid4().hex}"
-            with client(haproxy.address, shard.master_port, running_lab.password) as r:
+            with client(haproxy.address, shard.master_port, running_lab.access) as r:
                 assert r.set(key, "written-through-haproxy")
             master = current_master(running_lab, shard)
-            with client(*master.address, password=running_lab.password) as direct:
+            with client(*master.address, running_lab.access) as direct:
                 assert direct.get(key) == "written-through-haproxy"
             for other in topo.shards:
                 if other is shard:
                     continue
                 other_master = current_master(running_lab, other)
-                with client(*other_master.address, password=running_lab.password) as direct:
+                with client(*other_master.address, running_lab.access) as direct:
                     assert direct.get(key) is None, f"{key} leaked into shard {other.number}"
 
 
@@ -50,14 +50,14 @@ def test_reads_through_replica_ports_are_served_by_that_shards_replicas(running_
     for shard in topo.shards:
         key = f"replicated:{shard.number}:{uuid.uuid4().hex}"
         master = current_master(running_lab, shard)
-        with client(*master.address, password=running_lab.password) as direct:
+        with client(*master.address, running_lab.access) as direct:
             direct.set(key, "v")
             assert direct.wait(2, 2000) == 2
         replica_ports = {i.address for i in shard.instances if i != master}
         for haproxy in topo.servers:
             seen = set()
             for _ in range(4):  # roundrobin: both replicas answer
-                with client(haproxy.address, shard.replica_port, running_lab.password) as r:
+                with client(haproxy.address, shard.replica_port, running_lab.access) as r:
                     assert r.execute_command("ROLE")[0] == "slave"
                     assert r.get(key) == "v"
                     info = r.info("server")
@@ -71,7 +71,7 @@ def test_every_sentinel_names_the_master_and_has_quorum(running_lab):
     for shard in topo.shards:
         master = current_master(running_lab, shard)
         for sentinel in topo.sentinels_of(shard):
-            with client(*sentinel.address) as s:
+            with client(*sentinel.address, running_lab.access.sentinels) as s:
                 host, port = s.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME",
                                                shard.monitor_name)
                 assert (host, int(port)) == master.address
@@ -84,16 +84,16 @@ def test_redis_py_sentinel_client_finds_a_working_master(running_lab):
     for shard in topo.shards:
         sentinel = redis.sentinel.Sentinel(
             [s.address for s in topo.sentinels_of(shard)], socket_timeout=2,
-            sentinel_kwargs={"socket_timeout": 2},
+            sentinel_kwargs={"socket_timeout": 2, **running_lab.access.sentinels.redis_kwargs()},
         )
-        master = sentinel.master_for(shard.monitor_name, password=running_lab.password,
-                                     socket_timeout=2, decode_responses=True)
+        master = sentinel.master_for(shard.monitor_name, socket_timeout=2, decode_responses=True,
+                                     **running_lab.access.redis_kwargs())
         key = f"sentinel-client:{uuid.uuid4().hex}"
         assert master.set(key, "ok")
         assert master.get(key) == "ok"
         assert master.info("replication")["role"] == "master"
-        replica = sentinel.slave_for(shard.monitor_name, password=running_lab.password,
-                                     socket_timeout=2, decode_responses=True)
+        replica = sentinel.slave_for(shard.monitor_name, socket_timeout=2, decode_responses=True,
+                                     **running_lab.access.redis_kwargs())
         assert replica.info("replication")["role"] == "slave"
 
 
@@ -113,7 +113,7 @@ def test_every_instance_runs_the_configured_engine(running_lab):
     engine = running_lab.lab.config.engine
     release = engine.name.split("-", 1)[1]  # redis-7.0 -> "7.0", valkey-9 -> "9"
     for instance in running_lab.lab.topology.instances:
-        version = engine_version(instance.address, running_lab.password)
+        version = engine_version(instance.address, running_lab.access)
         assert version.startswith(f"{engine.product} {release}."), (instance.label, version)
 
 
@@ -126,12 +126,12 @@ def test_every_route_reaches_the_master_and_says_which_instance_served(running_l
         routes = RouteMap.of(topo, route)
         for shard in topo.shards:
             master = current_master(running_lab, shard)
-            link = routes.link(shard, "master", shard.number, running_lab.password, 2.0)
+            link = routes.link(shard, "master", shard.number, running_lab.access, 2.0)
             r = link.connect()
             key = f"route:{route}:{uuid.uuid4().hex}"
             assert r.set(key, "v") and r.info("replication")["role"] == "master"
             assert link.served == f"{master.address[0]}:{master.address[1]}", route
-            replicas = routes.link(shard, "replicas", 0, running_lab.password, 2.0)
+            replicas = routes.link(shard, "replicas", 0, running_lab.access, 2.0)
             replicas.connect()
             assert replicas.served in {f"{h}:{p}" for h, p in
                                        (i.address for i in shard.instances if i != master)}
@@ -175,7 +175,7 @@ def test_the_workload_records_who_served_and_what_wait_confirmed(running_lab, tm
                                 ("haproxy", Ack(3, 20), "unconfirmed")]:
         path = tmp_path / f"{route}-{ack.replicas}.jsonl"
         with History(path) as h:
-            workload = Workload(topo, running_lab.password, h, f"wl:{route}",
+            workload = Workload(topo, running_lab.access, h, f"wl:{route}",
                                 WorkloadSettings(read_ratio=0.0, route=route, ack=ack))
             workload.start()
             time.sleep(1.0)

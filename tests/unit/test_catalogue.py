@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from lab import config, leftovers, topology
+from lab.access import Access
 from lab.chaos import checkers, faults, scenarios
 from lab.chaos.checkers import ShardMeasures
 from lab.chaos.nemesis import Nemesis
@@ -126,7 +127,7 @@ def fake_nemesis(engine: str = "redis-7.0"):
     cfg = config.from_dict({"images": {"engine": engine}})
     topo = topology.build(cfg)
     machines = {s.name: FakeMachine(s) for s in topo.servers}
-    nemesis = Nemesis(topo, list(machines.values()), PASSWORD, "192.168.56.0/24",
+    nemesis = Nemesis(topo, list(machines.values()), Access(PASSWORD), "192.168.56.0/24",
                       engine=cfg.engine)
     nemesis.master_of = lambda shard: topo.shard(shard).initial_master
     return nemesis, machines, topo

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import find
 
 from lab import config, leftovers, topology
+from lab.access import Access
 from lab.chaos import faults, plan, stateful
 from lab.chaos.faults import base
 from lab.chaos.nemesis import Nemesis
@@ -34,7 +35,7 @@ def fake_nemesis(topo, *, adopted: bool = False, backend: Machines | None = None
     machines = [FakeMachine(s).answer(r"^docker ps -aq --filter label", CID)
                 .answer(r"^docker inspect -f '\{\{.State.Pid\}\}'", "4242\n")
                 for s in topo.servers]
-    nemesis = Nemesis(topo, machines, "pw", "192.168.56.0/24", backend=backend,
+    nemesis = Nemesis(topo, machines, Access("pw"), "192.168.56.0/24", backend=backend,
                       adopted=adopted)
     nemesis.master_of = lambda shard: topo.shard(shard).initial_master  # no Sentinels here
     return nemesis, {m.server.name: m for m in machines}

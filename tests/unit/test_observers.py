@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from lab.access import Access
 from lab.chaos.observers import Observers
 from lab.probe import parse_stats
 
@@ -43,7 +44,7 @@ class _History:
 
 
 def test_an_observer_that_breaks_is_recorded_and_starts_again():
-    observers = Observers(None, None, "", _History())
+    observers = Observers(None, None, Access(), _History())
     calls = []
 
     def _haproxy(server):

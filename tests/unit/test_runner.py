@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from lab import leftovers
+from lab.access import Access
 from lab.chaos import runner
 from lab.chaos.phases import Phases
 from lab.chaos.record import Convergence
@@ -132,11 +133,10 @@ def test_a_lane_heals_and_waits_for_its_own_shard_only(monkeypatch):
     session.topology, session.stop = topo, threading.Event()
     session.nemesis = SimpleNamespace(machines={f"redis{i}": f"machine {i}" for i in (1, 2, 3)},
                                       master_of=lambda n: topo.shard(n).initial_master)
-    session.lab = SimpleNamespace(config=SimpleNamespace(), secrets=SimpleNamespace(
-        redis_password="pw"))
+    session.lab = SimpleNamespace(config=SimpleNamespace(), access=Access("pw"))
     healed, settled = [], []
     monkeypatch.setattr(leftovers, "heal_everything", healed.append)
-    monkeypatch.setattr(runner.settle, "wait", lambda config, topology, password, **kw:
+    monkeypatch.setattr(runner.settle, "wait", lambda config, topology, access, **kw:
                         settled.append([s.number for s in topology.shards]))
     monkeypatch.setattr(runner.probe, "client", lambda *a, **k: (_ for _ in ()).throw(
         runner.redis.ConnectionError("not in a unit test")))
@@ -169,13 +169,13 @@ def test_datasets_count_distinct_keys_though_scan_returns_one_twice(monkeypatch)
                6381: ["r:c", "r:a", "r:b"]}
 
     @contextmanager
-    def client(host, port, password, timeout):
+    def client(host, port, access, timeout):
         yield Answers(replies[port])
 
     monkeypatch.setattr(runner.probe, "client", client)
     session = runner.ChaosSession.__new__(runner.ChaosSession)
     session.topology, session.run_id = topo, "r"
-    session.lab = SimpleNamespace(secrets=SimpleNamespace(redis_password="pw"))
+    session.lab = SimpleNamespace(access=Access("pw"))
     assert session._datasets() == {"2": {"redis2:6379": 3, "redis2:6380": 3,
                                          "redis2:6381": 3}}
 

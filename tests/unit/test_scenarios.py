@@ -3,6 +3,7 @@
 import pytest
 
 from lab import config, topology
+from lab.access import Access
 from lab.chaos import faults, scenarios
 from lab.chaos.checkers import ShardMeasures
 from lab.chaos.nemesis import Nemesis
@@ -93,7 +94,7 @@ PW = "x" * 32
 def test_partition_rules_are_owner_rules_on_the_sources_server(layout):
     cfg = config.from_dict({"lab": {"layout": layout}})
     topo = topology.build(cfg)
-    nemesis = Nemesis(topo, [], PW, cfg.machines.network)
+    nemesis = Nemesis(topo, [], Access(PW), cfg.machines.network)
     shard = topo.shard(1)
     sentinels = topo.sentinels_of(shard)
     rules = nemesis.block(sentinels, [shard.initial_master])

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from lab import config, topology
+from lab.access import Access
 from lab.chaos import faults, schedule
 from lab.chaos import scenarios as scenario_module
 from lab.chaos.faults.base import servers_of_shard
@@ -136,7 +137,7 @@ def _sent(topo: topology.Topology, tmp_path, name: str) -> list[tuple]:
     from lab.chaos.history import History
     from lab.chaos.workload import Workload, WorkloadSettings
 
-    workload = Workload(topo, "pw", History(tmp_path / f"{name}.jsonl"), "run:x",
+    workload = Workload(topo, Access("pw"), History(tmp_path / f"{name}.jsonl"), "run:x",
                         WorkloadSettings(processes=1, interval_s=0.0, max_ops=600))
     sent = []
     workload._op = lambda links, process, shard, kind, key, value: (

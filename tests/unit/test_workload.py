@@ -3,6 +3,7 @@
 
 import redis
 
+from lab.access import Access
 from lab.chaos.workload import Workload, WorkloadSettings
 from lab.clients import Link
 from lab.config import from_dict
@@ -64,7 +65,7 @@ class Recorder:
 
 def write_once(fake: FakeRedis, ack: Ack) -> dict:
     history = Recorder()
-    workload = Workload(TOPO, "pw", history, "run", WorkloadSettings(ack=ack))
+    workload = Workload(TOPO, Access("pw"), history, "run", WorkloadSettings(ack=ack))
     shard = TOPO.shard(1)
     link = Link(lambda: fake, "192.168.56.11", shard.master_port, ":5000")  # as RouteMap makes
     workload._op({(1, "master"): link}, 0, shard, "master", "k", "1")

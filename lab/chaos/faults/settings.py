@@ -56,7 +56,7 @@ class ManualFailover(_SettingsFault):
             command.append("COORDINATED")
         at = time.time()
         try:
-            with client(*sentinel.address, timeout=5) as r:
+            with client(*sentinel.address, nemesis.access.sentinels, timeout=5) as r:
                 r.execute_command(*command)
         except redis.ResponseError as exc:
             if coordinated == "yes":
@@ -96,7 +96,7 @@ class RequireReplicas(_SettingsFault):
 
     def inject(self, nemesis, shard, max_lag):
         master = nemesis.master_of(shard)
-        with client(*master.address, password=nemesis.password, timeout=5) as r:
+        with client(*master.address, nemesis.access, timeout=5) as r:
             before = r.config_get("min-replicas-*")
         return nemesis.change_settings(
             self.name, {"master": master.label, "max_lag": max_lag},
