@@ -34,6 +34,13 @@ class Tls:
             kwargs.update(ssl_certfile=str(self.cert_file), ssl_keyfile=str(self.key_file))
         return kwargs
 
+    def cli_args(self) -> list[str]:
+        """The same for redis-cli and redis-benchmark."""
+        args = ["--tls", "--cacert", str(self.ca_file)]
+        if self.cert_file:
+            args += ["--cert", str(self.cert_file), "--key", str(self.key_file)]
+        return args
+
 
 @dataclass(frozen=True)
 class Access:

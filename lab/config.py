@@ -95,6 +95,14 @@ class ClientSettings:
 
 
 @dataclass(frozen=True)
+class SecuritySettings:
+    """How the lab's servers are reached: ``tls``: Redis, Sentinel and HAProxy's ports
+    speak only TLS, with certificates from a CA made for the lab (lab/certificates.py)."""
+
+    tls: bool = False
+
+
+@dataclass(frozen=True)
 class ImageSettings:
     source: str = "offline"
     # The Redis or Valkey release (lab.engines): its image, its configs' dialect.
@@ -191,6 +199,7 @@ class LabConfig:
     adopt: AdoptSettings = field(default_factory=AdoptSettings)
     slo: SloSettings = field(default_factory=SloSettings)
     clients: ClientSettings = field(default_factory=ClientSettings)
+    security: SecuritySettings = field(default_factory=SecuritySettings)
     source: str = "lab.toml"
 
     @property
@@ -290,7 +299,7 @@ def from_dict(raw: dict[str, Any], source: str = "lab.toml") -> LabConfig:
     """Build a :class:`LabConfig` from parsed TOML (also used by tests)."""
     reader = _Reader(source)
     known = {"lab", "servers", "redis", "sentinel", "haproxy", "images", "machines", "ssh",
-             "adopt", "slo", "clients"}
+             "adopt", "slo", "clients", "security"}
     for key in raw:
         if key not in known:
             raise ConfigError(
@@ -317,6 +326,7 @@ def from_dict(raw: dict[str, Any], source: str = "lab.toml") -> LabConfig:
         adopt=AdoptSettings(**reader.section(raw, "adopt", _defaults(AdoptSettings))),
         slo=slo_settings(raw.get("slo", {}), source),
         clients=ClientSettings(**reader.section(raw, "clients", _defaults(ClientSettings))),
+        security=SecuritySettings(**reader.section(raw, "security", _defaults(SecuritySettings))),
         source=source,
     )
     _check_consistency(config)
@@ -489,6 +499,13 @@ def _check_consistency(config: LabConfig) -> None:
         if bool(config.adopt.password_env) == bool(config.adopt.password_file):
             raise ConfigError(f"{src}: [adopt] set exactly one of password_env or "
                               "password_file: where the deployment's Redis password comes from")
+    if config.security.tls and config.engine.no_tls:
+        raise ConfigError(f"{src}: [security] tls = true: engine {config.engine.name} cannot: "
+                          f"{config.engine.no_tls}; choose another [images] engine")
+    if config.security.tls and config.adopted:
+        raise ConfigError(f"{src}: [security] tls = true with mode = \"adopt\": adopting a "
+                          "TLS deployment is not built yet; adopt it without TLS or bring "
+                          "the lab up with provision mode")
     docker_machines = config.machines.backend == "vagrant" and config.machines.provider == "docker"
     if config.machines.image != "with-engine" and not docker_machines:
         raise ConfigError(f"{src}: [machines] image = \"{config.machines.image}\" is for the "

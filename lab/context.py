@@ -12,9 +12,9 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
+from lab import certificates, engine_install, images, render, topology
 from lab import config as config_module
-from lab import engine_install, images, render, topology
-from lab.access import Access
+from lab.access import Access, Tls
 from lab.at_once import each_at_once
 from lab.config import LabConfig, Server
 from lab.errors import ConfigError, LabError
@@ -95,7 +95,8 @@ class Lab:
     @property
     def access(self) -> Access:
         """How the lab's own clients connect to its instances and Sentinels."""
-        return Access(password=self.secrets.redis_password)
+        tls = Tls(certificates.ca_file(self.paths)) if self.config.security.tls else None
+        return Access(password=self.secrets.redis_password, tls=tls)
 
     @property
     def is_inventory(self) -> bool:
@@ -129,8 +130,10 @@ class Lab:
         return connect(server, text, agent=machines.uses_agent, sudo=machines.sudo)
 
     def bundles(self) -> list[render.Bundle]:
+        tls = certificates.ensure(self.paths, self.config.servers) \
+            if self.config.security.tls else None
         return render.render(self.config, self.topology, self.secrets.redis_password,
-                             self.image_names())
+                             self.image_names(), tls)
 
     def connect_all(self, machines: Machines | None = None) -> list[Machine]:
         """One SSH connection per server (``vagrant ssh-config`` read in parallel)."""

@@ -14,7 +14,7 @@ import logging
 import shutil
 import time
 
-from lab import host, images, leftovers, provision, render
+from lab import certificates, host, images, leftovers, provision, render
 from lab.at_once import each_at_once
 from lab.context import Lab
 
@@ -38,6 +38,7 @@ def run(lab: Lab, *, remove_images: bool = False) -> float:
         if remove_images and machines.uses_local_engine and host.docker_engine_answers():
             images.remove_all()
     shutil.rmtree(lab.paths.bundles, ignore_errors=True)
+    certificates.remove(lab.paths)  # the CA and every key go with the lab
     shutil.rmtree(lab.paths.vagrant_dotfile, ignore_errors=True)
     lab.paths.machines_json.unlink(missing_ok=True)
     lab.forget_applied()

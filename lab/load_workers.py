@@ -27,6 +27,7 @@ from pathlib import Path
 from lab.errors import LabError
 from lab.paths import PROJECT_ROOT, LabPaths
 from lab.remote import Machine
+from lab.render import REMOTE_ROOT
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +116,10 @@ def start(machine: Machine, master: str, password: str, locust_args: list[str]) 
     machine.run(f"install -m 600 /tmp/redis-ha-lab-load.pw {secret} && "
                 "rm -f /tmp/redis-ha-lab-load.pw")
     args = " ".join(shlex.quote(a) for a in locust_args)
-    command = (f"cd {REMOTE} && LAB_REDIS_PASSWORD=$(cat {secret}) PYTHONPATH={REMOTE}/site:"
+    # With [security] tls the lab's bundle on this host holds the lab CA.
+    ca = f"{REMOTE_ROOT}/tls/ca.crt"
+    command = (f"cd {REMOTE} && LAB_REDIS_PASSWORD=$(cat {secret}) "
+               f"LAB_TLS_CA=$([ -f {ca} ] && echo {ca}) PYTHONPATH={REMOTE}/site:"
                f"{REMOTE}/src nohup python3 -m locust -f src/locustfile.py --worker "
                f"--master-host {master} --master-port {MASTER_PORT} {args} "
                f"> {REMOTE}/worker.log 2>&1 < /dev/null & echo $! > {REMOTE}/worker.pid")

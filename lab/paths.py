@@ -57,6 +57,11 @@ class LabPaths:
         return self.home / "bundles"
 
     @property
+    def tls(self) -> Path:
+        """The lab's CA and servers' certificates and keys ([security] tls)."""
+        return self.home / "tls"
+
+    @property
     def machines_json(self) -> Path:
         return self.home / "machines.json"
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import jinja2
 
+from lab.certificates import ServerTls
 from lab.config import LabConfig, Server
 from lab.paths import TEMPLATES
 from lab.topology import RedisInstance, SentinelInstance, Shard, Topology
@@ -77,8 +78,10 @@ def node_image(images: Images) -> str:
     return f"{NODE_IMAGE}:{_short_hash(images.redis_base)}"
 
 
-def render(config: LabConfig, topology: Topology, password: str, images: Images) -> list[Bundle]:
-    """One bundle per server, in server order."""
+def render(config: LabConfig, topology: Topology, password: str, images: Images,
+           tls: dict[str, ServerTls] | None = None) -> list[Bundle]:
+    """One bundle per server, in server order; with ``tls`` (by server name: the lab
+    CA, the server's certificate and key) every port speaks TLS only."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         undefined=jinja2.StrictUndefined,
@@ -97,6 +100,7 @@ def render(config: LabConfig, topology: Topology, password: str, images: Images)
         "haproxy_image": images.haproxy,
         "node_image": node_image(images),
         "restart": config.redis.restart,
+        "tls": bool(tls),
     }
     first_port, last_port = topology.haproxy_ports
     haproxy_cfg = env.get_template("haproxy.cfg.j2").render(
@@ -123,10 +127,13 @@ def render(config: LabConfig, topology: Topology, password: str, images: Images)
                 shards=[topology.shard(n) for n in sentinel.shards])
         # Compose does not look inside bind-mounted files: a label with each service's
         # config digest makes it recreate exactly the services whose config changed.
-        digests = {service: _short_hash(text) for service, text in configs.items()}
+        # With TLS, a new certificate is a change too.
+        material = tls[server.name] if tls else None
+        salt = material.cert_pem if material else ""
+        digests = {service: _short_hash(text + salt) for service, text in configs.items()}
         compose = env.get_template("docker-compose.yml.j2").render(
             common, server=server, instances=instances, sentinels=sentinels, digests=digests)
-        files = [
+        files = [*_tls_files(material),
             BundleFile("docker-compose.yml", compose),
             BundleFile("image/Dockerfile", dockerfile),
             BundleFile("image/lab-entrypoint.sh", entrypoint, 0o755),
@@ -180,6 +187,17 @@ def sentinel_checks(topology: Topology, shard: Shard) -> list[SentinelCheck]:
     majority = len(watching) // 2 + 1
     return [SentinelCheck(instance, subset) for instance in shard.instances
             for subset in itertools.combinations(enumerate(watching, start=1), majority)]
+
+
+def _tls_files(material: ServerTls | None) -> list[BundleFile]:
+    """The server's TLS files (keys readable by root only: the Redis entrypoint copies
+    them for its process's own uid, HAProxy runs as root)."""
+    if material is None:
+        return []
+    return [BundleFile("tls/ca.crt", material.ca_pem),
+            BundleFile("tls/server.crt", material.cert_pem),
+            BundleFile("tls/server.key", material.key_pem, 0o600),
+            BundleFile("tls/haproxy.pem", material.cert_pem + material.key_pem, 0o600)]
 
 
 def _checked_ports(topology: Topology) -> tuple[int, int] | None:

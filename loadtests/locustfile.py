@@ -22,11 +22,12 @@ import itertools
 import os
 import random
 import time
+from pathlib import Path
 
 import redis
 from locust import User, constant, constant_throughput, events, task
 
-from lab.access import Access
+from lab.access import Access, Tls
 from lab.clients import Link, RouteMap
 from lab.failures import classify
 from lab.topology import shard_number
@@ -68,7 +69,9 @@ class ShardedRedisUser(User):
         self.routes = RouteMap.from_json(options.lab_routes)
         self.number = next(_user_numbers)
         self.options = options
-        self.access = Access(password=os.environ.get("LAB_REDIS_PASSWORD") or None)
+        ca = os.environ.get("LAB_TLS_CA")  # [security] tls: the lab CA
+        self.access = Access(password=os.environ.get("LAB_REDIS_PASSWORD") or None,
+                             tls=Tls(Path(ca)) if ca else None)
         self.value = "x" * options.lab_value_size
         self.links: dict[tuple[int, str], Link] = {}
         self.rng = random.Random()

@@ -21,7 +21,7 @@ from functools import cached_property
 from pathlib import Path
 
 from lab import config as config_module
-from lab import images
+from lab import engines, images
 from lab.context import Lab
 from lab.paths import PROJECT_ROOT, REPORTS, LabPaths
 
@@ -62,8 +62,11 @@ def article_config(directory: Path) -> Path:
 
 
 def spread_config(directory: Path, engine: str = SPREAD_ENGINE) -> Path:
+    """The spread layout, with TLS where the engine has it ([security] tls): CI's routing
+    checks, its matrix and its TLS tests run on it; the article lab stays plaintext."""
+    tls = "" if engines.get(engine).no_tls else "[security]\ntls = true\n"
     return write_config(directory, name="rhl-e2e", subnet=SPREAD_SUBNET, layout="spread",
-                        extra=f'[images]\nengine = "{engine}"\n{QUICK_RESYNC}')
+                        extra=f'[images]\nengine = "{engine}"\n{QUICK_RESYNC}{tls}')
 
 
 def inventory_machines_config(directory: Path) -> Path:

@@ -11,6 +11,7 @@ import re
 import subprocess
 from pathlib import Path
 
+from lab.access import Access
 from lab.bench.base import Measurement, bench_lab, lab_down, lab_up, register, say
 from lab.context import Lab
 from lab.runs import new_run_dir
@@ -28,7 +29,7 @@ def _measure_load(lab: Lab, config_path: Path) -> dict:
     result: dict = {"run": run_id, "port": port}
     for label, target in (("redis_benchmark_haproxy", port), ("redis_benchmark_direct", master)):
         say(f"bench: redis-benchmark -c 50 SET -> {address}:{target}")
-        result[label] = _redis_benchmark(address, target, lab.access.password)
+        result[label] = _redis_benchmark(address, target, lab.access)
 
     for processes in (1, 2):
         say(f"bench: Locust at saturation, 50 users, {processes} process(es), SET -> :{port}")
@@ -60,10 +61,11 @@ def _measure_load(lab: Lab, config_path: Path) -> dict:
     return result
 
 
-def _redis_benchmark(host: str, port: int, password: str) -> dict:
+def _redis_benchmark(host: str, port: int, access: Access) -> dict:
+    tls = access.tls.cli_args() if access.tls else []
     out = subprocess.run(
-        ["redis-benchmark", "-h", host, "-p", str(port), "-a", password, "-c", "50",
-         "-n", "200000", "-t", "set", "-q"],
+        ["redis-benchmark", *tls, "-h", host, "-p", str(port), "-a", access.password or "",
+         "-c", "50", "-n", "200000", "-t", "set", "-q"],
         capture_output=True, text=True, timeout=300,
     ).stdout.replace("\r", "\n")
     match = re.findall(r"SET: ([\d.]+) requests per second", out)

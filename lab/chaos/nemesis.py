@@ -189,10 +189,14 @@ class Nemesis:
         host, port = address
         words = " ".join('"$REDISCLI_AUTH"' if a is cls.PASSWORD else shlex.quote(str(a))
                          for a in args)
+        # With [security] tls the bundle on the machine holds the lab CA: TLS, verified.
+        ca = f"{REMOTE_ROOT}/tls/ca.crt"
+        cli = (f"redis-cli $([ -f {ca} ] && echo --tls --cacert {ca}) "
+               f"-h {host} -p {port} {words}")
         if not auth:
-            return f"redis-cli -h {host} -p {port} {words}"
+            return cli
         return (f"export REDISCLI_AUTH=$(awk '$1 == \"requirepass\" {{ print $2; exit }}' "
-                f"{REMOTE_ROOT}/conf/redis-*.conf); redis-cli -h {host} -p {port} {words}")
+                f"{REMOTE_ROOT}/conf/redis-*.conf); {cli}")
 
     def block(self, sources, destinations, reset: bool = False) -> list[tuple[str, str, str]]:
         """OUTPUT rules so that no process of ``sources`` reaches any of ``destinations``

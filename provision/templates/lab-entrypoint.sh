@@ -26,8 +26,14 @@ esac
 # the port. The chaos nemesis cuts one process off from another with
 # `iptables -m owner --uid-owner PORT`, which needs every process on a server to have
 # its own uid (in the article layout a shard's master, replicas and Sentinels share one).
+# With TLS ([security] tls) the port line says 0 and tls-port holds the port; the
+# certificate and key are copied where only that uid reads them.
+if [ -d /etc/lab/tls ]; then
+    rm -rf /data/tls && cp -r /etc/lab/tls /data/tls && chmod 700 /data/tls
+fi
 if [ "$(id -u)" = 0 ]; then
-    uid=$(awk '$1 == "port" { print $2; exit }' "$conf")
+    uid=$(awk '$1 == "tls-port" { print $2; exit }' "$conf")
+    [ -n "$uid" ] || uid=$(awk '$1 == "port" { print $2; exit }' "$conf")
     chown -R "$uid:$uid" /data
     exec setpriv --reuid="$uid" --regid="$uid" --clear-groups "$@"
 fi

@@ -100,7 +100,9 @@ def test_redis_py_sentinel_client_finds_a_working_master(running_lab):
 def test_redis_benchmark_runs_through_port_5000(running_lab):
     server = running_lab.lab.topology.servers[0]
     result = subprocess.run(
-        ["redis-benchmark", "-h", server.address, "-p", "5000", "-a", running_lab.password,
+        ["redis-benchmark", *(running_lab.access.tls.cli_args() if running_lab.access.tls
+                              else []),
+         "-h", server.address, "-p", "5000", "-a", running_lab.password,
          "-t", "set", "-n", "5000", "-c", "10", "-q"],
         capture_output=True, text=True, timeout=120,
     )

@@ -6,6 +6,7 @@ import subprocess
 import pytest
 
 from lab.host import lab_containers
+from lab.paths import LabPaths
 from tests.labs import host_footprint, machine_list_written, run_lab, write_config
 
 NAME = "rhl-lifecycle"
@@ -14,7 +15,8 @@ SUBNET = 58
 
 @pytest.fixture
 def config(tmp_path):
-    return write_config(tmp_path, name=NAME, subnet=SUBNET)
+    """With TLS: its certificates and keys are made by lab_up and must go with lab_down."""
+    return write_config(tmp_path, name=NAME, subnet=SUBNET, extra="[security]\ntls = true\n")
 
 
 def assert_nothing_created():
@@ -81,20 +83,25 @@ def test_status_of_a_lab_that_is_not_up(config):
 
 def test_up_twice_changes_nothing_the_second_time_and_down_leaves_no_trace(config):
     before = host_footprint(NAME, SUBNET)
+    tls = LabPaths.for_lab(NAME).tls
     try:
         first = run_lab("up", config=config)
         assert first.returncode == 0, first.stderr
         assert "nothing to change" not in first.stdout
         assert len(lab_containers(NAME)) == 3
+        made = sorted(p.name for p in tls.iterdir())
+        assert made == ["ca.pem", "covers.json", "redis1.key", "redis1.pem", "redis2.key",
+                        "redis2.pem", "redis3.key", "redis3.pem"]
 
         second = run_lab("up", config=config)
         assert second.returncode == 0, second.stderr
-        assert "lab_up: nothing to change" in second.stdout
+        assert "lab_up: nothing to change" in second.stdout  # the same certificates too
         assert "every machine is up to date" in second.stdout
     finally:
         down = run_lab("down", config=config)
     assert down.returncode == 0, down.stderr
     assert host_footprint(NAME, SUBNET) == before
+    assert not tls.exists()  # the CA and every key went with the lab
 
 
 def test_down_after_a_half_finished_up(config):

@@ -144,7 +144,8 @@ def test_settings_faults_write_their_undo_first_and_never_the_password():
     assert pending.endswith(f">> {leftovers.PENDING}")
     assert "CONFIG SET masterauth \"$REDISCLI_AUTH\"" in pending  # put back, from the conf
     assert pending.index("CONFIG SET masterauth") < pending.index("CONFIG REWRITE")
-    assert "redis-cli -h 192.168.56.11 -p 6379 CONFIG SET masterauth ''" in change
+    assert "-h 192.168.56.11 -p 6379 CONFIG SET masterauth ''" in change
+    assert "redis-cli $([ -f /opt/redis-ha-lab/tls/ca.crt ] && echo --tls --cacert" in change
     assert "requirepass" in change and "/opt/redis-ha-lab/conf/redis-*.conf" in change
     [(server, undo)] = applied.undo
     assert server == "redis1" and f"sed -i '/# fault {applied.id}$/d'" in undo
