@@ -181,7 +181,11 @@ def run(lab: Lab, options: MatrixOptions, publish_run: Publish,
                                overlay=_overlay_name(variant.overlay) if variant.overlay
                                else "", label=label)
             record.runs.append(entry)
-            lab = _run_variant(lab, raw, variant, entry, options, matrix_dir, publish_run)
+            entry.skipped = cannot_run(raw, variant)
+            if entry.skipped:
+                log.info(f"matrix: {label}: {entry.skipped}")
+            else:
+                lab = _run_variant(lab, raw, variant, entry, options, matrix_dir, publish_run)
             record.write(path)
             publish_matrix(matrix_dir)
         record.complete = True
@@ -211,14 +215,25 @@ def _preflight(lab: Lab, options: MatrixOptions, raw: dict) -> tuple[list, list[
         raise LabError("-k matched no scenario: `nox -s chaos -- --list` lists them")
     planned = variants(options, lab.config)
     for variant in planned:  # each variant's settings are valid and offer its clients
+        if cannot_run(raw, variant):
+            continue  # recorded as skipped, with the reason
         config = config_module.from_dict(_settings(raw, variant), source=_source(variant))
         config.clients_for(variant.route, variant.ack)
     if options.engines:
         log.info("matrix: images of every engine (built once, then cached):")
         mirror, suite = lab.config.images.mirror, lab.config.images.suite
-        images.ensure(tuple(images.recipes(engines.get(name), mirror, suite)[0]
-                            for name in options.engines), lab.paths)
+        images.ensure(tuple(images.recipes(engines.get(v.engine), mirror, suite)[0]
+                            for v in planned if not cannot_run(raw, v)), lab.paths)
     return chosen, planned
+
+
+def cannot_run(raw: dict, variant: Variant) -> str:
+    """Why the variant cannot run on this lab ("" when it can): a TLS lab and an engine
+    built without TLS."""
+    engine = engines.get(variant.engine)
+    tls = _settings(raw, variant).get("security", {}).get("tls", False)
+    return f"skipped: {engine.name} cannot speak TLS ({engine.no_tls})" \
+        if tls and engine.no_tls else ""
 
 
 def _settings(raw: dict, variant: Variant) -> dict:
@@ -291,7 +306,7 @@ def _summary(record: MatrixRecord, matrix_dir: Path) -> None:
     state = "complete" if record.complete else "incomplete"
     width = max([len(e.name) for e in record.runs] + [12])
     for entry in record.runs:
-        what = entry.error or f"run {entry.run_id} (exit {entry.exit_code})"
+        what = entry.skipped or entry.error or f"run {entry.run_id} (exit {entry.exit_code})"
         switch = f", lab {entry.switched} in {entry.switch_s:.1f} s" \
             if entry.switch_s and entry.switched != "nothing" else ""
         log.info(f"matrix: {entry.name:<{width}} {what}{switch}")

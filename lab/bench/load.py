@@ -2,7 +2,9 @@
 ``redis-benchmark`` (50 clients, SET) and Locust users at saturation (SET only, 50 users,
 one process and two), plus redis-benchmark straight to the master for reference, and
 Locust's CPU per 1000 ops/s; then the default ``nox -s load`` and how much of a core
-Locust needed for it.
+Locust needed for it. Last, the same lab with ``[security] tls = true`` (re-provisioned
+in place): redis-benchmark through HAProxy and direct, and Locust at saturation, beside
+the plaintext numbers of the same run as ratios (the cost of TLS on this machine).
 """
 
 from __future__ import annotations
@@ -33,17 +35,8 @@ def _measure_load(lab: Lab, config_path: Path) -> dict:
 
     for processes in (1, 2):
         say(f"bench: Locust at saturation, 50 users, {processes} process(es), SET -> :{port}")
-        options = LoadOptions(users=50, spawn_rate=50, run_time="20s", processes=processes,
-                              read_ratio=0.0, shards=1, rate=0)
-        locust = LoadProcess(lab, options, run_dir / f"saturation-{processes}p")
-        locust.start()
-        locust.wait(timeout=120)
-        ops = sum(float(r["Requests/s"]) for r in summary(locust.out_dir))
-        cpu = locust.cpu_seconds()
-        result[f"locust_{processes}p"] = {
-            "ops_per_s": round(ops), "cpu_s": cpu, "duration_s": 20,
-            "cpu_cores_per_1000_ops_s": round(cpu / 20 / (ops / 1000), 3) if ops else None,
-        }
+        result[f"locust_{processes}p"] = _saturation(lab, run_dir / f"saturation-{processes}p",
+                                                     processes)
     best = max(result["locust_1p"]["ops_per_s"], result["locust_2p"]["ops_per_s"])
     rb = result["redis_benchmark_haproxy"]["ops_per_s"]
     result["ratio_locust_to_redis_benchmark"] = round(best / rb, 3) if rb else None
@@ -57,8 +50,46 @@ def _measure_load(lab: Lab, config_path: Path) -> dict:
     cpu = locust.cpu_seconds()
     result["default_load"] = {"ops_per_s": round(ops), "cpu_s": cpu, "duration_s": 30,
                               "locust_cores_used": round(cpu / 30, 2)}
-    lab_down(lab)
+    result["tls"] = _with_tls(config_path, address, port, master, run_dir)
+    plain = {"redis_benchmark_haproxy": result["redis_benchmark_haproxy"]["ops_per_s"],
+             "redis_benchmark_direct": result["redis_benchmark_direct"]["ops_per_s"],
+             "locust_1p": result["locust_1p"]["ops_per_s"]}
+    result["tls_over_plain"] = {key: round(result["tls"][key]["ops_per_s"] / value, 3)
+                                if value and result["tls"][key]["ops_per_s"] else None
+                                for key, value in plain.items()}
     return result
+
+
+def _saturation(lab: Lab, out_dir: Path, processes: int) -> dict:
+    """Locust at saturation: 50 users, SET only, on shard 1, for 20 s."""
+    from lab.load import LoadOptions, LoadProcess, summary
+
+    options = LoadOptions(users=50, spawn_rate=50, run_time="20s", processes=processes,
+                          read_ratio=0.0, shards=1, rate=0)
+    locust = LoadProcess(lab, options, out_dir)
+    locust.start()
+    locust.wait(timeout=120)
+    ops = sum(float(r["Requests/s"]) for r in summary(locust.out_dir))
+    cpu = locust.cpu_seconds()
+    return {"ops_per_s": round(ops), "cpu_s": cpu, "duration_s": 20,
+            "cpu_cores_per_1000_ops_s": round(cpu / 20 / (ops / 1000), 3) if ops else None}
+
+
+def _with_tls(config_path: Path, address: str, port: int, master: int, run_dir: Path) -> dict:
+    """The same bench lab brought to [security] tls = true, the same load; then down."""
+    path = config_path.with_name("lab-tls.toml")
+    path.write_text(config_path.read_text() + "\n[security]\ntls = true\n")
+    lab = Lab.load(path)
+    say("bench: the same lab with [security] tls = true (re-provisioned)")
+    lab_up(lab, path)
+    found = {}
+    for label, target in (("redis_benchmark_haproxy", port), ("redis_benchmark_direct", master)):
+        say(f"bench: redis-benchmark --tls -c 50 SET -> {address}:{target}")
+        found[label] = _redis_benchmark(address, target, lab.access)
+    say(f"bench: Locust at saturation over TLS, 50 users, 1 process, SET -> :{port}")
+    found["locust_1p"] = _saturation(lab, run_dir / "saturation-tls-1p", 1)
+    lab_down(lab)
+    return found
 
 
 def _redis_benchmark(host: str, port: int, access: Access) -> dict:
@@ -84,6 +115,9 @@ def _print_load(load: dict) -> None:
           f"(target >= {load['target_ratio']})")
     d = load["default_load"]
     say(f"default load: {d['ops_per_s']}/s using {d['locust_cores_used']} cores of Locust")
+    if "tls" in load:
+        say("with TLS, as a share of the plaintext numbers of this run: " + ", ".join(
+            f"{key} {ratio}" for key, ratio in load["tls_over_plain"].items()))
 
 
 register(Measurement("load", "redis-benchmark and Locust through HAProxy, side by side",

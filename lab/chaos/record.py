@@ -494,6 +494,7 @@ class VariantRun:
     switch_s: float | None = None  # bringing the lab to this engine, settled
     exit_code: int | None = None  # the chaos run's
     error: str | None = None  # why this variant has no (complete) run
+    skipped: str = ""  # why this variant cannot run here at all (never a pass)
     route: str = ""  # "" in matrices older than routes: the lab's default
     ack: str = ""
     overlay: str = ""  # the overlay file's stem, "" for none

