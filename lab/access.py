@@ -49,14 +49,18 @@ class Access:
 
     password: str | None = None
     tls: Tls | None = None
+    username: str | None = None  # an ACL user ([security] acl); None: the default user
 
     @property
     def sentinels(self) -> Access:
-        return replace(self, password=None)
+        return replace(self, password=None, username=None)
 
     def redis_kwargs(self) -> dict:
         """What redis-py needs besides the address."""
-        return {"password": self.password, **(self.tls.redis_kwargs() if self.tls else {})}
+        user = {"username": self.username} if self.username else {}
+        return {"password": self.password, **user,
+                **(self.tls.redis_kwargs() if self.tls else {})}
 
     def __repr__(self) -> str:  # never the password, in a traceback or a log line
-        return f"Access(password={'set' if self.password else None}, tls={self.tls!r})"
+        return (f"Access(username={self.username!r}, "
+                f"password={'set' if self.password else None}, tls={self.tls!r})")

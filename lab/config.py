@@ -97,9 +97,11 @@ class ClientSettings:
 @dataclass(frozen=True)
 class SecuritySettings:
     """How the lab's servers are reached: ``tls``: Redis, Sentinel and HAProxy's ports
-    speak only TLS, with certificates from a CA made for the lab (lab/certificates.py)."""
+    speak only TLS, with certificates from a CA made for the lab (lab/certificates.py);
+    ``acl``: one ACL user per role with the least it needs (lab/acl.py)."""
 
     tls: bool = False
+    acl: bool = False
 
 
 @dataclass(frozen=True)
@@ -502,10 +504,11 @@ def _check_consistency(config: LabConfig) -> None:
     if config.security.tls and config.engine.no_tls:
         raise ConfigError(f"{src}: [security] tls = true: engine {config.engine.name} cannot: "
                           f"{config.engine.no_tls}; choose another [images] engine")
-    if config.security.tls and config.adopted:
-        raise ConfigError(f"{src}: [security] tls = true with mode = \"adopt\": adopting a "
-                          "TLS deployment is not built yet; adopt it without TLS or bring "
-                          "the lab up with provision mode")
+    for key in ("tls", "acl"):
+        if getattr(config.security, key) and config.adopted:
+            raise ConfigError(f"{src}: [security] {key} = true with mode = \"adopt\": adopting "
+                              f"such a deployment is not built yet; adopt it without [security] "
+                              f"or bring the lab up with provision mode")
     docker_machines = config.machines.backend == "vagrant" and config.machines.provider == "docker"
     if config.machines.image != "with-engine" and not docker_machines:
         raise ConfigError(f"{src}: [machines] image = \"{config.machines.image}\" is for the "

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
-from lab import certificates, engine_install, images, render, topology
+from lab import acl, certificates, engine_install, images, render, topology
 from lab import config as config_module
 from lab.access import Access, Tls
 from lab.at_once import each_at_once
@@ -98,6 +98,20 @@ class Lab:
         tls = Tls(certificates.ca_file(self.paths)) if self.config.security.tls else None
         return Access(password=self.secrets.redis_password, tls=tls)
 
+    def access_as(self, role: str) -> Access:
+        """How one role (lab.acl: app, observer, ...) connects: its own ACL user with
+        ``[security] acl``, the lab's password otherwise."""
+        if not self.config.security.acl:
+            return self.access
+        return replace(self.access, username=role,
+                       password=self.secrets.acl_passwords[acl.ROLES[role].name])
+
+    @property
+    def masterauth(self) -> str:
+        """The password replicas authenticate with (the replication user's with ACL)."""
+        return self.secrets.acl_passwords["replication"] if self.config.security.acl \
+            else self.secrets.redis_password
+
     @property
     def is_inventory(self) -> bool:
         """True for the ssh backend: hosts that exist, which chaos must not touch unasked."""
@@ -133,7 +147,8 @@ class Lab:
         tls = certificates.ensure(self.paths, self.config.servers) \
             if self.config.security.tls else None
         return render.render(self.config, self.topology, self.secrets.redis_password,
-                             self.image_names(), tls)
+                             self.image_names(), tls,
+                             self.secrets.acl_passwords if self.config.security.acl else None)
 
     def connect_all(self, machines: Machines | None = None) -> list[Machine]:
         """One SSH connection per server (``vagrant ssh-config`` read in parallel)."""

@@ -146,8 +146,9 @@ class LoadProcess:
 
     def start(self, master_bind: str | None = None) -> None:
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        access = self.lab.access
+        access = self.lab.access_as("app")
         env = dict(os.environ, LAB_REDIS_PASSWORD=access.password or "",
+                   LAB_REDIS_USER=access.username or "",
                    LAB_TLS_CA=str(access.tls.ca_file) if access.tls else "")
         self._cpu_before = _children_cpu()
         self.started = time.time()
@@ -235,7 +236,7 @@ def _distributed(lab: Lab, load: LoadProcess, run_dir: Path) -> int:
         master = load_workers.controller_address(servers[0].address)
         load.start(master_bind=master)
         for machine in machines:
-            load_workers.start(machine, master, lab.access.password or "",
+            load_workers.start(machine, master, lab.access_as("app"),
                                load.lab_arguments())
         return load.wait(timeout=run_seconds(load.options.run_time) + 180)
     finally:

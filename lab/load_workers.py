@@ -24,6 +24,7 @@ import tarfile
 from importlib.metadata import version
 from pathlib import Path
 
+from lab.access import Access
 from lab.errors import LabError
 from lab.paths import PROJECT_ROOT, LabPaths
 from lab.remote import Machine
@@ -109,16 +110,18 @@ def controller_address(toward: str) -> str:
         return probe.getsockname()[0]
 
 
-def start(machine: Machine, master: str, password: str, locust_args: list[str]) -> None:
-    """A worker on ``machine``, in the background, connecting to the master."""
+def start(machine: Machine, master: str, access: Access, locust_args: list[str]) -> None:
+    """A worker on ``machine``, in the background, connecting to the master as
+    ``access`` (the app role's user and password)."""
     secret = f"{REMOTE}/password"
-    machine.put(io.BytesIO(password.encode()), "/tmp/redis-ha-lab-load.pw")
+    machine.put(io.BytesIO((access.password or "").encode()), "/tmp/redis-ha-lab-load.pw")
     machine.run(f"install -m 600 /tmp/redis-ha-lab-load.pw {secret} && "
                 "rm -f /tmp/redis-ha-lab-load.pw")
     args = " ".join(shlex.quote(a) for a in locust_args)
     # With [security] tls the lab's bundle on this host holds the lab CA.
     ca = f"{REMOTE_ROOT}/tls/ca.crt"
-    command = (f"cd {REMOTE} && LAB_REDIS_PASSWORD=$(cat {secret}) "
+    user = shlex.quote(access.username or "")
+    command = (f"cd {REMOTE} && LAB_REDIS_PASSWORD=$(cat {secret}) LAB_REDIS_USER={user} "
                f"LAB_TLS_CA=$([ -f {ca} ] && echo {ca}) PYTHONPATH={REMOTE}/site:"
                f"{REMOTE}/src nohup python3 -m locust -f src/locustfile.py --worker "
                f"--master-host {master} --master-port {MASTER_PORT} {args} "

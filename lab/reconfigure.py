@@ -89,7 +89,7 @@ def apply(lab: Lab, new: LabConfig, config_path: Path, settle_s: float | None = 
     if is_live(changed):
         log.info(f"reconfigure: live ({', '.join(changed)})")
         _set_live(target, changed)
-        settle.wait(new, target.topology, target.access, timeout_s=settle_s,
+        settle.wait(new, target.topology, target.access_as("observer"), timeout_s=settle_s,
                     progress=False)
         how = "live"
     else:
@@ -101,7 +101,7 @@ def apply(lab: Lab, new: LabConfig, config_path: Path, settle_s: float | None = 
 
 def _set_live(lab: Lab, changed: list[str]) -> None:
     """``changed`` are all live settings (:func:`is_live`): set them on every process."""
-    password = lab.access.password or ""
+    password = lab.masterauth
     redis_keys = [c.removeprefix("redis.") for c in changed if c.startswith("redis.")]
     sentinel_keys = [c.removeprefix("sentinel.") for c in changed if c.startswith("sentinel.")]
     if redis_keys:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import jinja2
 
+from lab import acl
 from lab.certificates import ServerTls
 from lab.config import LabConfig, Server
 from lab.paths import TEMPLATES
@@ -79,9 +80,12 @@ def node_image(images: Images) -> str:
 
 
 def render(config: LabConfig, topology: Topology, password: str, images: Images,
-           tls: dict[str, ServerTls] | None = None) -> list[Bundle]:
+           tls: dict[str, ServerTls] | None = None,
+           acl_passwords: dict[str, str] | None = None) -> list[Bundle]:
     """One bundle per server, in server order; with ``tls`` (by server name: the lab
-    CA, the server's certificate and key) every port speaks TLS only."""
+    CA, the server's certificate and key) every port speaks TLS only; with
+    ``acl_passwords`` (by role) every role has its ACL user (lab.acl)."""
+    roles = acl.roles(config.engine) if acl_passwords else {}
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         undefined=jinja2.StrictUndefined,
@@ -101,6 +105,11 @@ def render(config: LabConfig, topology: Topology, password: str, images: Images,
         "node_image": node_image(images),
         "restart": config.redis.restart,
         "tls": bool(tls),
+        "acl": bool(acl_passwords),
+        "acl_users": [role.line(acl_passwords[name]) for name, role in roles.items()]
+        if acl_passwords else [],
+        "acl_passwords": acl_passwords or {},
+        "masterauth": acl_passwords["replication"] if acl_passwords else password,
     }
     first_port, last_port = topology.haproxy_ports
     haproxy_cfg = env.get_template("haproxy.cfg.j2").render(

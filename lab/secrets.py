@@ -1,4 +1,5 @@
-"""Per-lab secrets: the Redis password and the SSH key the lab's machines trust.
+"""Per-lab secrets: the Redis password, the ACL users' passwords ([security] acl) and the
+SSH key the lab's machines trust.
 
 Generated on first use, stored under the lab's state directory with mode 0600, never
 committed and never printed. :func:`redact` masks them in anything written for people.
@@ -9,12 +10,13 @@ from __future__ import annotations
 import json
 import os
 import secrets as _random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from lab.acl import ROLES
 from lab.config import LabConfig
 from lab.errors import ConfigError
 from lab.paths import LabPaths
@@ -25,22 +27,27 @@ class LabSecrets:
     redis_password: str
     ssh_private_key: Path
     ssh_public_key: str
+    acl_passwords: dict[str, str] = field(default_factory=dict)  # by role (lab.acl)
 
     def redact(self, text: str) -> str:
         """Replace every secret in ``text`` by a placeholder."""
-        return text.replace(self.redis_password, "<redacted>")
+        for secret in (self.redis_password, *self.acl_passwords.values()):
+            text = text.replace(secret, "<redacted>")
+        return text
 
 
 def load_or_create(paths: LabPaths) -> LabSecrets:
     """Return the lab's secrets, generating whatever is missing."""
     paths.ensure()
-    if paths.secrets.exists():
-        password = json.loads(paths.secrets.read_text())["redis_password"]
-    else:
-        # Hex only: the password goes into redis.conf, sentinel.conf and HAProxy's
-        # tcp-check strings, where other characters would need quoting.
-        password = _random.token_hex(16)
-        _write_private(paths.secrets, json.dumps({"redis_password": password}) + "\n")
+    stored = json.loads(paths.secrets.read_text()) if paths.secrets.exists() else {}
+    # Hex only: the passwords go into redis.conf, sentinel.conf and HAProxy's tcp-check
+    # strings, where other characters would need quoting.
+    wanted = {"redis_password": stored.get("redis_password") or _random.token_hex(16),
+              "acl": {role: (stored.get("acl") or {}).get(role) or _random.token_hex(16)
+                      for role in ROLES}}
+    if wanted != stored:  # made, or completed (a file from before the ACL roles)
+        _write_private(paths.secrets, json.dumps(wanted) + "\n")
+    password = wanted["redis_password"]
     if not paths.ssh_key.exists():
         key = Ed25519PrivateKey.generate()
         private = key.private_bytes(
@@ -54,7 +61,7 @@ def load_or_create(paths: LabPaths) -> LabSecrets:
         _write_private(paths.ssh_key, private.decode())
         paths.ssh_key.with_suffix(".pub").write_text(public.decode() + " redis-ha-lab\n")
     public_key = paths.ssh_key.with_suffix(".pub").read_text().strip()
-    return LabSecrets(password, paths.ssh_key, public_key)
+    return LabSecrets(password, paths.ssh_key, public_key, wanted["acl"])
 
 
 def adopted_password(config: LabConfig) -> str:

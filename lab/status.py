@@ -102,7 +102,7 @@ def run(lab: Lab) -> bool:
     runs.require_up(lab)
     # A single snapshot can catch a replica between two of its master's replication
     # pings (a few bytes behind): a settled lab is settled in one of a few snapshots.
-    snapshot, _ = settle.poll(lab.config, lab.topology, lab.access,
+    snapshot, _ = settle.poll(lab.config, lab.topology, lab.access_as("observer"),
                               timeout_s=STATUS_WINDOW_S, progress=False)
     machines = lab.connect_all()
     try:

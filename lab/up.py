@@ -142,7 +142,7 @@ def run(lab: Lab, config_path: Path, *, machines_only: bool = False
 
     with _timed(result.seconds, "settle"):
         log.info("settle:")
-        settle.wait(lab.config, lab.topology, lab.access)
+        settle.wait(lab.config, lab.topology, lab.access_as("observer"))
         log.info("  settled")
 
     total = sum(result.seconds.values())
@@ -160,7 +160,7 @@ def _adopt(lab: Lab, config_path: Path, result: UpResult) -> UpResult:
     lab.record_applied(config_path)
     with _timed(result.seconds, "settle"):
         log.info("settle (adopted deployment: observed, nothing installed):")
-        settle.wait(lab.config, lab.topology, lab.access)
+        settle.wait(lab.config, lab.topology, lab.access_as("observer"))
         log.info("  settled")
     log.info(f"lab_up: adopted {lab.config.name}; settled in {sum(result.seconds.values()):.1f} s")
     return result

@@ -71,7 +71,8 @@ class ShardedRedisUser(User):
         self.options = options
         ca = os.environ.get("LAB_TLS_CA")  # [security] tls: the lab CA
         self.access = Access(password=os.environ.get("LAB_REDIS_PASSWORD") or None,
-                             tls=Tls(Path(ca)) if ca else None)
+                             tls=Tls(Path(ca)) if ca else None,
+                             username=os.environ.get("LAB_REDIS_USER") or None)
         self.value = "x" * options.lab_value_size
         self.links: dict[tuple[int, str], Link] = {}
         self.rng = random.Random()

@@ -6,7 +6,9 @@ master stays down, as in the native floor of docs/design.md, Facts):
   master UP in HAProxy, the first write), against the **floor** measured in the same run
   (:mod:`lab.chaos.floor`: the same kill on one native shard on loopback with the lab's
   settings and templates, the same workload and checkers), as lab / floor;
-* the time to reset to settled after a fault (what Hypothesis pays between examples).
+* the time to reset to settled after a fault (what Hypothesis pays between examples);
+* ``crash-master`` repeated on the same lab with ``[security] tls = true`` (re-provisioned
+  in place): failover and writes resumed over TLS beside the plaintext ones of this run.
 """
 
 from __future__ import annotations
@@ -95,7 +97,39 @@ def _measure_chaos(lab: Lab, config_path: Path, repeat: int) -> dict:
         "target_gap_s": 0.3,
         "reset_s": {"runs": resets, "median": median(resets), "target": 10.0},
         "run": run_id,
+        **_with_tls(config_path, repeat, lab_resumed),
     }
+
+
+def _with_tls(config_path: Path, repeat: int, plain_resumed: float | None) -> dict:
+    """crash-master ``repeat`` times on the same lab with [security] tls = true: the
+    failover and writes-resumed times beside the plaintext ones of this run."""
+    from lab.chaos.runner import ChaosSession, run_scenario
+    from lab.chaos.scenarios import load_all
+
+    path = config_path.with_name("lab-chaos-tls.toml")
+    path.write_text(config_path.read_text() + "\n[security]\ntls = true\n")
+    lab = Lab.load(path)
+    say("bench: the same lab with [security] tls = true (re-provisioned)")
+    lab_up(lab, path)
+    run_id, run_dir = new_run_dir("bench-tls")
+    session = ChaosSession(lab, run_dir, run_id)
+    failover, resumed = [], []
+    try:
+        for i in range(1, repeat + 1):
+            say(f"bench {i}/{repeat}: crash-master on the lab over TLS")
+            with quiet():
+                m = run_scenario(session, load_all()["crash-master"]).target
+            failover.append(m.failover_s)
+            resumed.append(m.writes_resumed_s)
+    finally:
+        session.close()
+    tls_resumed = median(resumed)
+    return {"tls": {"failover_s": failover, "writes_resumed_s": resumed,
+                    "median_failover_s": median(failover),
+                    "median_writes_resumed_s": tls_resumed, "run": run_id},
+            "tls_over_plain_writes_resumed": round(tls_resumed / plain_resumed, 3)
+            if tls_resumed and plain_resumed else None}
 
 
 def _print_chaos(chaos: dict) -> None:
@@ -107,6 +141,11 @@ def _print_chaos(chaos: dict) -> None:
     say(f"  where the time goes (median s from the kill): lab {c['phases_median_s']}")
     say(f"                                               floor {f['phases_median_s']}")
     say(f"reset to settled: median {chaos['reset_s']['median']} s (target < 10 s)")
+    if "tls" in chaos:
+        tls = chaos["tls"]
+        say(f"crash-master over TLS: writes resumed median {tls['median_writes_resumed_s']} s, "
+            f"failover {tls['median_failover_s']} s; TLS / plaintext "
+            f"{chaos['tls_over_plain_writes_resumed']}")
 
 
 register(Measurement("chaos", "crash-master against the native floor; reset to settled",

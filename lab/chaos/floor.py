@@ -25,6 +25,7 @@ from pathlib import Path
 
 from lab import config as config_module
 from lab import render, settle, topology
+from lab.access import Access
 from lab.chaos import checkers, history
 from lab.chaos.history import History
 from lab.chaos.observers import Observers
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 ADDRESS = "127.0.0.2"  # the loopback "server"; 127.0.0.1 stays free for anything else
 BINARIES = ("redis-server", "redis-sentinel", "haproxy")
 PASSWORD = "floor-" + "x" * 26
+ACCESS = Access(PASSWORD)
 WARMUP_S, HOLD_S = 2.0, 8.0
 READY_BOUND_S = 60.0
 
@@ -135,7 +137,7 @@ def _shard(cfg, topo, tmp: Path):
             shard.commands[service] = (command, work)
             shard.start(service)
         try:
-            settle.wait(cfg, topo, PASSWORD, timeout_s=READY_BOUND_S, progress=False,
+            settle.wait(cfg, topo, ACCESS, timeout_s=READY_BOUND_S, progress=False,
                         interval_s=0.5)
         except NotSettledError as exc:
             raise LabError(f"the native floor shard did not settle: {exc}") from None
@@ -153,7 +155,7 @@ def _restart_and_settle(cfg, topo, shard: _NativeShard) -> float | None:
     started = time.monotonic()
     shard.start(shard.master)
     try:
-        settle.wait(cfg, topo, PASSWORD, timeout_s=READY_BOUND_S, progress=False,
+        settle.wait(cfg, topo, ACCESS, timeout_s=READY_BOUND_S, progress=False,
                     interval_s=0.1)
     except NotSettledError:
         return None
@@ -164,8 +166,8 @@ def _kill_and_measure(cfg, topo, master_pid: int, path: Path) -> FloorRun:
     shard = topo.shard(1)
     with History(path) as h:
         h.record("meta", label="floor")
-        observers = Observers(cfg, topo, PASSWORD, h)
-        workload = Workload(topo, PASSWORD, h, f"floor:{path.stem}")
+        observers = Observers(cfg, topo, ACCESS, h)
+        workload = Workload(topo, ACCESS, h, f"floor:{path.stem}")
         observers.start()
         workload.start()
         try:

@@ -179,24 +179,30 @@ class Nemesis:
                         "{ echo \"$answer\" >&2; exit 1; }")
         return applied
 
-    # As an argument of :meth:`redis_cli`: the lab's password, expanded on the machine.
+    # As an argument of :meth:`redis_cli`: the lab's password, and the password replicas
+    # authenticate with (the replication user's with [security] acl), expanded on the
+    # machine from the configs rendered there.
     PASSWORD = object()
+    MASTERAUTH = object()
 
     @classmethod
     def redis_cli(cls, address: tuple[str, int], *args: object, auth: bool = True) -> str:
         """A shell line running ``redis-cli`` on a lab machine against ``address``; the
         password comes from the configs rendered there (never from a command line)."""
         host, port = address
-        words = " ".join('"$REDISCLI_AUTH"' if a is cls.PASSWORD else shlex.quote(str(a))
-                         for a in args)
+        markers = {id(cls.PASSWORD): '"$REDISCLI_AUTH"', id(cls.MASTERAUTH): '"$LAB_MASTERAUTH"'}
+        words = " ".join(markers.get(id(a), shlex.quote(str(a))) for a in args)
         # With [security] tls the bundle on the machine holds the lab CA: TLS, verified.
         ca = f"{REMOTE_ROOT}/tls/ca.crt"
         cli = (f"redis-cli $([ -f {ca} ] && echo --tls --cacert {ca}) "
                f"-h {host} -p {port} {words}")
         if not auth:
             return cli
+        conf = f"{REMOTE_ROOT}/conf/redis-*.conf"
+        masterauth = (f"LAB_MASTERAUTH=$(awk '$1 == \"masterauth\" {{ print $2; exit }}' {conf}); "
+                      if any(a is cls.MASTERAUTH for a in args) else "")
         return (f"export REDISCLI_AUTH=$(awk '$1 == \"requirepass\" {{ print $2; exit }}' "
-                f"{REMOTE_ROOT}/conf/redis-*.conf); {cli}")
+                f"{conf}); {masterauth}{cli}")
 
     def block(self, sources, destinations, reset: bool = False) -> list[tuple[str, str, str]]:
         """OUTPUT rules so that no process of ``sources`` reaches any of ``destinations``

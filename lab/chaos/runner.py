@@ -135,7 +135,7 @@ class ChaosSession:
     def versions(self) -> dict[str, str]:
         """Redis, HAProxy, Docker, compose and OS versions, as the machines report them."""
         return versions.collect(self.lab.topology, self.nemesis.machines,
-                                self.lab.access, self.nemesis.container)
+                                self.lab.access_as("observer"), self.nemesis.container)
 
     def inject(self, fault: str, **params) -> Applied:
         """One registered fault, now, outside a scenario (the bench's reset measure);
@@ -155,7 +155,7 @@ class ChaosSession:
     def settle(self, timeout_s: float, quiet: bool = True,
                interval_s: float = WAITS.poll_s) -> settle.Snapshot:
         lab = self.lab
-        return settle.wait(lab.config, self.topology, lab.access,
+        return settle.wait(lab.config, self.topology, lab.access_as("observer"),
                            timeout_s=timeout_s, progress=not quiet, interval_s=interval_s)
 
     def reset(self, timeout_s: float = CONVERGENCE_BOUND_S) -> float:
@@ -273,6 +273,7 @@ class Recording:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.unlink(missing_ok=True)
         self.history = History(path, listener=session.on_event)
+        observer, app = lab.access_as("observer"), lab.access_as("app")
         self.history.record(
             "meta", label=label, layout=lab.config.layout, run_id=session.run_id,
             settings={"sentinel": vars(lab.config.sentinel), "redis": vars(lab.config.redis)},
@@ -282,10 +283,11 @@ class Recording:
                     for s in topology.shards},
             route=session.clients.route, ack=session.clients.ack.name,
             target_shard=target_shard, expect=expect.to_json(), slo=thresholds,
-            election_retry_s=lab.config.sentinel.failover_timeout_ms / 1000, **meta)
-        self.observers = Observers(lab.config, topology, lab.access,
-                                   self.history)
-        self.workload = Workload(topology, lab.access, self.history,
+            election_retry_s=lab.config.sentinel.failover_timeout_ms / 1000,
+            # Which ACL user each side connects as (None: the default user).
+            users={"observers": observer.username, "workload": app.username}, **meta)
+        self.observers = Observers(lab.config, topology, observer, self.history)
+        self.workload = Workload(topology, app, self.history,
                                  f"{session.run_id}:{path.stem}",
                                  WorkloadSettings(route=session.clients.route,
                                                   ack=session.clients.ack))

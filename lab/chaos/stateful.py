@@ -388,7 +388,7 @@ def machine_class(session: ChaosSession, examples: _Examples | None = None,
             lab = session.lab
             host = topology.servers[0].address
             try:
-                with probe.client(host, shard.master_port, lab.access,
+                with probe.client(host, shard.master_port, lab.access_as("app"),
                                   timeout=timeout) as r:
                     return bool(r.set(f"{session.run_id}:probe:{uuid.uuid4().hex}", "1"))
             except redis.RedisError:

@@ -142,7 +142,9 @@ def test_settings_faults_write_their_undo_first_and_never_the_password():
     assert check == "command -v redis-cli >/dev/null"
     assert pending.startswith("mkdir -p /var/lib/redis-ha-lab && echo ")
     assert pending.endswith(f">> {leftovers.PENDING}")
-    assert "CONFIG SET masterauth \"$REDISCLI_AUTH\"" in pending  # put back, from the conf
+    # put back from the conf: the replication user's password with [security] acl
+    assert "CONFIG SET masterauth \"$LAB_MASTERAUTH\"" in pending
+    assert "LAB_MASTERAUTH=$(awk" in pending and "masterauth" in pending
     assert pending.index("CONFIG SET masterauth") < pending.index("CONFIG REWRITE")
     assert "-h 192.168.56.11 -p 6379 CONFIG SET masterauth ''" in change
     assert "redis-cli $([ -f /opt/redis-ha-lab/tls/ca.crt ] && echo --tls --cacert" in change

@@ -133,7 +133,8 @@ def test_a_lane_heals_and_waits_for_its_own_shard_only(monkeypatch):
     session.topology, session.stop = topo, threading.Event()
     session.nemesis = SimpleNamespace(machines={f"redis{i}": f"machine {i}" for i in (1, 2, 3)},
                                       master_of=lambda n: topo.shard(n).initial_master)
-    session.lab = SimpleNamespace(config=SimpleNamespace(), access=Access("pw"))
+    session.lab = SimpleNamespace(config=SimpleNamespace(), access=Access("pw"),
+                                  access_as=lambda role: Access("pw"))
     healed, settled = [], []
     monkeypatch.setattr(leftovers, "heal_everything", healed.append)
     monkeypatch.setattr(runner.settle, "wait", lambda config, topology, access, **kw:

@@ -143,4 +143,4 @@ class DropMasterauth(_SettingsFault):
         return nemesis.change_settings(
             self.name, {"master": master.label},
             [config_change(nemesis, master, ("masterauth", ""),
-                           ("masterauth", nemesis.PASSWORD))])
+                           ("masterauth", nemesis.MASTERAUTH))])

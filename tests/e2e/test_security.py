@@ -1,0 +1,111 @@
+"""[security] on a real lab (CI's spread lab runs with TLS and ACL users): plaintext is
+refused on every kind of port, a client that does not trust the lab CA is refused, each
+ACL role is refused what it does not need and can do what it does, and a chaos run over
+TLS reaches its documented verdict without a secret in its artefacts."""
+
+from __future__ import annotations
+
+import ssl
+
+import pytest
+import redis
+import trustme
+
+from lab.access import Access, Tls
+from lab.chaos import history
+from lab.paths import REPORTS
+from lab.probe import client
+from tests.labs import recorded
+
+
+def ports(lab) -> list[tuple[tuple[str, int], Access]]:
+    """One of each kind on the first server, with how the lab reaches it: an instance, a
+    Sentinel, HAProxy's master, replica and Sentinel-checked ports."""
+    topo, access = lab.lab.topology, lab.access
+    server = topo.servers[0]
+    shard = topo.shards[0]
+    return [(topo.instances_on(server)[0].address, access),
+            (topo.sentinels_on(server)[0].address, access.sentinels),
+            ((server.address, shard.master_port), access),
+            ((server.address, shard.replica_port), access),
+            ((server.address, shard.checked_port), access)]
+
+
+def test_the_spread_lab_speaks_only_tls(spread_lab):
+    assert spread_lab.lab.config.security.tls, "CI's spread lab is the TLS lab"
+    for (host, port), access in ports(spread_lab):
+        with client(host, port, access, timeout=3) as r:
+            assert r.ping(), (host, port)
+        with pytest.raises(redis.ConnectionError), \
+                client(host, port, Access(spread_lab.password), timeout=3) as plain:
+            plain.ping()
+
+
+def test_a_client_that_does_not_trust_the_lab_ca_is_refused(spread_lab, tmp_path):
+    stranger = tmp_path / "other-ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(stranger))
+    (host, port), _ = ports(spread_lab)[2]  # through HAProxy
+    with pytest.raises(redis.ConnectionError) as refused, \
+            client(host, port, Access(spread_lab.password, Tls(stranger)), timeout=3) as r:
+        r.ping()
+    assert isinstance(refused.value.__context__, ssl.SSLCertVerificationError) or \
+        "certificate verify failed" in str(refused.value), refused.value
+
+
+def test_each_role_can_do_what_it_needs_and_nothing_more(spread_lab):
+    lab = spread_lab.lab
+    assert lab.config.security.acl, "CI's spread lab has the ACL users"
+    (host, port), _ = ports(spread_lab)[0]  # an instance
+    with client(host, port, lab.access_as("app"), timeout=3) as app:
+        assert app.set("security-test:app", "1") and app.get("security-test:app") == "1"
+        assert app.execute_command("CLIENT", "INFO")  # who served a call
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            app.config_set("maxmemory", "0")
+    with client(host, port, lab.access_as("observer"), timeout=3) as observer:
+        assert observer.info("replication")["role"]
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            observer.set("security-test:observer", "1")
+    with client(host, port, lab.access_as("check"), timeout=3) as check:
+        assert check.ping()
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            check.get("security-test:app")
+    wrong = Access("not-the-password", lab.access.tls, username="app")
+    with pytest.raises(redis.exceptions.AuthenticationError), \
+            client(host, port, wrong, timeout=3) as r:
+        r.ping()
+    with client(host, port, lab.access, timeout=3) as admin:  # each refusal is logged
+        denied = [entry for entry in admin.acl_log() if entry.get("reason") == "command"]
+        assert {entry["username"] for entry in denied} >= {"app", "observer", "check"}
+
+
+def test_a_failover_over_tls_with_least_privilege_users_is_refused_nothing(spread_lab):
+    """pause-master fails over: Sentinel reconfigures the instances as its own user,
+    replicas resync as theirs, the workload writes as the app user; no instance's ACL
+    LOG holds a refusal afterwards, and no artefact of the run holds a secret."""
+    lab = spread_lab.lab
+    for instance in lab.topology.instances:
+        with client(*instance.address, lab.access, timeout=3) as admin:
+            admin.acl_log_reset()
+    run = recorded("chaos", "-k", "pause-master", "--no-hypothesis",
+                   config=spread_lab.config_path)
+    assert run.returncode == 0, run.stdout + run.process.stderr
+    [pause] = run.results["scenarios"]
+    assert pause["status"] in ("pass", "finding"), pause  # expectations held
+    shard = pause["measures"][str(pause["target_shard"])]
+    assert shard["failover_s"] is not None and shard["lost_writes"] is not None, shard
+    meta = next(e for e in history.read(run.run_dir / pause["history"]) if e["type"] == "meta")
+    assert meta["users"] == {"observers": "observer", "workload": "app"}
+    refused = {}
+    for instance in lab.topology.instances:
+        with client(*instance.address, lab.access, timeout=3) as admin:
+            refused[instance.label] = [(e["username"], e["object"]) for e in admin.acl_log()]
+    assert all(not entries for entries in refused.values()), refused
+    secrets = [spread_lab.password.encode(), b"PRIVATE KEY",
+               *(p.encode() for p in lab.secrets.acl_passwords.values())]
+    secrets += [line.encode() for key in lab.paths.tls.glob("*.key")
+                for line in key.read_text().splitlines() if "-----" not in line]
+    files = [p for p in run.run_dir.rglob("*") if p.is_file()]
+    assert any(p.name == "index.html" for p in files)
+    leaking = [str(p) for p in files for s in secrets if s in p.read_bytes()]
+    assert leaking == []
+    assert run.run_dir.parent == REPORTS
