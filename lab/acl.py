@@ -55,11 +55,23 @@ ROLES: dict[str, Role] = {r.name: r for r in (
 
 
 def roles(engine: Engine) -> dict[str, Role]:
-    """The roles as ``engine`` needs them: Valkey 9's coordinated failover also sends
-    ``FAILOVER`` to the instances as the Sentinel user (valkey-io/valkey#2779)."""
-    if not engine.coordinated_failover:
-        return dict(ROLES)
-    sentinel = ROLES["sentinel"]
-    return {**ROLES, "sentinel": Role(sentinel.name, f"{sentinel.rules} +failover",
-                                      f"{sentinel.source}; valkey-io/valkey#2779: +failover "
-                                      "for SENTINEL FAILOVER ... COORDINATED")}
+    """The roles as ``engine`` needs them: where ``CLIENT SETINFO`` exists, the clients'
+    users may send it (redis-py does on every connect: without it each connection leaves
+    a refusal in ACL LOG, measured on Valkey 8.1); Valkey 9's coordinated failover also
+    sends ``FAILOVER`` to the instances as the Sentinel user (valkey-io/valkey#2779)."""
+    found = dict(ROLES)
+    if engine.client_setinfo:
+        for name in CLIENTS:
+            role = found[name]
+            found[name] = Role(name, f"{role.rules} +client|setinfo",
+                               f"{role.source}; CLIENT SETINFO, sent by redis-py on connect")
+    if engine.coordinated_failover:
+        sentinel = found["sentinel"]
+        found["sentinel"] = Role(sentinel.name, f"{sentinel.rules} +failover",
+                                 f"{sentinel.source}; valkey-io/valkey#2779: +failover for "
+                                 "SENTINEL FAILOVER ... COORDINATED")
+    return found
+
+
+# The roles whose connections are redis-py clients of the lab.
+CLIENTS = ("app", "observer")

@@ -41,6 +41,9 @@ class Engine:
     coordinated_failover: bool = False  # SENTINEL FAILOVER <name> COORDINATED
     # Why its server cannot speak TLS ("": it can; Debian builds with BUILD_TLS=yes).
     no_tls: str = ""
+    # CLIENT SETINFO (Redis 7.2+, every Valkey): redis-py sends it on connect, so an ACL
+    # user of a client needs +client|setinfo where the command exists.
+    client_setinfo: bool = True
 
     @property
     def server_binary(self) -> str:
@@ -58,7 +61,7 @@ _VALKEY_DIALECT = {"reboot_down_after_option": "primary-reboot-down-after-period
 
 ENGINES: dict[str, Engine] = {e.name: e for e in (
     Engine("redis-7.0", "redis", "bookworm", _REDIS,
-           "Debian 12 (bookworm): Redis 7.0, HAProxy 2.6"),
+           "Debian 12 (bookworm): Redis 7.0, HAProxy 2.6", client_setinfo=False),
     Engine("redis-8.0", "redis", "trixie", _REDIS,
            "Debian 13 (trixie): Redis 8.0, HAProxy 3.0"),
     Engine("valkey-8.0", "valkey", "bookworm", ("haproxy",),

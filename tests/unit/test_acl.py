@@ -52,9 +52,15 @@ def test_without_acl_nothing_of_it_is_rendered():
     assert "\nuser " not in text and "masteruser" not in text and "auth-user" not in text
 
 
-def test_the_sentinel_user_of_valkey_9_may_also_fail_over():
+def test_the_rules_follow_the_engine():
     assert "+failover" in acl.roles(engines.get("valkey-9"))["sentinel"].rules
     assert "+failover" not in acl.roles(engines.get("redis-7.0"))["sentinel"].rules
+    # Redis 7.0 has no CLIENT SETINFO (an ACL rule naming it would stop the server);
+    # redis-py sends it on connect wherever it exists.
+    assert "client|setinfo" not in acl.roles(engines.get("redis-7.0"))["app"].rules
+    valkey = acl.roles(engines.get("valkey-8.1"))
+    assert "+client|setinfo" in valkey["app"].rules and "+client|setinfo" in \
+        valkey["observer"].rules and "client|setinfo" not in valkey["check"].rules
     for role in acl.ROLES.values():
         assert role.source and role.rules
 
