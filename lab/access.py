@@ -3,8 +3,9 @@ per lab (:attr:`lab.context.Lab.access`), instead of a password handed through e
 
 The observers, settle, status, the workload, the faults, Locust and the bench all connect
 with it; with TLS (``[security] tls = true``) it carries the lab CA the servers'
-certificates are checked against. Nothing here is ever written to a report: the password
-stays in memory and in the lab's private files.
+certificates are checked against, with ACL users (``acl = true``) the role's user
+(:meth:`lab.context.Lab.access_as`). Nothing here is ever written to a report: the
+passwords stay in memory and in the lab's private files.
 
 Shipped to remote Locust workers (lab/load_workers.py): it imports nothing of the lab.
 """
