@@ -222,8 +222,9 @@ def _preflight(lab: Lab, options: MatrixOptions, raw: dict) -> tuple[list, list[
     if options.engines:
         log.info("matrix: images of every engine (built once, then cached):")
         mirror, suite = lab.config.images.mirror, lab.config.images.suite
-        images.ensure(tuple(images.recipes(engines.get(v.engine), mirror, suite)[0]
-                            for v in planned if not cannot_run(raw, v)), lab.paths)
+        runnable = dict.fromkeys(v.engine for v in planned if not cannot_run(raw, v))
+        images.ensure(tuple(images.recipes(engines.get(name), mirror, suite)[0]
+                            for name in runnable), lab.paths)
     return chosen, planned
 
 

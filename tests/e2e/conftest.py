@@ -13,11 +13,15 @@ their image; test_machines.py checks what is particular to them.
 """
 
 import os
+import subprocess
+import uuid
+from dataclasses import dataclass
 
 import pytest
 
 from lab import engines
 from lab.context import Lab
+from lab.probe import client
 from tests.labs import (
     SPREAD_ENGINE,
     RunningLab,
@@ -70,6 +74,35 @@ def debian13_engine_lab(tmp_path_factory):
 def spread_lab(tmp_path_factory):
     with running(spread_config(tmp_path_factory.mktemp("spread"))) as lab:
         yield lab
+
+
+@dataclass
+class SpreadMatrix:
+    """The matrix the spread lab (TLS and ACL users) ran once for this package: two
+    engines x two routes, pause-master; and each instance's ACL LOG right after it."""
+
+    matrix_id: str
+    process: subprocess.CompletedProcess
+    acl_log: dict[str, list[dict]]
+
+
+@pytest.fixture(scope="package")
+def spread_matrix(spread_lab):
+    """Run once, read by test_matrix.py (the matrix itself) and test_security.py (a
+    failover over TLS with least-privilege users refused nothing, no secret kept)."""
+    lab = spread_lab.lab
+    for instance in lab.topology.instances:  # the switches restart them too
+        with client(*instance.address, lab.access, timeout=3) as admin:
+            admin.acl_log_reset()
+    matrix_id = f"test-matrix-{uuid.uuid4().hex[:8]}"
+    process = run_lab("matrix", "--engines", "redis-7.0,valkey-8.1", "--routes",
+                      "haproxy,haproxy-sentinel", "-k", "pause-master", "--run-id", matrix_id,
+                      config=spread_lab.config_path, timeout=1500)
+    acl_log = {}
+    for instance in lab.topology.instances:
+        with client(*instance.address, lab.access, timeout=3) as admin:
+            acl_log[instance.label] = admin.acl_log()
+    return SpreadMatrix(matrix_id, process, acl_log)
 
 
 # Package scope: pytest runs every test on one lab before it switches to the next.

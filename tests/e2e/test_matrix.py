@@ -1,23 +1,20 @@
-"""``nox -s matrix`` on a real lab: two engines x two routes, one scenario, one page read
-back in headless Chromium; the lab ends on the engine it started with."""
+"""``nox -s matrix`` on a real lab (the spread lab: TLS and ACL users): two engines x two
+routes, one scenario, one page read back in headless Chromium; the lab ends on the
+engine it started with."""
 
 import json
-import uuid
 
 from lab.paths import REPORTS
 from lab.report import command
 from lab.versions import engine_version
-from tests.labs import run_lab, status_once_settled
+from tests.labs import status_once_settled
 
 VARIANTS = [f"{e} · {r}" for e in ("redis-7.0", "valkey-8.1")
             for r in ("haproxy", "haproxy-sentinel")]
 
 
-def test_the_matrix_runs_each_variant_and_its_page_shows_every_cell(spread_lab):
-    matrix_id = f"test-matrix-{uuid.uuid4().hex[:8]}"
-    result = run_lab("matrix", "--engines", "redis-7.0,valkey-8.1", "--routes",
-                     "haproxy,haproxy-sentinel", "-k", "pause-master", "--run-id", matrix_id,
-                     config=spread_lab.config_path, timeout=1500)
+def test_the_matrix_runs_each_variant_and_its_page_shows_every_cell(spread_lab, spread_matrix):
+    matrix_id, result = spread_matrix.matrix_id, spread_matrix.process
     assert result.returncode == 0, result.stderr
     record = json.loads((REPORTS / matrix_id / "matrix.json").read_text())
     assert record["complete"] and [r["label"] for r in record["runs"]] == VARIANTS

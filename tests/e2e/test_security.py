@@ -1,10 +1,12 @@
 """[security] on a real lab (CI's spread lab runs with TLS and ACL users): plaintext is
 refused on every kind of port, a client that does not trust the lab CA is refused, each
-ACL role is refused what it does not need and can do what it does, and a chaos run over
-TLS reaches its documented verdict without a secret in its artefacts."""
+ACL role is refused what it does not need and can do what it does, and the failovers of
+the package's matrix (tests/e2e/conftest.py) reached their documented verdicts over TLS
+without an ACL refusal or a secret in their artefacts."""
 
 from __future__ import annotations
 
+import json
 import ssl
 
 import pytest
@@ -15,7 +17,6 @@ from lab.access import Access, Tls
 from lab.chaos import history
 from lab.paths import REPORTS
 from lab.probe import client
-from tests.labs import recorded
 
 
 def ports(lab) -> list[tuple[tuple[str, int], Access]]:
@@ -78,34 +79,32 @@ def test_each_role_can_do_what_it_needs_and_nothing_more(spread_lab):
         assert {entry["username"] for entry in denied} >= {"app", "observer", "check"}
 
 
-def test_a_failover_over_tls_with_least_privilege_users_is_refused_nothing(spread_lab):
-    """pause-master fails over: Sentinel reconfigures the instances as its own user,
-    replicas resync as theirs, the workload writes as the app user; no instance's ACL
-    LOG holds a refusal afterwards, and no artefact of the run holds a secret."""
+def test_failovers_over_tls_with_least_privilege_users_are_refused_nothing(spread_lab,
+                                                                           spread_matrix):
+    """The matrix's pause-master runs (two engines, two routes) failed over: Sentinel
+    reconfigured the instances as its own user, replicas resynced as theirs, the workload
+    wrote as the app user; no instance's ACL LOG held a refusal right after (the last
+    engine's, the switches restart the instances), and no artefact holds a secret."""
     lab = spread_lab.lab
-    for instance in lab.topology.instances:
-        with client(*instance.address, lab.access, timeout=3) as admin:
-            admin.acl_log_reset()
-    run = recorded("chaos", "-k", "pause-master", "--no-hypothesis",
-                   config=spread_lab.config_path)
-    assert run.returncode == 0, run.stdout + run.process.stderr
-    [pause] = run.results["scenarios"]
-    assert pause["status"] in ("pass", "finding"), pause  # expectations held
-    shard = pause["measures"][str(pause["target_shard"])]
-    assert shard["failover_s"] is not None and shard["lost_writes"] is not None, shard
-    meta = next(e for e in history.read(run.run_dir / pause["history"]) if e["type"] == "meta")
-    assert meta["users"] == {"observers": "observer", "workload": "app"}
-    refused = {}
-    for instance in lab.topology.instances:
-        with client(*instance.address, lab.access, timeout=3) as admin:
-            refused[instance.label] = [(e["username"], e["object"]) for e in admin.acl_log()]
+    assert spread_matrix.process.returncode == 0, spread_matrix.process.stderr
+    matrix = json.loads((REPORTS / spread_matrix.matrix_id / "matrix.json").read_text())
+    run_dirs = [REPORTS / r["run_id"] for r in matrix["runs"]]
+    for run_dir in run_dirs:
+        [pause] = json.loads((run_dir / "results.json").read_text())["scenarios"]
+        assert pause["status"] in ("pass", "finding"), pause  # expectations held
+        shard = pause["measures"][str(pause["target_shard"])]
+        assert shard["failover_s"] is not None and shard["lost_writes"] is not None, shard
+        meta = next(e for e in history.read(run_dir / pause["history"]) if e["type"] == "meta")
+        assert meta["users"] == {"observers": "observer", "workload": "app"}
+    refused = {label: [(e["username"], e["object"]) for e in entries]
+               for label, entries in spread_matrix.acl_log.items()}
     assert all(not entries for entries in refused.values()), refused
     secrets = [spread_lab.password.encode(), b"PRIVATE KEY",
                *(p.encode() for p in lab.secrets.acl_passwords.values())]
     secrets += [line.encode() for key in lab.paths.tls.glob("*.key")
                 for line in key.read_text().splitlines() if "-----" not in line]
-    files = [p for p in run.run_dir.rglob("*") if p.is_file()]
-    assert any(p.name == "index.html" for p in files)
+    files = [p for d in [*run_dirs, REPORTS / spread_matrix.matrix_id]
+             for p in d.rglob("*") if p.is_file()]
+    assert sum(p.name == "index.html" for p in files) == len(run_dirs) + 1
     leaking = [str(p) for p in files for s in secrets if s in p.read_bytes()]
     assert leaking == []
-    assert run.run_dir.parent == REPORTS
