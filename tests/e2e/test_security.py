@@ -56,12 +56,14 @@ def test_a_client_that_does_not_trust_the_lab_ca_is_refused(spread_lab, tmp_path
 def test_each_role_can_do_what_it_needs_and_nothing_more(spread_lab):
     lab = spread_lab.lab
     assert lab.config.security.acl, "CI's spread lab has the ACL users"
-    (host, port), _ = ports(spread_lab)[0]  # an instance
-    with client(host, port, lab.access_as("app"), timeout=3) as app:
+    (host, port), _ = ports(spread_lab)[0]  # an instance (a replica after a failover)
+    (master_host, master_port), _ = ports(spread_lab)[2]  # HAProxy's master port
+    with client(master_host, master_port, lab.access_as("app"), timeout=3) as app:
         assert app.set("security-test:app", "1") and app.get("security-test:app") == "1"
         assert app.execute_command("CLIENT", "INFO")  # who served a call
-        with pytest.raises(redis.exceptions.NoPermissionError):
-            app.config_set("maxmemory", "0")
+    with client(host, port, lab.access_as("app"), timeout=3) as app, \
+            pytest.raises(redis.exceptions.NoPermissionError):
+        app.config_set("maxmemory", "0")
     with client(host, port, lab.access_as("observer"), timeout=3) as observer:
         assert observer.info("replication")["role"]
         with pytest.raises(redis.exceptions.NoPermissionError):
