@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
-from lab import acl, certificates, engine_install, images, render, topology
+from lab import certificates, engine_install, images, render, topology
 from lab import config as config_module
 from lab.access import Access, Tls
 from lab.at_once import each_at_once
@@ -103,8 +103,7 @@ class Lab:
         ``[security] acl``, the lab's password otherwise."""
         if not self.config.security.acl:
             return self.access
-        return replace(self.access, username=role,
-                       password=self.secrets.acl_passwords[acl.ROLES[role].name])
+        return replace(self.access, username=role, password=self.secrets.acl_passwords[role])
 
     @property
     def masterauth(self) -> str:

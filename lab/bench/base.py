@@ -21,7 +21,7 @@ from lab.context import Lab
 from lab.progress import quiet
 
 __all__ = ["BENCH_LAB", "CHAOS_SETTINGS", "MEASUREMENTS", "Measurement", "bench_lab",
-           "lab_down", "lab_up", "median_phases", "register", "say"]
+           "lab_down", "lab_up", "median_phases", "register", "say", "with_tls"]
 
 log = logging.getLogger("bench")  # the bench's lines: not quietened with the lab's
 
@@ -72,6 +72,14 @@ class Measurement:
 def bench_lab(config_path: Path, settings: str = BENCH_LAB) -> Lab:
     config_path.write_text(settings)
     return Lab.load(config_path)
+
+
+def with_tls(config_path: Path, name: str) -> tuple[Lab, Path]:
+    """The lab of ``config_path`` with ``[security] tls = true``, as ``name`` beside it
+    (``lab_up`` then re-provisions the running lab in place)."""
+    path = config_path.with_name(name)
+    path.write_text(config_path.read_text() + "\n[security]\ntls = true\n")
+    return Lab.load(path), path
 
 
 def lab_down(lab: Lab, remove_images: bool = False) -> float:

@@ -26,6 +26,7 @@ from lab.bench.base import (
     median_phases,
     register,
     say,
+    with_tls,
 )
 from lab.bench.numbers import median
 from lab.chaos import history
@@ -107,9 +108,7 @@ def _with_tls(config_path: Path, repeat: int, plain_resumed: float | None) -> di
     from lab.chaos.runner import ChaosSession, run_scenario
     from lab.chaos.scenarios import load_all
 
-    path = config_path.with_name("lab-chaos-tls.toml")
-    path.write_text(config_path.read_text() + "\n[security]\ntls = true\n")
-    lab = Lab.load(path)
+    lab, path = with_tls(config_path, "lab-chaos-tls.toml")
     say("bench: the same lab with [security] tls = true (re-provisioned)")
     lab_up(lab, path)
     run_id, run_dir = new_run_dir("bench-tls")

@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 from lab.access import Access
-from lab.bench.base import Measurement, bench_lab, lab_down, lab_up, register, say
+from lab.bench.base import Measurement, bench_lab, lab_down, lab_up, register, say, with_tls
 from lab.context import Lab
 from lab.runs import new_run_dir
 
@@ -77,9 +77,7 @@ def _saturation(lab: Lab, out_dir: Path, processes: int) -> dict:
 
 def _with_tls(config_path: Path, address: str, port: int, master: int, run_dir: Path) -> dict:
     """The same bench lab brought to [security] tls = true, the same load; then down."""
-    path = config_path.with_name("lab-tls.toml")
-    path.write_text(config_path.read_text() + "\n[security]\ntls = true\n")
-    lab = Lab.load(path)
+    lab, path = with_tls(config_path, "lab-tls.toml")
     say("bench: the same lab with [security] tls = true (re-provisioned)")
     lab_up(lab, path)
     found = {}

@@ -190,8 +190,9 @@ class Nemesis:
         """A shell line running ``redis-cli`` on a lab machine against ``address``; the
         password comes from the configs rendered there (never from a command line)."""
         host, port = address
-        markers = {id(cls.PASSWORD): '"$REDISCLI_AUTH"', id(cls.MASTERAUTH): '"$LAB_MASTERAUTH"'}
-        words = " ".join(markers.get(id(a), shlex.quote(str(a))) for a in args)
+        words = " ".join('"$REDISCLI_AUTH"' if a is cls.PASSWORD else
+                         '"$LAB_MASTERAUTH"' if a is cls.MASTERAUTH else shlex.quote(str(a))
+                         for a in args)
         # With [security] tls the bundle on the machine holds the lab CA: TLS, verified.
         ca = f"{REMOTE_ROOT}/tls/ca.crt"
         cli = (f"redis-cli $([ -f {ca} ] && echo --tls --cacert {ca}) "
