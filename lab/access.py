@@ -35,6 +35,12 @@ class Tls:
             kwargs.update(ssl_certfile=str(self.cert_file), ssl_keyfile=str(self.key_file))
         return kwargs
 
+    def environment(self) -> dict[str, str]:
+        """The same for the locustfile (loadtests/), which reads it from its environment."""
+        files = {"LAB_TLS_CA": self.ca_file, "LAB_TLS_CERT": self.cert_file,
+                 "LAB_TLS_KEY": self.key_file}
+        return {name: str(path) for name, path in files.items() if path}
+
     def cli_args(self) -> list[str]:
         """The same for redis-cli and redis-benchmark."""
         args = ["--tls", "--cacert", str(self.ca_file)]

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from lab.engines import Engine
 
-__all__ = ["ADMIN", "ROLES", "Role", "roles"]
+__all__ = ["ADMIN", "ROLES", "SENTINEL_PERMISSIONS", "Role", "roles"]
 
 ADMIN = "default"
 
@@ -41,6 +41,12 @@ _SENTINEL_DOCS = ("redis.io, ACL, 'ACL rules for Sentinel and Replicas' (the Sen
                   "user's minimum)")
 _SENTINEL = ("allchannels +multi +slaveof +ping +exec +subscribe +config|rewrite +role "
              "+publish +info +client|setname +client|kill +script|kill")
+
+# The commands a Sentinel user may be given, one at a time, for the catalogue's
+# sentinel-acl-without-* scenarios (lab.chaos.faults.settings.SentinelAclDrop): the
+# documented list, and FAILOVER, which Valkey 9.0 came to need (valkey-io/valkey#2779).
+SENTINEL_PERMISSIONS = (*(word[1:] for word in _SENTINEL.split() if word.startswith("+")),
+                        "failover")
 
 ROLES: dict[str, Role] = {r.name: r for r in (
     Role("app", "~* +@read +@write +wait +ping +client|info",

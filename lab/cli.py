@@ -200,7 +200,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         down.run(Lab.load(args.config, prefer_applied=True), remove_images=args.images)
         return 0
     if args.verb == "status":
-        return 0 if status.run(Lab.load(args.config, prefer_applied=True)) else 1
+        return 0 if status.run(_reachable(Lab.load(args.config, prefer_applied=True))) else 1
     if args.verb == "chaos":
         return _chaos(args)
     if args.verb == "matrix":
@@ -212,8 +212,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.verb == "load":
         from lab import load
 
-        return load.run(Lab.load(args.config, prefer_applied=True), _load_options(args),
-                        run_id=args.run_id)
+        return load.run(_reachable(Lab.load(args.config, prefer_applied=True)),
+                        _load_options(args), run_id=args.run_id)
     if args.verb == "report":
         from lab.report import command
 
@@ -333,6 +333,16 @@ def _publisher(junit_copy: Path | None):
     return publish
 
 
+def _reachable(lab: Lab) -> Lab:
+    """``lab``, once an adopted deployment answered as each of the lab's roles (a wrong CA,
+    password or permission: one line, exit 2); the lab's own stack needs no asking."""
+    if lab.config.adopted:
+        from lab import access_check
+
+        access_check.check(lab)
+    return lab
+
+
 def _chaos(args: argparse.Namespace) -> int:
     from lab import heal
     from lab.chaos import campaign
@@ -360,6 +370,8 @@ def _chaos(args: argparse.Namespace) -> int:
     if args.no_scenarios and not profile:
         raise LabError("--no-scenarios with --no-hypothesis leaves nothing to run")
     clients = lab.config.clients_for(args.route, args.ack)
+    if not args.plan:
+        _reachable(lab)
     load = None
     if args.with_load:
         from lab.load import LoadOptions, scenario_load

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from lab import engine_install, engines, measures, routes
+from lab import adopt_users, engine_install, engines, measures, routes
 from lab.errors import ConfigError
 
 LAYOUTS = ("article", "spread")
@@ -148,12 +148,20 @@ class SshSettings:
 @dataclass(frozen=True)
 class AdoptSettings:
     """What an adopted deployment needs beyond ports: its Sentinel monitor names (comma
-    separated, one per shard, in server order; default shard1, shard2, ...) and where its
-    Redis password comes from (an environment variable or a file on this machine)."""
+    separated, one per shard, in server order; default shard1, shard2, ...), where its
+    Redis password comes from (an environment variable or a file on this machine), and
+    with ``[security]`` its CA and its ACL users."""
 
     monitor_names: str = ""
     password_env: str = ""
     password_file: str = ""
+    # [security] tls: the CA the deployment's certificates chain to, and a client
+    # certificate and key where its servers ask for one (tls-auth-clients yes).
+    ca_file: str = ""
+    client_cert_file: str = ""
+    client_key_file: str = ""
+    # [security] acl: the users the lab's roles connect as (lab/adopt_users.py).
+    users_file: str = ""
 
     def monitors(self, shards: int) -> tuple[str, ...]:
         names = tuple(n.strip() for n in self.monitor_names.split(",") if n.strip())
@@ -356,6 +364,35 @@ def load_slo(path: str | Path) -> SloSettings:
     return slo_settings(raw["slo"], path.name)
 
 
+def _check_adopted_security(config: LabConfig, src: str) -> None:
+    """An adopted deployment's TLS and ACL settings: the files named exist, each is given
+    exactly where its [security] switch is on."""
+    adopt, security = config.adopt, config.security
+    tls_files = {"ca_file": adopt.ca_file, "client_cert_file": adopt.client_cert_file,
+                 "client_key_file": adopt.client_key_file}
+    if security.tls and not adopt.ca_file:
+        raise ConfigError(f"{src}: [security] tls = true with mode = \"adopt\": set [adopt] "
+                          "ca_file to the CA that signed the deployment's certificates")
+    if not security.tls and any(tls_files.values()):
+        given = next(k for k, v in tls_files.items() if v)
+        raise ConfigError(f"{src}: [adopt] {given} is for a TLS deployment: set [security] "
+                          "tls = true, or remove it")
+    if bool(adopt.client_cert_file) != bool(adopt.client_key_file):
+        raise ConfigError(f"{src}: [adopt] client_cert_file and client_key_file go together: "
+                          "give both or neither")
+    for key, value in tls_files.items():
+        if value and not Path(value).expanduser().is_file():
+            raise ConfigError(f"{src}: [adopt] {key} = {value!r}: no such file")
+    if security.acl and not adopt.users_file:
+        raise ConfigError(f"{src}: [security] acl = true with mode = \"adopt\": set [adopt] "
+                          "users_file to the users the lab connects as (lab/adopt_users.py)")
+    if adopt.users_file and not security.acl:
+        raise ConfigError(f"{src}: [adopt] users_file is for a deployment with ACL users: set "
+                          "[security] acl = true, or remove it")
+    if adopt.users_file:
+        adopt_users.read(adopt.users_file, f"{src}: [adopt] users_file")
+
+
 def slo_settings(table: Any, source: str) -> SloSettings:
     """``[slo]``: measure = upper bound, and ``[slo.scenarios.<name>]`` overrides."""
     if not isinstance(table, dict):
@@ -504,11 +541,8 @@ def _check_consistency(config: LabConfig) -> None:
     if config.security.tls and config.engine.no_tls:
         raise ConfigError(f"{src}: [security] tls = true: engine {config.engine.name} cannot: "
                           f"{config.engine.no_tls}; choose another [images] engine")
-    for key in ("tls", "acl"):
-        if getattr(config.security, key) and config.adopted:
-            raise ConfigError(f"{src}: [security] {key} = true with mode = \"adopt\": adopting "
-                              f"such a deployment is not built yet; adopt it without [security] "
-                              f"or bring the lab up with provision mode")
+    if config.adopted:
+        _check_adopted_security(config, src)
     docker_machines = config.machines.backend == "vagrant" and config.machines.provider == "docker"
     if config.machines.image != "with-engine" and not docker_machines:
         raise ConfigError(f"{src}: [machines] image = \"{config.machines.image}\" is for the "

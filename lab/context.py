@@ -21,7 +21,7 @@ from lab.errors import ConfigError, LabError
 from lab.machines import Machines, SshInventory, VagrantMachines
 from lab.paths import LabPaths
 from lab.remote import Machine, connect
-from lab.secrets import LabSecrets, adopted_password, load_or_create
+from lab.secrets import LabSecrets, load_or_create, with_adopted
 from lab.topology import Topology
 
 log = logging.getLogger(__name__)
@@ -55,8 +55,8 @@ class Lab:
                          f"({'; '.join(changed)}): acting on the lab as it was brought "
                          "up; `nox -s lab_up` applies the change")
         secrets = load_or_create(paths)
-        if config.adopted:  # the deployment's own password, not one the lab made up
-            secrets = replace(secrets, redis_password=adopted_password(config))
+        if config.adopted:  # the deployment's own passwords, not ones the lab made up
+            secrets = with_adopted(config, secrets)
         return cls(config, topology.build(config), paths, secrets)
 
     def record_applied(self, config_path: Path) -> None:
@@ -95,15 +95,29 @@ class Lab:
     @property
     def access(self) -> Access:
         """How the lab's own clients connect to its instances and Sentinels."""
-        tls = Tls(certificates.ca_file(self.paths)) if self.config.security.tls else None
-        return Access(password=self.secrets.redis_password, tls=tls)
+        return Access(password=self.secrets.redis_password, tls=self._tls())
+
+    def _tls(self) -> Tls | None:
+        """The CA the servers' certificates are checked against: the lab's own, or an
+        adopted deployment's (with its client certificate, if it asks for one)."""
+        if not self.config.security.tls:
+            return None
+        adopt = self.config.adopt
+        if not self.config.adopted:
+            return Tls(certificates.ca_file(self.paths))
+        return Tls(Path(adopt.ca_file).expanduser(),
+                   Path(adopt.client_cert_file).expanduser() if adopt.client_cert_file
+                   else None,
+                   Path(adopt.client_key_file).expanduser() if adopt.client_key_file else None)
 
     def access_as(self, role: str) -> Access:
         """How one role (lab.acl: app, observer, ...) connects: its own ACL user with
-        ``[security] acl``, the lab's password otherwise."""
-        if not self.config.security.acl:
+        ``[security] acl``, the lab's password otherwise (and, in an adopted deployment,
+        the administrator's for a role its users file leaves out)."""
+        if not self.config.security.acl or role not in self.secrets.acl_passwords:
             return self.access
-        return replace(self.access, username=role, password=self.secrets.acl_passwords[role])
+        return replace(self.access, username=self.secrets.acl_users.get(role, role),
+                       password=self.secrets.acl_passwords[role])
 
     @property
     def masterauth(self) -> str:

@@ -149,7 +149,7 @@ class LoadProcess:
         access = self.lab.access_as("app")
         env = dict(os.environ, LAB_REDIS_PASSWORD=access.password or "",
                    LAB_REDIS_USER=access.username or "",
-                   LAB_TLS_CA=str(access.tls.ca_file) if access.tls else "")
+                   **(access.tls.environment() if access.tls else {}))
         self._cpu_before = _children_cpu()
         self.started = time.time()
         log = (self.out_dir / "locust.log").open("w")

@@ -28,7 +28,6 @@ from lab.access import Access
 from lab.errors import LabError
 from lab.paths import PROJECT_ROOT, LabPaths
 from lab.remote import Machine
-from lab.render import REMOTE_ROOT
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +37,7 @@ MASTER_PORT = 5557
 # A name without ".py" is a package, shipped whole (without its __pycache__).
 LAB_MODULES = ("__init__.py", "errors.py", "engines.py", "engine_install.py", "routes.py",
                "config.py", "measures", "topology.py", "failures.py", "access.py", "probe.py",
-               "clients.py")
+               "clients.py", "adopt_users.py", "acl.py")
 
 
 def wheelhouse(paths: LabPaths) -> Path:
@@ -118,11 +117,18 @@ def start(machine: Machine, master: str, access: Access, locust_args: list[str])
     machine.run(f"install -m 600 /tmp/redis-ha-lab-load.pw {secret} && "
                 "rm -f /tmp/redis-ha-lab-load.pw")
     args = " ".join(shlex.quote(a) for a in locust_args)
-    # With [security] tls the lab's bundle on this host holds the lab CA.
-    ca = f"{REMOTE_ROOT}/tls/ca.crt"
+    # With TLS, the CA (and a client certificate) go with the worker: an adopted
+    # deployment's host has no lab bundle holding them.
+    tls = []
+    for name, path in (access.tls.environment() if access.tls else {}).items():
+        there = f"{REMOTE}/{name.lower()}.pem"
+        machine.put(io.BytesIO(Path(path).read_bytes()), "/tmp/redis-ha-lab-load.pem")
+        machine.run(f"install -m 600 /tmp/redis-ha-lab-load.pem {there} && "
+                    "rm -f /tmp/redis-ha-lab-load.pem")
+        tls.append(f"{name}={there}")
     user = shlex.quote(access.username or "")
     command = (f"cd {REMOTE} && LAB_REDIS_PASSWORD=$(cat {secret}) LAB_REDIS_USER={user} "
-               f"LAB_TLS_CA=$([ -f {ca} ] && echo {ca}) PYTHONPATH={REMOTE}/site:"
+               f"{' '.join(tls)} PYTHONPATH={REMOTE}/site:"
                f"{REMOTE}/src nohup python3 -m locust -f src/locustfile.py --worker "
                f"--master-host {master} --master-port {MASTER_PORT} {args} "
                f"> {REMOTE}/worker.log 2>&1 < /dev/null & echo $! > {REMOTE}/worker.pid")
@@ -132,7 +138,8 @@ def start(machine: Machine, master: str, access: Access, locust_args: list[str])
 def stop(machine: Machine, into: Path) -> None:
     """Stop the worker if it still runs, fetch its log, remove the password."""
     machine.run(f"[ ! -f {REMOTE}/worker.pid ] || kill $(cat {REMOTE}/worker.pid) "
-                f"2>/dev/null; rm -f {REMOTE}/worker.pid {REMOTE}/password", check=False)
+                f"2>/dev/null; rm -f {REMOTE}/worker.pid {REMOTE}/password {REMOTE}/lab_tls_*.pem",
+                check=False)
     if machine.ok(f"test -f {REMOTE}/worker.log"):  # absent when it never started
         machine.connection.get(f"{REMOTE}/worker.log",
                                str(into / f"worker-{machine.server.name}.log"))

@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import os
 import secrets as _random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from lab import adopt_users
 from lab.acl import ROLES
 from lab.config import LabConfig
 from lab.errors import ConfigError
@@ -28,6 +29,9 @@ class LabSecrets:
     ssh_private_key: Path
     ssh_public_key: str
     acl_passwords: dict[str, str] = field(default_factory=dict)  # by role (lab.acl)
+    # An adopted deployment's user per role ([adopt] users_file); the lab's own users
+    # are named after their roles.
+    acl_users: dict[str, str] = field(default_factory=dict)
 
     def redact(self, text: str) -> str:
         """Replace every secret in ``text`` by a placeholder."""
@@ -82,6 +86,18 @@ def adopted_password(config: LabConfig) -> str:
     if not value:
         raise ConfigError(f"{config.source}: [adopt] password_file = {str(path)!r} is empty")
     return value
+
+
+def with_adopted(config: LabConfig, secrets: LabSecrets) -> LabSecrets:
+    """``secrets`` with an adopted deployment's own: its administrator's password and,
+    with ``[security] acl``, each role's user and password ([adopt] users_file)."""
+    secrets = replace(secrets, redis_password=adopted_password(config))
+    if not config.security.acl:
+        return secrets
+    said = f"{config.source}: [adopt] users_file"
+    users = adopt_users.read(config.adopt.users_file, said)
+    return replace(secrets, acl_passwords=adopt_users.passwords(users, said),
+                   acl_users={role: u.user for role, u in users.items()})
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -32,8 +32,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lab import access_check, host, images, settle
 from lab import config as config_module
-from lab import host, images, settle
 from lab.context import Lab
 from lab.errors import LabError
 from lab.provision import ImagePlan, Report, provision, retire_stack
@@ -158,6 +158,7 @@ def _adopt(lab: Lab, config_path: Path, result: UpResult) -> UpResult:
         log.info("machines:")
         lab.machines().up()
     lab.record_applied(config_path)
+    access_check.check(lab)  # a wrong CA, password or permission: one line, not a timeout
     with _timed(result.seconds, "settle"):
         log.info("settle (adopted deployment: observed, nothing installed):")
         settle.wait(lab.config, lab.topology, lab.access_as("observer"))

@@ -69,9 +69,12 @@ class ShardedRedisUser(User):
         self.routes = RouteMap.from_json(options.lab_routes)
         self.number = next(_user_numbers)
         self.options = options
-        ca = os.environ.get("LAB_TLS_CA")  # [security] tls: the lab CA
-        self.access = Access(password=os.environ.get("LAB_REDIS_PASSWORD") or None,
-                             tls=Tls(Path(ca)) if ca else None,
+        # [security] tls: the CA the servers are checked against, and a client
+        # certificate where an adopted deployment asks for one.
+        ca, cert, key = (os.environ.get(f"LAB_TLS_{k}") for k in ("CA", "CERT", "KEY"))
+        tls = Tls(Path(ca), Path(cert) if cert else None, Path(key) if key else None) \
+            if ca else None
+        self.access = Access(password=os.environ.get("LAB_REDIS_PASSWORD") or None, tls=tls,
                              username=os.environ.get("LAB_REDIS_USER") or None)
         self.value = "x" * options.lab_value_size
         self.links: dict[tuple[int, str], Link] = {}

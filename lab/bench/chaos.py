@@ -52,7 +52,8 @@ def _measure_chaos(lab: Lab, config_path: Path, repeat: int) -> dict:
         for i in range(1, repeat + 1):
             say(f"bench {i}/{repeat}: crash-master on the lab")
             with quiet():
-                result = run_scenario(session, crash)
+                # each repetition its own history (crash-master-<i>.jsonl)
+                result = run_scenario(session, crash, repetition=i, repetitions=repeat)
             m = result.target
             failover.append(m.failover_s)
             resumed.append(m.writes_resumed_s)
@@ -118,7 +119,8 @@ def _with_tls(config_path: Path, repeat: int, plain_resumed: float | None) -> di
         for i in range(1, repeat + 1):
             say(f"bench {i}/{repeat}: crash-master on the lab over TLS")
             with quiet():
-                m = run_scenario(session, load_all()["crash-master"]).target
+                m = run_scenario(session, load_all()["crash-master"], repetition=i,
+                                 repetitions=repeat).target
             failover.append(m.failover_s)
             resumed.append(m.writes_resumed_s)
     finally:

@@ -5,7 +5,8 @@
                   used (``outage_by_haproxy``), since a partition can hide a shard from
                   some clients only
 ``failover``      fault start -> first ``+switch-master``; fault start -> first successful
-                  write through HAProxy that started after that switch
+                  write through HAProxy that started after that switch (the fault start:
+                  the first fault that does more than set the stage, :func:`clock_start`)
 ``lost``          acknowledged writes absent from the shard's final master after heal and
                   settle; ``indeterminate``: unacknowledged writes that did land
 ``unconfirmed``   (``--ack wait:N``) writes the master acknowledged and fewer than N
@@ -20,6 +21,8 @@
 ``convergence``   after heal, within a bound: one master per shard, every Sentinel agrees,
                   replicas linked, datasets equal (recorded by the runner, judged here)
 ``stale reads``   reads through replica ports that missed a write acknowledged earlier
+``acl denials``   commands the shard's instances' ACLs refused during the recording, per
+                  user and command (ACL LOG's counts after less before)
 
 Every function takes the event list of :func:`lab.chaos.history.read` (sorted by ``t``)
 and tolerates the hard cases: no events, a fault that never healed, events slightly out
@@ -46,6 +49,7 @@ class Window:
     start: float
     end: float
     healed: bool
+    stage: bool = False  # it only set the stage for the fault proper (Fault.sets_stage)
 
 
 @dataclass
@@ -76,6 +80,10 @@ class ShardMeasures:
     sentinel_events: dict[str, int] = field(default_factory=dict)
     # The longest time one of the shard's instances was a replica with its link down.
     replica_link_down_s: float = 0.0
+    # Refusals by the instances' ACLs during the recording, "user command" -> count
+    # ("sentinel slaveof"); None: ACL LOG not read (an older history, an instance that
+    # did not answer).
+    acl_denials: dict[str, int] | None = None
 
     @property
     def split_brain_s(self) -> float:
@@ -98,8 +106,10 @@ def fault_windows(events: list[dict]) -> list[Window]:
             injected[e["id"]] = e
         elif e["phase"] == "heal" and e["id"] in injected:
             start = injected.pop(e["id"])
-            windows.append(Window(start["fault"], start["t"], e["t"], True))
-    windows += [Window(e["fault"], e["t"], end, False) for e in injected.values()]
+            windows.append(Window(start["fault"], start["t"], e["t"], True,
+                                  start.get("stage", False)))
+    windows += [Window(e["fault"], e["t"], end, False, e.get("stage", False))
+                for e in injected.values()]
     return sorted(windows, key=lambda w: w.start)
 
 
@@ -116,7 +126,7 @@ def measure(
     if master_backends is None:
         master_backends = {n: backend_name(n, "master") for n in shards}
     windows = fault_windows(events)
-    first_fault = windows[0].start if windows else None
+    first_fault = clock_start(windows)
     ops = [e for e in events if e["type"] == "op"]
     result = {}
     for shard in shards:
@@ -160,8 +170,16 @@ def measure(
                                             first_fault if first_fault is not None
                                             else _span(events)[0])
         m.replica_link_down_s = round(replica_link_down(events, shard, first_fault), 3)
+        m.acl_denials = acl_denials(events, shard)
         result[shard] = m
     return result
+
+
+def clock_start(windows: list[Window]) -> float | None:
+    """When the failover clock starts: the first fault that does more than set the stage
+    (a narrowed ACL user held before the master stops), else the first fault."""
+    proper = [w.start for w in windows if not w.stage]
+    return proper[0] if proper else (windows[0].start if windows else None)
 
 
 def outage(writes: list[dict], windows: list[Window], span: tuple[float, float]
@@ -233,6 +251,49 @@ def replica_link_down(events: list[dict], shard: int, since: float | None) -> fl
             longest = max(longest, e["t"] - down_since.pop(instance))
     end = events[-1]["t"] if events else 0.0
     return max([longest, *(end - t for t in down_since.values())])
+
+
+def acl_denials(events: list[dict], shard: int) -> dict[str, int] | None:
+    """Per ``"user command"`` (``"sentinel slaveof"``; another reason than a command is
+    named too: ``"sentinel auth"``), how often the instances of ``shard`` refused it
+    between the ``acl-log`` reads before and after the recording. ACL LOG groups repeats
+    into one entry with a count (a new entry after a minute; numbered from Redis 7.2):
+    each entry counts what it grew by. None when an instance's log was not read after."""
+    logs = [e for e in events if e["type"] == "acl-log" and e.get("shard") == shard]
+    after = [e for e in logs if e["phase"] == "after"]
+    if not after or any(e.get("entries") is None for e in after):
+        return None
+    found: Counter[str] = Counter()
+    for read in after:
+        before = next((e.get("entries") or [] for e in logs if e["phase"] == "before"
+                       and e["instance"] == read["instance"]), [])
+        earlier = Counter()
+        for entry in before:
+            earlier[_acl_entry_key(entry)] += int(entry["count"])
+        later = Counter()
+        for entry in read["entries"]:
+            later[_acl_entry_key(entry)] += int(entry["count"])
+        for key, count in later.items():
+            # Counts only grow: a smaller one is a new entry whose older twin fell off the
+            # log's end (unnumbered entries, Redis 7.0), all of it new.
+            was = earlier.get(key, 0)
+            grew = count - was if count >= was else count
+            if grew:
+                found[_acl_denial_name(key)] += grew
+    return dict(sorted(found.items()))
+
+
+def _acl_entry_key(entry: dict) -> tuple:
+    """What tells one ACL LOG entry from another: its number where the engine gives one,
+    else the fields Redis groups repeats by."""
+    grouping = (entry.get("reason"), entry.get("context"), entry.get("object"),
+                entry.get("username"))
+    return (*grouping, entry.get("entry-id"))
+
+
+def _acl_denial_name(key: tuple) -> str:
+    reason, _, command, user, _ = key
+    return f"{user} {command}" if reason == "command" else f"{user} {reason}"
 
 
 def lost_writes(events: list[dict], shard: int, writes: list[dict]

@@ -22,6 +22,9 @@ Event types:
                 injection returned), a heal's when healing began
 ``readback``    after heal and settle: per shard, the final master and the workload keys
                 present there
+``acl-log``     before the workload starts and after read-back (``phase``), per instance:
+                its ACL LOG ``entries`` (count, reason, context, object, username,
+                entry-id), or ``error``
 ``convergence`` after heal: ``settled`` bool, ``seconds``, ``problems``, per shard the
                 masters, Sentinel agreement and whether the replicas' datasets match
 """

@@ -84,11 +84,17 @@ class Nemesis:
         """The container whose process listens on the service's port; recorded as touched
         so that heal (even a later ``nox -s heal``) puts it back."""
         port = self.haproxy_port if service == "haproxy" else int(service.rsplit("-", 1)[1])
+        # By the listening socket's process; where `ss` cannot name it (a process of
+        # another uid, and a root without CAP_SYS_PTRACE, as in a container), by the
+        # process title Redis and Valkey give themselves ("valkey-server 10.0.0.1:6379").
+        title = "haproxy" if service == "haproxy" else \
+            f"(redis|valkey)-(server|sentinel) [^ ]*:{port}( |$)"
         found = self.machines[server].run(
             f"pid=$(ss -Hltnp 'sport = :{port}' | sed -n 's/.*pid=\\([0-9]*\\).*/\\1/p' "
-            "| head -n1); [ -n \"$pid\" ] || exit 0; "
-            "for c in $(docker ps -q 2>/dev/null); do "
-            "docker top \"$c\" -o pid | grep -qxE \" *$pid *\" && echo \"$c\" && break; done",
+            "| head -n1); for c in $(docker ps -q 2>/dev/null); do "
+            "if [ -n \"$pid\" ]; then docker top \"$c\" -o pid | grep -qxE \" *$pid *\"; "
+            f"else docker top \"$c\" -o pid,args | grep -qE {shlex.quote(title)}; fi "
+            "&& echo \"$c\" && break; done",
             check=False).strip()
         if not found:
             raise FaultSkipped(f"adopt mode: nothing in a container listens on {server}:{port}; "

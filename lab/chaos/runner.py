@@ -9,7 +9,8 @@
    safety-net heal of everything tagged;
 5. wait until settled again (the convergence bound), with the workload still running;
    compare the datasets; record both (``convergence``);
-6. read back every key the workload wrote, from each shard's final master (``readback``);
+6. read back every key the workload wrote, from each shard's final master (``readback``),
+   and every instance's ACL LOG (``acl-log``, read at the start too);
 7. judge the closed history (:mod:`lab.chaos.judge`): the same function ``judge`` runs
    later on the files.
 """
@@ -28,7 +29,7 @@ from typing import Protocol
 import redis
 
 from lab import leftovers, masters, probe, settle, versions
-from lab.chaos import faults, history
+from lab.chaos import acl_log, faults, history
 from lab.chaos.faults import Applied, FaultSkipped
 from lab.chaos.history import History
 from lab.chaos.judge import Judged, judge_history
@@ -286,6 +287,7 @@ class Recording:
             election_retry_s=lab.config.sentinel.failover_timeout_ms / 1000,
             # Which ACL user each side connects as (None: the default user).
             users={"observers": observer.username, "workload": app.username}, **meta)
+        acl_log.record(self.history, topology, lab.access, "before")
         self.observers = Observers(lab.config, topology, observer, self.history)
         self.workload = Workload(topology, app, self.history,
                                  f"{session.run_id}:{path.stem}",
@@ -308,9 +310,10 @@ class Recording:
         """Inject fault ``name``; its start is when its destructive command was issued."""
         with self.phases.timing("inject"):
             fault = faults.inject(self.session.nemesis, name, **params)
+        stage = {"stage": True} if faults.get(name).sets_stage else {}
         self.history.record("fault", t=fault.at, phase="inject", id=fault.id,
                             fault=fault.kind, target=fault.target, params=params,
-                            injected_by=time.time())
+                            injected_by=time.time(), **stage)
         log.info(f"chaos: {self.label}: injected {fault.kind} {fault.target}")
         return fault
 
@@ -345,6 +348,8 @@ class Recording:
         self.history.record("convergence", **convergence.to_json())
         with phases.timing("readback"):
             self.session.read_back(self.history)
+            acl_log.record(self.history, self.session.topology, self.session.lab.access,
+                           "after")
         self.history.close()
         with phases.timing("judge"):
             events = history.read(self.path)

@@ -1,6 +1,7 @@
 """Named scenarios and what each is expected to show, for the layout and settings in use.
 
-A scenario lives in ``scenarios/<name>.py`` and defines ``SCENARIO``: the faults to
+A scenario lives in ``scenarios/<name>.py`` and defines ``SCENARIO`` (or ``SCENARIOS``,
+a family of them that differ in one parameter): the faults to
 inject (in order; healed in reverse), how long to hold them, and an ``expect(config)``
 function returning an :class:`Expect`. Expectations depend on the lab: the article
 layout cannot fail over a lost server, ``min_replicas_to_write = 1`` bounds the writes a
@@ -62,6 +63,8 @@ class Expect:
     errors_seen: tuple[str, ...] = ()
     # A replica stuck (role slave, link down) at least this long: the finding it shows.
     replica_stuck_s: float | None = None
+    # Refusals the instances' ACL LOG must show ("sentinel slaveof": user and command).
+    acl_denied: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -100,7 +103,8 @@ def fault_params(step: dict) -> dict:
 
 
 def load_all(directory: Path = SCENARIO_DIR) -> dict[str, Scenario]:
-    """Every scenario in ``directory``: ``SCENARIO`` of each ``*.py``, then each saved
+    """Every scenario in ``directory``: ``SCENARIO`` (or each of ``SCENARIOS``) of each
+    ``*.py``, then each saved
     sequence ``*.toml``, by name, in file order."""
     found = {}
     for path in sorted(directory.glob("*.py")):
@@ -109,8 +113,8 @@ def load_all(directory: Path = SCENARIO_DIR) -> dict[str, Scenario]:
         spec = importlib.util.spec_from_file_location(f"lab_scenarios.{path.stem}", path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        scenario = module.SCENARIO
-        found[scenario.name] = scenario
+        for scenario in getattr(module, "SCENARIOS", None) or (module.SCENARIO,):
+            found[scenario.name] = scenario
     for path in sorted(directory.glob("*.toml")):
         scenario = _saved(path)
         found[scenario.name] = scenario
@@ -229,6 +233,14 @@ def judge(expect: Expect, m: ShardMeasures, convergence: Convergence | None,
         v.check(f"clients were answered {error}", seen > 0, f"{seen} operation(s)")
         if seen:
             v.findings.append(f"clients were answered {error} {seen} time(s)")
+    for denial in expect.acl_denied:
+        seen = (m.acl_denials or {}).get(denial, 0)
+        user, _, command = denial.partition(" ")
+        v.check(f"the instances' ACL refused {user} {command.upper()}", seen > 0,
+                f"{seen} time(s)" if m.acl_denials is not None else "ACL LOG not read")
+        if seen:
+            v.findings.append(f"the instances' ACL refused {user} {command.upper()} "
+                              f"{seen} time(s) (ACL LOG)")
     if expect.replica_stuck_s is not None:
         stuck = m.replica_link_down_s
         v.check(f"a replica could not sync for {expect.replica_stuck_s:g} s or more",

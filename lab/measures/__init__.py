@@ -9,6 +9,7 @@
 ``convergence``    convergence_s
 ``stale_reads``    stale_reads
 ``client_errors``  client_errors
+``acl_denials``    acl_denials
 
 Their definitions are in docs/design.md, Measures. Adding a measure is one module here,
 imported below in the place it should be listed, calling :func:`register`; the checker
@@ -22,6 +23,7 @@ from __future__ import annotations
 # the matrix's cells list them.
 from lab.measures import failover, outage, writes, split_brain, demoted  # noqa: F401
 from lab.measures import unconfirmed, convergence, stale_reads, client_errors  # noqa: F401
+from lab.measures import acl_denials  # noqa: F401
 # isort: on
 from lab.measures.base import (
     UNKNOWN,

@@ -17,6 +17,7 @@ from lab.access import Access, Tls
 from lab.chaos import history
 from lab.paths import REPORTS
 from lab.probe import client
+from tests.labs import recorded
 
 
 def ports(lab) -> list[tuple[tuple[str, int], Access]]:
@@ -96,6 +97,7 @@ def test_failovers_over_tls_with_least_privilege_users_are_refused_nothing(sprea
         assert pause["status"] in ("pass", "finding"), pause  # expectations held
         shard = pause["measures"][str(pause["target_shard"])]
         assert shard["failover_s"] is not None and shard["lost_writes"] is not None, shard
+        assert shard["acl_denials"] == {}, shard  # counted from the history's ACL LOG reads
         meta = next(e for e in history.read(run_dir / pause["history"]) if e["type"] == "meta")
         assert meta["users"] == {"observers": "observer", "workload": "app"}
     refused = {label: [(e["username"], e["object"]) for e in entries]
@@ -110,3 +112,23 @@ def test_failovers_over_tls_with_least_privilege_users_are_refused_nothing(sprea
     assert sum(p.name == "index.html" for p in files) == len(run_dirs) + 1
     leaking = [str(p) for p in files for s in secrets if s in p.read_bytes()]
     assert leaking == []
+
+
+def test_a_sentinel_user_without_slaveof_cannot_fail_over_and_acl_log_says_why(spread_lab):
+    """The catalogue's sentinel-acl-without-slaveof on CI's engine (every engine:
+    docs/measured.md): the promotion transaction is refused, Sentinel gives the failover
+    up, the refusal is counted from ACL LOG; healed, the Sentinel user has SLAVEOF again."""
+    lab = spread_lab.lab
+    run = recorded("chaos", "-k", "sentinel-acl-without-slaveof", "--no-hypothesis",
+                   config=spread_lab.config_path)
+    assert run.returncode == 0, run.stdout + run.process.stderr
+    [scenario] = run.results["scenarios"]
+    assert scenario["status"] == "finding", scenario
+    shard = scenario["measures"][str(scenario["target_shard"])]
+    assert shard["failover_s"] is None, shard
+    assert shard["acl_denials"].get("sentinel slaveof", 0) >= 1, shard
+    assert shard["sentinel_events"].get("-failover-abort-slave-timeout"), shard
+    for instance in lab.topology.shard(scenario["target_shard"]).instances:
+        with client(*instance.address, lab.access, timeout=3) as admin:
+            assert admin.execute_command("ACL", "DRYRUN", "sentinel", "SLAVEOF", "NO",
+                                         "ONE") == "OK", instance.label

@@ -93,7 +93,66 @@ def test_each_role_connects_as_its_user_with_acl_and_with_the_password_without(t
     assert "pw" not in repr(Access("pw", username="app"))
 
 
-def test_adopting_with_acl_is_refused_for_now():
-    with pytest.raises(ConfigError, match=r"\[security\] acl = true with mode = \"adopt\""):
-        config.from_dict({"machines": {"backend": "ssh", "mode": "adopt"},
-                          "adopt": {"password_env": "X"}, "security": {"acl": True}})
+ADOPT = {"machines": {"backend": "ssh", "mode": "adopt"}, "adopt": {"password_env": "X"}}
+
+
+def adopt(tmp_path, security: dict, **adopt_keys) -> dict:
+    return {**ADOPT, "security": security, "adopt": {**ADOPT["adopt"], **adopt_keys}}
+
+
+def test_adopting_with_tls_and_acl_names_each_file_and_each_role(tmp_path, monkeypatch):
+    ca = tmp_path / "ca.crt"
+    ca.write_text("a CA")
+    users = tmp_path / "users.toml"
+    (tmp_path / "app.pw").write_text("app-secret\n")
+    users.write_text('[app]\nuser = "orders"\npassword_file = "%s"\n'
+                     '[observer]\nuser = "monitoring"\npassword_env = "MON_PW"\n'
+                     % (tmp_path / "app.pw"))
+    path = tmp_path / "lab.toml"
+    path.write_text('[machines]\nbackend = "ssh"\nmode = "adopt"\n'
+                    '[adopt]\npassword_env = "ADMIN_PW"\n'
+                    f'ca_file = "{ca}"\nusers_file = "{users}"\n'
+                    '[security]\ntls = true\nacl = true\n')
+    monkeypatch.setenv("REDIS_HA_LAB_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("ADMIN_PW", "admin-secret")
+    monkeypatch.setenv("MON_PW", "mon-secret")
+    lab = Lab.load(path)
+    app, observer = lab.access_as("app"), lab.access_as("observer")
+    assert (app.username, app.password) == ("orders", "app-secret")
+    assert (observer.username, observer.password) == ("monitoring", "mon-secret")
+    assert lab.access.username is None and lab.access.password == "admin-secret"
+    assert app.tls.ca_file == ca and lab.access.tls.ca_file == ca
+    assert lab.secrets.redact("app-secret mon-secret") == "<redacted> <redacted>"
+    # a role the file leaves out connects as the administrator
+    users.write_text('[app]\nuser = "orders"\npassword_env = "MON_PW"\n')
+    assert Lab.load(path).access_as("observer").username is None
+    monkeypatch.delenv("MON_PW")
+    with pytest.raises(ConfigError, match=r"users_file \[app\] password_env = 'MON_PW': that "
+                                          "environment variable is not set"):
+        Lab.load(path)
+
+
+@pytest.mark.parametrize(("security", "keys", "files", "expected"), [
+    ({"tls": True}, {}, {}, r"set \[adopt\] ca_file to the CA"),
+    ({"tls": True}, {"ca_file": "{dir}/missing.crt"}, {},
+     r"\[adopt\] ca_file = '.*missing.crt': no such file"),
+    ({"tls": True}, {"ca_file": "{dir}/ca", "client_cert_file": "{dir}/ca"}, {"ca": ""},
+     "client_cert_file and client_key_file go together"),
+    ({}, {"ca_file": "{dir}/ca"}, {"ca": ""}, r"ca_file is for a TLS deployment"),
+    ({"acl": True}, {}, {}, r"set \[adopt\] users_file"),
+    ({}, {"users_file": "{dir}/u.toml"}, {"u.toml": ""}, "users_file is for a deployment"),
+    ({"acl": True}, {"users_file": "{dir}/u.toml"},
+     {"u.toml": '[admin]\nuser = "root"\npassword_env = "X"\n'},
+     r"unknown role 'admin'; the lab connects as app and observer"),
+    ({"acl": True}, {"users_file": "{dir}/u.toml"}, {"u.toml": '[app]\nuser = "a"\n'},
+     r"\[app\] needs user and exactly one of password_env or password_file"),
+    ({"acl": True}, {"users_file": "{dir}/nope.toml"}, {}, r"cannot read it"),
+])
+def test_bad_adopted_security_is_one_line_naming_the_fix(tmp_path, security, keys, files,
+                                                         expected):
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    keys = {k: v.format(dir=tmp_path) for k, v in keys.items()}
+    with pytest.raises(ConfigError, match=expected) as caught:
+        config.from_dict(adopt(tmp_path, security, **keys))
+    assert "\n" not in str(caught.value)

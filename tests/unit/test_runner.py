@@ -105,6 +105,7 @@ def test_a_recording_heals_the_leftovers_once_between_its_faults_and_its_converg
     finishing.waits = runner.Waits(settled_writes_s=0.0)
     finishing.session = SimpleNamespace(
         machines=["redis1", "redis2", "redis3"], read_back=lambda h: None,
+        topology=SimpleNamespace(instances=()), lab=SimpleNamespace(access=Access("pw")),
         wait_converged=lambda poll_s: calls.append(("converge", poll_s))
         or Convergence(False, 60.0))
     finishing.history = SimpleNamespace(record=lambda *a, **k: None, close=lambda: None)

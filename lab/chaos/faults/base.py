@@ -97,6 +97,10 @@ class Fault(ABC):
     # Whether the Hypothesis state machine draws this fault (all do, unless a fault sets
     # False: one that only makes sense in a hand-written scenario).
     searched: ClassVar[bool] = True
+    # A setting changed before the fault proper (a narrowed ACL user, a dropped
+    # masterauth): the measures' clock (failover, writes resumed) starts at the first
+    # fault that does not only set the stage.
+    sets_stage: ClassVar[bool] = False
 
     @property
     def summary(self) -> str:

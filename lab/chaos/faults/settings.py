@@ -14,6 +14,7 @@ import time
 
 import redis
 
+from lab import acl
 from lab.chaos.faults.base import Applied, Fault, FaultSkipped, Param, register
 from lab.probe import client
 
@@ -25,6 +26,7 @@ class _SettingsFault(Fault):
     params = (SHARD,)
     touches = "shard"
     searched = False
+    sets_stage = True  # the fault proper follows (a stop, a failover)
 
 
 def config_change(nemesis, instance, change: tuple, put_back: tuple) -> tuple[str, str, str]:
@@ -44,6 +46,7 @@ class ManualFailover(_SettingsFault):
     the COORDINATED variant, from Valkey 9.0; skipped where the engine refuses it)."""
 
     name = "manual-failover"
+    sets_stage = False  # the failover is the fault
     params = (SHARD, Param("coordinated", "choice", "no", choices=("no", "yes")))
     words = "SENTINEL FAILOVER shard {shard} (coordinated: {coordinated})"
 
@@ -144,3 +147,38 @@ class DropMasterauth(_SettingsFault):
             self.name, {"master": master.label},
             [config_change(nemesis, master, ("masterauth", ""),
                            ("masterauth", nemesis.MASTERAUTH))])
+
+
+@register
+class SentinelAclDrop(_SettingsFault):
+    """Take one command from the Sentinel user on every instance of the shard (``ACL
+    SETUSER sentinel -<permission>``): can Sentinel still fail the shard over? Needs
+    ``[security] acl = true`` (redis/redis#9772, #11063; valkey-io/valkey#2779)."""
+
+    name = "sentinel-acl-drop"
+    params = (SHARD, Param("permission", "choice", "slaveof",
+                           choices=acl.SENTINEL_PERMISSIONS))
+    words = "ACL SETUSER sentinel -{permission} on every instance of shard {shard}"
+
+    def inject(self, nemesis, shard, permission):
+        instances = nemesis.topology.shard(shard).instances
+        try:
+            with client(*instances[0].address, nemesis.access, timeout=5) as r:
+                user = r.acl_getuser("sentinel")
+        except redis.RedisError as exc:
+            raise RuntimeError(f"{instances[0].label}: ACL GETUSER sentinel: {exc}") from None
+        if not user:
+            raise FaultSkipped("the lab has no Sentinel ACL user: set [security] acl = true")
+        # A permission the engine's role never had (FAILOVER before Valkey 9) stays
+        # refused when healed: the undo puts back what was there, not more.
+        had = f"+{permission}" in acl.roles(nemesis.engine)["sentinel"].rules.split()
+        undo = f"+{permission}" if had else f"-{permission}"
+        return nemesis.change_settings(
+            self.name, {"permission": permission, "had": had,
+                        "instances": [i.label for i in instances]},
+            [(i.server.name,
+              nemesis.redis_cli(i.address, "ACL", "SETUSER", "sentinel", f"-{permission}"),
+              # Sentinel's CONFIG REWRITE may have written the narrowed user into the file.
+              f"{nemesis.redis_cli(i.address, 'ACL', 'SETUSER', 'sentinel', undo)} && "
+              f"{nemesis.redis_cli(i.address, 'CONFIG', 'REWRITE')}")
+             for i in instances])
