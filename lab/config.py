@@ -132,6 +132,9 @@ class MachineSettings:
     box_url: str = ""
     cpus: int = 1
     memory_mb: int = 1024
+    # Every config names the servers by their [[servers]] name (replicaof, Sentinel's
+    # monitor with resolve-hostnames, HAProxy's servers); the machines resolve them.
+    hostnames: bool = False
 
 
 @dataclass(frozen=True)
@@ -543,6 +546,9 @@ def _check_consistency(config: LabConfig) -> None:
                           f"{config.engine.no_tls}; choose another [images] engine")
     if config.adopted:
         _check_adopted_security(config, src)
+        if config.machines.hostnames:
+            raise ConfigError(f"{src}: [machines] hostnames is for a lab the lab provisions; an "
+                              "adopted deployment's configs are its own: remove it")
     docker_machines = config.machines.backend == "vagrant" and config.machines.provider == "docker"
     if config.machines.image != "with-engine" and not docker_machines:
         raise ConfigError(f"{src}: [machines] image = \"{config.machines.image}\" is for the "

@@ -13,6 +13,7 @@ import http.client
 import io
 import time
 import urllib.request
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -87,7 +88,8 @@ class Snapshot:
 def take(config: LabConfig, topology: Topology, access: Access) -> Snapshot:
     """Probe everything in parallel and return one snapshot."""
     with ThreadPoolExecutor(max_workers=16) as pool:
-        instances = pool.map(lambda i: _instance(i, access), topology.instances)
+        instances = pool.map(lambda i: _instance(i, access, topology.address_of),
+                             topology.instances)
         sentinels = pool.map(lambda s: _sentinel(s, topology, access.sentinels),
                              topology.sentinels)
         haproxies = pool.map(lambda s: haproxy_view(s.name, s.address, config.haproxy.stats_port),
@@ -95,7 +97,8 @@ def take(config: LabConfig, topology: Topology, access: Access) -> Snapshot:
         return Snapshot(list(instances), list(sentinels), list(haproxies), time.time())
 
 
-def _instance(instance: RedisInstance, access: Access) -> InstanceView:
+def _instance(instance: RedisInstance, access: Access,
+              address_of: Callable[[str], str] = str) -> InstanceView:
     view = InstanceView(instance)
     try:
         with client(*instance.address, access) as r:
@@ -108,7 +111,8 @@ def _instance(instance: RedisInstance, access: Access) -> InstanceView:
         view.offset = int(info.get("master_repl_offset", 0))
         view.link_up = True
     else:
-        view.master_address = (str(info.get("master_host")), int(info.get("master_port", 0)))
+        view.master_address = (address_of(str(info.get("master_host"))),
+                               int(info.get("master_port", 0)))
         view.link_up = info.get("master_link_status") == "up"
         view.offset = int(info.get("slave_repl_offset", 0))
     return view

@@ -110,6 +110,11 @@ def render(config: LabConfig, topology: Topology, password: str, images: Images,
         if acl_passwords else [],
         "acl_passwords": acl_passwords or {},
         "masterauth": acl_passwords["replication"] if acl_passwords else password,
+        # [machines] hostnames: a server as the configs name it, and what resolves it.
+        "hostnames": config.machines.hostnames,
+        "host": (lambda server: server.name) if config.machines.hostnames
+        else (lambda server: server.address),
+        "hosts": [(s.name, s.address) for s in topology.servers],
     }
     first_port, last_port = topology.haproxy_ports
     haproxy_cfg = env.get_template("haproxy.cfg.j2").render(

@@ -212,6 +212,15 @@ class Topology:
                 return server
         raise KeyError(name)
 
+    def address_of(self, host: str) -> str:
+        """``host`` as an address: a server's name ([machines] hostnames: a replica that
+        follows ``replicaof redis1 6379`` reports ``master_host:redis1``) becomes its
+        address; anything else is returned as it is."""
+        for server in self.servers:
+            if server.name == host:
+                return server.address
+        return host
+
     def as_dict(self) -> dict:
         """Plain data for results.json: what a report draws without the lab at hand."""
         return {

@@ -100,7 +100,8 @@ class Observers:
                 info = r.info("replication")
                 role = info.get("role")
                 master = None if role == "master" else \
-                    f"{info.get('master_host')}:{info.get('master_port')}"
+                    f"{self.topology.address_of(str(info.get('master_host')))}:" \
+                    f"{info.get('master_port')}"
                 link = None if role == "master" else info.get("master_link_status")
                 state = (role, master, link)
             except redis.RedisError:

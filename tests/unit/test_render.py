@@ -124,3 +124,30 @@ def test_compose_file_is_valid_yaml_for_every_restart_policy(policy):
     for name, service in services.items():
         assert service["restart"] == policy, name
         assert service["network_mode"] == "host", name
+
+
+def test_with_hostnames_every_config_names_the_servers_and_the_machines_resolve_them():
+    named = files(bundles("spread", machines={"hostnames": True})[1])
+    assert "replicaof redis1 6379" in named["conf/redis-6380.conf"]
+    # replicas still announce, and bind, their addresses: what Sentinel and settle compare
+    assert "replica-announce-ip 192.168.56.12" in named["conf/redis-6380.conf"]
+    sentinel = named["conf/sentinel-26379.conf"]
+    assert "sentinel resolve-hostnames yes\n" in sentinel
+    assert sentinel.index("resolve-hostnames") < sentinel.index("sentinel monitor")
+    assert re.findall(r"sentinel monitor (\S+) (\S+) (\d+)", sentinel) == [
+        ("shard1", "redis1", "6379"), ("shard2", "redis2", "6379"), ("shard3", "redis3", "6379")]
+    assert "sentinel announce-hostnames" not in sentinel
+    haproxy = named["conf/haproxy.cfg"]
+    assert "server redis1_6379 redis1:6379 check" in haproxy
+    assert "192.168.56.11:6379" not in haproxy
+    compose = yaml.safe_load(named["docker-compose.yml"])
+    for name, service in compose["services"].items():
+        assert service["extra_hosts"] == ["redis1:192.168.56.11", "redis2:192.168.56.12",
+                                          "redis3:192.168.56.13"], name
+    plain = files(bundles("spread")[1])
+    assert "resolve-hostnames" not in plain["conf/sentinel-26379.conf"]
+    assert "extra_hosts" not in plain["docker-compose.yml"]
+    with pytest.raises(config.ConfigError, match=r"\[machines\] hostnames is for a lab the lab "
+                                                 "provisions"):
+        config.from_dict({"machines": {"backend": "ssh", "mode": "adopt", "hostnames": True},
+                          "adopt": {"password_env": "X"}})
