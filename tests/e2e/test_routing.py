@@ -180,7 +180,12 @@ def test_the_workload_records_who_served_and_what_wait_confirmed(running_lab, tm
             workload = Workload(topo, running_lab.access, h, f"wl:{route}",
                                 WorkloadSettings(read_ratio=0.0, route=route, ack=ack))
             workload.start()
-            time.sleep(1.0)
+            # A dozen writes, however long a loaded machine takes (bounded): the route
+            # over TLS through Sentinel connects slower than the others.
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and \
+                    sum(1 for e in read(path) if e["type"] == "op") <= 10:
+                time.sleep(0.25)
             workload.stop()
         writes = [e for e in read(path) if e["type"] == "op"]
         assert len(writes) > 10, route
