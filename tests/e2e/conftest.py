@@ -105,6 +105,19 @@ def spread_matrix(spread_lab):
     return SpreadMatrix(matrix_id, process, acl_log)
 
 
+@pytest.hookimpl(trylast=True)  # after pytest has grouped the items by parameter
+def pytest_collection_modifyitems(items):
+    """The opt-in engines switch the spread lab to another engine until their parameter is
+    torn down: their tests run last, so that every other test of the package finds the
+    spread lab as it is (in any order they are selected in)."""
+    def switched(item) -> bool:
+        callspec = getattr(item, "callspec", None)
+        param = callspec.params.get("running_lab") if callspec else None
+        return param in OPT_IN_ENGINES or param in OPT_IN_MACHINES
+
+    items[:] = [i for i in items if not switched(i)] + [i for i in items if switched(i)]
+
+
 # Package scope: pytest runs every test on one lab before it switches to the next.
 @pytest.fixture(scope="package", params=["article", "spread", *OPT_IN_ENGINES,
                                          *OPT_IN_MACHINES])
