@@ -45,20 +45,26 @@ def check(lab: Lab) -> None:
 
 
 def _instance(lab: Lab, instance: RedisInstance) -> str:
-    admin = lab.access
-    for role in ("admin", *CLIENTS):
-        access = admin if role == "admin" else lab.access_as(role)
-        user = access.username or "default"
-        try:
-            with client(*instance.address, access, timeout=3) as r:
-                r.ping()
-                if role != "admin" and access.username:
-                    with client(*instance.address, admin, timeout=3) as a:
-                        refused = _refused(a, access.username, NEEDS[role])
-                    if refused:
-                        return _where(instance, user, refused)
-        except redis.RedisError as exc:
-            return _where(instance, user, _explain(exc, lab))
+    """The first failure reaching ``instance`` as the administrator, then as each client
+    role (its own connection, and ACL DRYRUN asked over the administrator's one)."""
+    try:
+        admin = client(*instance.address, lab.access, timeout=3)
+        admin.ping()
+    except redis.RedisError as exc:
+        return _where(instance, "default", _explain(exc, lab))
+    with admin:
+        for role in CLIENTS:
+            access = lab.access_as(role)
+            if not access.username:  # the role connects as the administrator: checked
+                continue
+            try:
+                with client(*instance.address, access, timeout=3) as r:
+                    r.ping()
+                refused = _refused(admin, access.username, NEEDS[role])
+            except redis.RedisError as exc:
+                return _where(instance, access.username, _explain(exc, lab))
+            if refused:
+                return _where(instance, access.username, refused)
     return ""
 
 

@@ -60,6 +60,10 @@ ROLES: dict[str, Role] = {r.name: r for r in (
 )}
 
 
+# The roles whose connections are redis-py clients of the lab.
+CLIENTS = ("app", "observer")
+
+
 def roles(engine: Engine) -> dict[str, Role]:
     """The roles as ``engine`` needs them: where ``CLIENT SETINFO`` exists, the clients'
     users may send it (redis-py does on every connect: without it each connection leaves
@@ -78,6 +82,3 @@ def roles(engine: Engine) -> dict[str, Role]:
                                  "SENTINEL FAILOVER ... COORDINATED")
     return found
 
-
-# The roles whose connections are redis-py clients of the lab.
-CLIENTS = ("app", "observer")

@@ -267,13 +267,8 @@ def acl_denials(events: list[dict], shard: int) -> dict[str, int] | None:
     for read in after:
         before = next((e.get("entries") or [] for e in logs if e["phase"] == "before"
                        and e["instance"] == read["instance"]), [])
-        earlier = Counter()
-        for entry in before:
-            earlier[_acl_entry_key(entry)] += int(entry["count"])
-        later = Counter()
-        for entry in read["entries"]:
-            later[_acl_entry_key(entry)] += int(entry["count"])
-        for key, count in later.items():
+        earlier = _acl_counts(before)
+        for key, count in _acl_counts(read["entries"]).items():
             # Counts only grow: a smaller one is a new entry whose older twin fell off the
             # log's end (unnumbered entries, Redis 7.0), all of it new.
             was = earlier.get(key, 0)
@@ -281,6 +276,14 @@ def acl_denials(events: list[dict], shard: int) -> dict[str, int] | None:
             if grew:
                 found[_acl_denial_name(key)] += grew
     return dict(sorted(found.items()))
+
+
+def _acl_counts(entries: list[dict]) -> Counter[tuple]:
+    """One ACL LOG read's counts, by entry (:func:`_acl_entry_key`)."""
+    counts: Counter[tuple] = Counter()
+    for entry in entries:
+        counts[_acl_entry_key(entry)] += int(entry["count"])
+    return counts
 
 
 def _acl_entry_key(entry: dict) -> tuple:
