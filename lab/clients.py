@@ -11,7 +11,9 @@ operation can say which instance served it.
 
 ``sentinel-client`` uses redis-py's own ``Sentinel(...).master_for/slave_for`` as its
 documentation shows (Sentinel sockets time out after 0.1 s), with one connection per
-client so that the connection that served an operation is known.
+client so that the connection that served an operation is known. Where Sentinel answers
+with the servers' names (``[machines] announce_hostnames``) the client reads them as the
+lab's addresses, as the machines' resolvers do: the host driving the lab is never edited.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from lab.probe import client as plain_client
 from lab.routes import ROUTES
 from lab.topology import Shard, Topology
 
-__all__ = ["SENTINEL_TIMEOUT_S", "Link", "RouteMap", "ShardRoute"]
+__all__ = ["SENTINEL_TIMEOUT_S", "Link", "NamedSentinel", "RouteMap", "ShardRoute"]
 
 SENTINEL_TIMEOUT_S = 0.1  # redis-py's documented example
 
@@ -60,6 +62,8 @@ class RouteMap:
     route: str
     haproxies: tuple[str, ...]
     shards: tuple[ShardRoute, ...] = field(default_factory=tuple)
+    # Each server's (name, address): what a name in Sentinel's answers stands for.
+    names: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
     @classmethod
     def of(cls, topology: Topology, route: str) -> RouteMap:
@@ -67,7 +71,7 @@ class RouteMap:
         return cls(route, tuple(s.address for s in topology.servers), tuple(
             ShardRoute(s.number, s.master_port, s.replica_port, s.checked_port, s.monitor_name,
                        tuple(x.address for x in topology.sentinels_of(s)))
-            for s in topology.shards))
+            for s in topology.shards), tuple((s.name, s.address) for s in topology.servers))
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -77,7 +81,8 @@ class RouteMap:
         data = json.loads(text)
         shards = tuple(ShardRoute(**{**s, "sentinels": tuple(map(tuple, s["sentinels"]))})
                        for s in data["shards"])
-        return cls(data["route"], tuple(data["haproxies"]), shards)
+        return cls(data["route"], tuple(data["haproxies"]), shards,
+                   tuple(map(tuple, data.get("names", ()))))
 
     def shard(self, number: int) -> ShardRoute:
         return next(s for s in self.shards if s.number == number)
@@ -103,7 +108,7 @@ class RouteMap:
         addresses = addresses[client % len(addresses):] + addresses[:client % len(addresses)]
 
         def build() -> redis.Redis:
-            sentinel = Sentinel(addresses, sentinel_kwargs={
+            sentinel = NamedSentinel(addresses, dict(self.names), sentinel_kwargs={
                 "socket_timeout": SENTINEL_TIMEOUT_S,
                 "socket_connect_timeout": SENTINEL_TIMEOUT_S,
                 "retry": Retry(NoBackoff(), 0), **access.sentinels.redis_kwargs()})
@@ -119,6 +124,23 @@ class RouteMap:
         ``shard1`` (the Sentinel client, no port)."""
         port = self.shard(shard).port(self.route, kind)
         return f":{port}" if port else f"shard{shard}"
+
+
+class NamedSentinel(Sentinel):
+    """redis-py's Sentinel reading a server's name in Sentinel's answers (announce-hostnames)
+    as that server's address; any other host is used as it is."""
+
+    def __init__(self, sentinels, names: dict[str, str], **kwargs) -> None:
+        super().__init__(sentinels, **kwargs)
+        self.names = names
+
+    def discover_master(self, service_name):
+        host, port = super().discover_master(service_name)
+        return self.names.get(host, host), port
+
+    def filter_slaves(self, slaves):
+        return [(self.names.get(host, host), port)
+                for host, port in super().filter_slaves(slaves)]
 
 
 class _OneConnection(redis.Redis):

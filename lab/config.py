@@ -135,6 +135,9 @@ class MachineSettings:
     # Every config names the servers by their [[servers]] name (replicaof, Sentinel's
     # monitor with resolve-hostnames, HAProxy's servers); the machines resolve them.
     hostnames: bool = False
+    # ... and announce them: replicas and Sentinels announce their server's name, Sentinel
+    # answers with names (announce-hostnames), and every client resolves them.
+    announce_hostnames: bool = False
 
 
 @dataclass(frozen=True)
@@ -549,6 +552,9 @@ def _check_consistency(config: LabConfig) -> None:
         if config.machines.hostnames:
             raise ConfigError(f"{src}: [machines] hostnames is for a lab the lab provisions; an "
                               "adopted deployment's configs are its own: remove it")
+    if config.machines.announce_hostnames and not config.machines.hostnames:
+        raise ConfigError(f"{src}: [machines] announce_hostnames = true announces the names "
+                          "[machines] hostnames gives the servers: set hostnames = true too")
     docker_machines = config.machines.backend == "vagrant" and config.machines.provider == "docker"
     if config.machines.image != "with-engine" and not docker_machines:
         raise ConfigError(f"{src}: [machines] image = \"{config.machines.image}\" is for the "

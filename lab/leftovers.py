@@ -9,9 +9,10 @@ removes it, whatever run (or crashed controller) left it:
   an adopted deployment's containers are written to ``TOUCHED`` before a fault touches
   them;
 * a netem qdisc on any interface;
-* settings a fault changed at run time (``CONFIG SET``, ``SENTINEL SET``): the command
-  that puts each back is written to ``PENDING`` before the change, and removed when the
-  fault is healed; what is left there is run by a heal.
+* settings a fault changed at run time (``CONFIG SET``, ``SENTINEL SET``), and a moved
+  server's new address (its interface address, NAT rules, the containers' name entries
+  and compose file): the command that puts each back is written to ``PENDING`` before
+  the change, and removed when the fault is healed; what is left there is run by a heal.
 
 A lifecycle module: ``status``, ``down`` and ``heal`` use it without importing chaos; the
 faults (:mod:`lab.chaos.faults`) tag what they add with the names defined here.
@@ -103,5 +104,5 @@ def find(machines: list[Machine]) -> list[str]:
         if stopped:
             found.append(f"{name}: {stopped} stopped lab container(s)")
         if settings:
-            found.append(f"{name}: {settings} setting(s) a fault changed, not yet put back")
+            found.append(f"{name}: {settings} change(s) a fault made, not yet put back")
     return found

@@ -29,7 +29,7 @@ def named_master(topology: Topology, access: Access, shard_number: int) -> Redis
             with probe.client(*sentinel.address, access.sentinels, timeout=1) as s:
                 host, port = s.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME",
                                                shard.monitor_name)
-                votes[(host, int(port))] += 1
+                votes[(topology.address_of(host), int(port))] += 1
         except Exception:  # noqa: BLE001 - an unreachable Sentinel does not vote
             continue
     for address, _ in votes.most_common():

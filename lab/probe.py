@@ -125,18 +125,19 @@ def _sentinel(sentinel: SentinelInstance, topology: Topology, access: Access
         with client(*sentinel.address, access) as r:
             for number in sentinel.shards:
                 name = topology.shard(number).monitor_name
-                view.monitors[number] = _monitor(r, name)
+                view.monitors[number] = _monitor(r, name, topology.address_of)
     except redis.RedisError as exc:
         view.error = _describe(exc)
     return view
 
 
-def _monitor(r: redis.Redis, name: str) -> MonitorView:
+def _monitor(r: redis.Redis, name: str,
+             address_of: Callable[[str], str] = str) -> MonitorView:
     # Raw SENTINEL sub-commands: redis-py's parsers for them change between versions.
     monitor = MonitorView()
     addr = r.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", name)
-    if addr:
-        monitor.master_address = (addr[0], int(addr[1]))
+    if addr:  # a name where Sentinel announces hostnames
+        monitor.master_address = (address_of(addr[0]), int(addr[1]))
     master = _pairs(r.execute_command("SENTINEL", "MASTER", name))
     monitor.flags = master.get("flags", "")
     replicas = [_pairs(x) for x in r.execute_command("SENTINEL", "REPLICAS", name)]

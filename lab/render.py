@@ -114,6 +114,10 @@ def render(config: LabConfig, topology: Topology, password: str, images: Images,
         "hostnames": config.machines.hostnames,
         "host": (lambda server: server.name) if config.machines.hostnames
         else (lambda server: server.address),
+        # ... and what replicas and Sentinels announce ([machines] announce_hostnames).
+        "announce_hostnames": config.machines.announce_hostnames,
+        "announced": (lambda server: server.name) if config.machines.announce_hostnames
+        else (lambda server: server.address),
         "hosts": [(s.name, s.address) for s in topology.servers],
     }
     first_port, last_port = topology.haproxy_ports
@@ -181,12 +185,12 @@ class SentinelCheck:
     def backend(self) -> str:
         return f"shard{self.instance.shard}_{self.server}"
 
-    @property
-    def answer(self) -> str:
-        """``SENTINEL get-master-addr-by-name``'s reply naming the instance (RESP: ``*2``,
-        then ``$len ip``, ``$len port``), escaped for haproxy.cfg."""
-        ip, port = self.instance.server.address, str(self.instance.port)
-        return f"*2\\r\\n${len(ip)}\\r\\n{ip}\\r\\n${len(port)}\\r\\n{port}\\r\\n"
+    def answer(self, host: str) -> str:
+        """``SENTINEL get-master-addr-by-name``'s reply naming the instance as ``host``
+        (its address, or its server's name when Sentinel announces names), in RESP: ``*2``,
+        then ``$len host``, ``$len port``, escaped for haproxy.cfg."""
+        port = str(self.instance.port)
+        return f"*2\\r\\n${len(host)}\\r\\n{host}\\r\\n${len(port)}\\r\\n{port}\\r\\n"
 
 
 def sentinel_checks(topology: Topology, shard: Shard) -> list[SentinelCheck]:

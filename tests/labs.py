@@ -62,13 +62,13 @@ def article_config(directory: Path) -> Path:
 
 
 def spread_config(directory: Path, engine: str = SPREAD_ENGINE) -> Path:
-    """The spread layout as teams run it: servers named in every config ([machines]
-    hostnames), ACL users, and TLS where the engine has it ([security]): CI's routing
-    checks, its matrix and its security tests run on it; the article lab stays as the
-    article had it (addresses, one password, plaintext)."""
+    """The spread layout as teams run it: servers named in every config and announced by
+    name ([machines] hostnames, announce_hostnames), ACL users, and TLS where the engine
+    has it ([security]): CI's routing checks, its matrix and its security tests run on it;
+    the article lab stays as the article had it (addresses, one password, plaintext)."""
     tls = "" if engines.get(engine).no_tls else "tls = true\n"
     return write_config(directory, name="rhl-e2e", subnet=SPREAD_SUBNET, layout="spread",
-                        machines="hostnames = true\n",
+                        machines="hostnames = true\nannounce_hostnames = true\n",
                         extra=f'[images]\nengine = "{engine}"\n{QUICK_RESYNC}'
                               f'[security]\nacl = true\n{tls}')
 

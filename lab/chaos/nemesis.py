@@ -177,13 +177,19 @@ class Nemesis:
             if not machine.ok("command -v redis-cli >/dev/null"):
                 raise FaultSkipped(f"{server}: redis-cli is not installed (apt-get install "
                                    "redis-tools)")
-            marker = f"# fault {applied.id}"
-            machine.run(f"mkdir -p {PENDING.rsplit('/', 1)[0]} && "
-                        f"echo {shlex.quote(f'{undo} {marker}')} >> {PENDING}")
-            applied.undo.append((server, f"{undo}; sed -i '/{marker}$/d' {PENDING}"))
+            self.remember_undo(applied, server, undo)
             machine.run(f"answer=$({command}) && [ \"$answer\" = OK ] || "
                         "{ echo \"$answer\" >&2; exit 1; }")
         return applied
+
+    def remember_undo(self, applied: Applied, server: str, undo: str) -> None:
+        """Add ``undo`` (a one-line shell command) to ``applied``, after writing it to the
+        server's pending-undo file, so that a heal after a crashed controller (``nox -s
+        heal``) still runs it; the heal of ``applied`` runs it and forgets it."""
+        marker = f"# fault {applied.id}.{len(applied.undo)}"  # one line each
+        self.machines[server].run(f"mkdir -p {PENDING.rsplit('/', 1)[0]} && "
+                                  f"echo {shlex.quote(f'{undo} {marker}')} >> {PENDING}")
+        applied.undo.append((server, f"{undo}; sed -i '/{marker}$/d' {PENDING}"))
 
     # As an argument of :meth:`redis_cli`: the lab's password, and the password replicas
     # authenticate with (the replication user's with [security] acl), expanded on the

@@ -122,7 +122,8 @@ class Observers:
             for number, monitor in monitors.items():
                 try:
                     reply = r.execute_command("SENTINEL", "get-master-addr-by-name", monitor)
-                    named = f"{reply[0]}:{reply[1]}" if reply else None
+                    named = f"{self.topology.address_of(reply[0])}:{reply[1]}" if reply \
+                        else None
                 except redis.RedisError:
                     named = None
                     r.close()

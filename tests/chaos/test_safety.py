@@ -109,7 +109,7 @@ def test_status_reports_leftovers_and_heal_removes_them(chaos_lab):
     assert status.returncode == 1
     assert "redis2: 1 stopped lab container(s)" in status.stdout
     assert "redis3: 3 tagged iptables rule(s)" in status.stdout  # 2 jumps + the rule
-    assert "redis1: 2 setting(s) a fault changed, not yet put back" in status.stdout
+    assert "redis1: 2 change(s) a fault made, not yet put back" in status.stdout
     healed = run_lab("chaos", "--heal", config=chaos_lab.config_path)
     assert healed.returncode == 0, healed.stdout
     assert "no fault leftovers" in healed.stdout

@@ -4,8 +4,7 @@ import re
 import subprocess
 import uuid
 
-import redis.sentinel
-
+from lab.clients import NamedSentinel
 from lab.probe import client
 from lab.versions import engine_version
 
@@ -74,7 +73,8 @@ def test_every_sentinel_names_the_master_and_has_quorum(running_lab):
             with client(*sentinel.address, running_lab.access.sentinels) as s:
                 host, port = s.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME",
                                                shard.monitor_name)
-                assert (host, int(port)) == master.address
+                # a server's name where Sentinel announces hostnames
+                assert (topo.address_of(host), int(port)) == master.address
                 assert str(s.execute_command("SENTINEL", "CKQUORUM",
                                              shard.monitor_name)).startswith("OK")
 
@@ -82,8 +82,11 @@ def test_every_sentinel_names_the_master_and_has_quorum(running_lab):
 def test_redis_py_sentinel_client_finds_a_working_master(running_lab):
     topo = running_lab.lab.topology
     for shard in topo.shards:
-        sentinel = redis.sentinel.Sentinel(
-            [s.address for s in topo.sentinels_of(shard)], socket_timeout=2,
+        # The lab's Sentinel client reads the servers' names (announce-hostnames) as
+        # their addresses: this host has no resolver entry for them.
+        sentinel = NamedSentinel(
+            [s.address for s in topo.sentinels_of(shard)],
+            {s.name: s.address for s in topo.servers}, socket_timeout=2,
             sentinel_kwargs={"socket_timeout": 2, **running_lab.access.sentinels.redis_kwargs()},
         )
         master = sentinel.master_for(shard.monitor_name, socket_timeout=2, decode_responses=True,

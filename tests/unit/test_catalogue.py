@@ -16,7 +16,7 @@ from tests.fakes import FakeMachine
 
 CATALOGUE = ("manual-failover", "manual-failover-coordinated", "no-promotable-replica",
              "min-replicas-noreplicas", "sentinel-tilt", "master-reboot-down-after",
-             "stale-replicas-partition", "masterauth-rejoin")
+             "stale-replicas-partition", "masterauth-rejoin", "new-address")
 SETTLED = Convergence(settled=True, seconds=3.0, datasets_equal=True)
 PASSWORD = "s3cret-password-never-on-a-command-line"
 
@@ -35,7 +35,7 @@ def test_every_catalogue_scenario_names_its_upstream_reference_and_known_faults(
     # Hand-written sequences only: the Hypothesis search never draws them.
     for name in ("manual-failover", "replica-priority-zero", "require-replicas",
                  "sentinel-reboot-period", "drop-masterauth", "pause-replicas",
-                 "freeze-sentinel", "cut-replication"):
+                 "freeze-sentinel", "cut-replication", "new-address"):
         assert name in faults.registered() and name not in faults.searched()
 
 
@@ -150,7 +150,7 @@ def test_settings_faults_write_their_undo_first_and_never_the_password():
     assert "redis-cli $([ -f /opt/redis-ha-lab/tls/ca.crt ] && echo --tls --cacert" in change
     assert "requirepass" in change and "/opt/redis-ha-lab/conf/redis-*.conf" in change
     [(server, undo)] = applied.undo
-    assert server == "redis1" and f"sed -i '/# fault {applied.id}$/d'" in undo
+    assert server == "redis1" and f"sed -i '/# fault {applied.id}.0$/d'" in undo
     assert "HEAL" not in undo and f"sh {leftovers.PENDING}" in leftovers.HEAL_EVERYTHING
 
 
@@ -173,4 +173,63 @@ def test_leftover_settings_are_counted():
     topo = topology.build(config.from_dict({}))
     machine = FakeMachine(topo.servers[0]).answer(r"grep -c", "0\n0\n0\n2\n")
     assert leftovers.find([machine]) == [
-        "redis1: 2 setting(s) a fault changed, not yet put back"]
+        "redis1: 2 change(s) a fault made, not yet put back"]
+
+
+def named_nemesis():
+    """A fake nemesis whose machines run the named lab ([machines] hostnames)."""
+    nemesis, machines, topo = fake_nemesis()
+    machines["redis1"].answer(r"^grep -q 'redis1:192.168.56.11'", "", 0)
+    machines["redis1"].answer(r"^ip -o -4 addr show", "eth1 24\n")
+    return nemesis, machines, topo
+
+
+def test_new_address_moves_the_name_and_refuses_the_old_address_each_undo_written_first():
+    nemesis, machines, topo = named_nemesis()
+    applied = faults.inject(nemesis, "new-address", shard=1)
+    assert applied.target == {"server": "redis1", "old": "192.168.56.11",
+                              "new": "192.168.56.111"}
+    moved = machines["redis1"].commands
+    add = moved.index("ip addr add 192.168.56.111/24 dev eth1")
+    # each change's undo went to the pending file before the change
+    assert "ip addr del 192.168.56.111/24 dev eth1" in moved[add - 1]
+    assert leftovers.PENDING in moved[add - 1]
+    for chain in ("PREROUTING", "OUTPUT"):
+        [dnat] = machines["redis1"].ran(f"^iptables -w -t nat -A {chain} ")
+        assert "-d 192.168.56.111 -j DNAT --to-destination 192.168.56.11 " in dnat
+    # every machine's containers resolve the name to the new address (in place)
+    for machine in machines.values():
+        [resolve] = machine.ran(r"^for c in \$\(docker ps -q")
+        assert "s/^192\\.168\\.56\\.11([[:space:]]+redis1)$/192.168.56.111\\1/" in resolve
+        assert 'cat "$h.rhl" > "$h"' in resolve  # a bind mount: written in place
+    # the old address refuses the other machines and the server's own processes,
+    # never what came through the new address (nor the lab's observers: not a source)
+    [rules] = machines["redis1"].ran("RHL-INPUT -s")
+    to_old = ("-p tcp -d 192.168.56.11 -m multiport --dports 6379,6380,6381,26379,26380,26381 "
+              "-m conntrack ! --ctstate DNAT")
+    for other in ("192.168.56.12", "192.168.56.13"):
+        assert f"iptables -w -A RHL-INPUT -s {other} {to_old} " \
+               "-j REJECT --reject-with tcp-reset" in rules
+    assert f"-A RHL-OUTPUT {to_old} -j REJECT" in rules
+    assert all(not m.ran("RHL-INPUT -s") for name, m in machines.items() if name != "redis1")
+    # the heal (the undo, run last to first): refusals lifted, the name back on every
+    # machine, connections through the new address reset, then NAT and address removed
+    order = [undo for _, undo in reversed(applied.undo)]
+    first = lambda text: next(i for i, u in enumerate(order) if text in u)  # noqa: E731
+    assert first("iptables -w -D RHL-INPUT -s") < first("/192.168.56.11\\1/") \
+        < first("--ctorigdst 192.168.56.111") < first("-t nat -D") < first("ip addr del")
+    reset = order[first("--ctorigdst 192.168.56.111")]
+    assert "-I RHL-INPUT 1" in reset and "sleep 1" in reset and "-D RHL-OUTPUT" in reset
+    assert len([u for _, u in applied.undo if "# fault" in u or "sed -i" in u]) == 4 + 3
+
+
+def test_new_address_needs_named_servers_and_a_free_address():
+    nemesis, machines, topo = fake_nemesis()
+    machines["redis1"].answer(r"^grep -q", "", 1)  # the compose file names no server
+    with pytest.raises(faults.FaultSkipped, match=r"set \[machines\] hostnames = true"):
+        faults.inject(nemesis, "new-address", shard=1)
+    assert not machines["redis1"].ran("^ip addr add")
+    from lab.chaos.faults.machines import new_address
+    assert new_address(topo, "192.168.56.0/24", "192.168.56.11") == "192.168.56.111"
+    with pytest.raises(faults.FaultSkipped, match="no free address 100 above 192.168.56.200"):
+        new_address(topo, "192.168.56.0/24", "192.168.56.200")

@@ -151,3 +151,25 @@ def test_with_hostnames_every_config_names_the_servers_and_the_machines_resolve_
                                                  "provisions"):
         config.from_dict({"machines": {"backend": "ssh", "mode": "adopt", "hostnames": True},
                           "adopt": {"password_env": "X"}})
+
+
+def test_announcing_hostnames_replicas_and_sentinels_announce_names_and_haproxy_expects_them():
+    named = files(bundles("spread", machines={"hostnames": True,
+                                              "announce_hostnames": True})[1])
+    assert "replica-announce-ip redis2\n" in named["conf/redis-6380.conf"]
+    assert "bind 192.168.56.12 127.0.0.1" in named["conf/redis-6380.conf"]  # still binds
+    sentinel = named["conf/sentinel-26379.conf"]
+    assert "sentinel announce-ip redis2\n" in sentinel
+    assert "sentinel announce-hostnames yes\n" in sentinel
+    assert sentinel.index("announce-hostnames") < sentinel.index("sentinel monitor")
+    # HAProxy's Sentinel checks expect the name Sentinel now answers with
+    haproxy = named["conf/haproxy.cfg"]
+    assert "string *2\\r\\n$6\\r\\nredis1\\r\\n$4\\r\\n6379\\r\\n" in haproxy
+    assert "$13\\r\\n192.168.56.11" not in haproxy
+    resolving = files(bundles("spread", machines={"hostnames": True})[1])
+    assert "string *2\\r\\n$13\\r\\n192.168.56.11\\r\\n$4\\r\\n6379\\r\\n" in \
+        resolving["conf/haproxy.cfg"]
+    with pytest.raises(config.ConfigError, match=r"announce_hostnames = true .* set hostnames "
+                                                 "= true too"):
+        config.from_dict({"machines": {"announce_hostnames": True}})
+

@@ -7,7 +7,7 @@ import pytest
 
 from lab import config, render, routes, topology
 from lab.cli import main
-from lab.clients import RouteMap
+from lab.clients import NamedSentinel, RouteMap
 from lab.routes import Ack, RouteError
 
 CFG = config.from_dict({})
@@ -108,3 +108,16 @@ def test_bad_routes_and_ack_modes_are_one_line_and_exit_2(argv, says, capsys, tm
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert says in err and "\n" not in err
+
+
+def test_the_sentinel_client_reads_a_servers_name_as_its_address():
+    sentinel = NamedSentinel([("192.0.2.1", 26379)], {"redis1": "192.168.56.11"})
+    sentinel.sentinels[0].sentinel_masters = lambda: {
+        "shard1": {"ip": "redis1", "port": 6379, "is_master": True, "is_sdown": False,
+                   "is_odown": False, "num-other-sentinels": 2}}
+    assert sentinel.discover_master("shard1") == ("192.168.56.11", 6379)
+    assert sentinel.filter_slaves([{"ip": "redis1", "port": 6380, "is_odown": False,
+                                    "is_sdown": False},
+                                   {"ip": "10.0.0.9", "port": 6381, "is_odown": False,
+                                    "is_sdown": False}]) == [("192.168.56.11", 6380),
+                                                             ("10.0.0.9", 6381)]
