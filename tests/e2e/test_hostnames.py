@@ -88,7 +88,7 @@ def test_a_server_at_a_new_address_is_followed_by_sentinel_and_not_by_haproxy(sp
     finally:
         for machine in machines:
             machine.close()
-    assert status_once_settled(spread_lab.config).returncode == 0
+    assert status_once_settled(spread_lab.config_path).returncode == 0
 
 
 def _within(bound_s: float, check) -> bool:
