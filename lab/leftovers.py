@@ -10,8 +10,8 @@ removes it, whatever run (or crashed controller) left it:
   them;
 * a netem qdisc on any interface;
 * settings a fault changed at run time (``CONFIG SET``, ``SENTINEL SET``), and a moved
-  server's new address (its interface address, NAT rules, the containers' name entries
-  and compose file): the command that puts each back is written to ``PENDING`` before
+  server's new address (its interface address, NAT rules, the containers' name
+  entries): the command that puts each back is written to ``PENDING`` before
   the change, and removed when the fault is healed; what is left there is run by a heal.
 
 A lifecycle module: ``status``, ``down`` and ``heal`` use it without importing chaos; the
