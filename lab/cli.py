@@ -17,7 +17,7 @@ from lab.context import Lab
 from lab.errors import LabError
 from lab.paths import REPORTS
 from lab.progress import show_progress
-from lab.routes import ROUTES
+from lab.routes import ROUTES, WORKLOADS
 
 MAX_REPEAT = 100
 MAX_EXAMPLES = 10_000
@@ -250,6 +250,9 @@ def _client_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ack", metavar="MODE", default=None,
                    help="when a write counts: plain, or wait:N[:MS] (WAIT N replicas after "
                         "each write; default: [clients] ack, plain)")
+    p.add_argument("--workload", metavar="KIND", default=None,
+                   help=f"what the workload's clients do: {', '.join(WORKLOADS)} (default: "
+                        "[clients] workload, register)")
 
 
 def _load_arguments(p: argparse.ArgumentParser) -> None:
@@ -369,7 +372,7 @@ def _chaos(args: argparse.Namespace) -> int:
         profile = None
     if args.no_scenarios and not profile:
         raise LabError("--no-scenarios with --no-hypothesis leaves nothing to run")
-    clients = lab.config.clients_for(args.route, args.ack)
+    clients = lab.config.clients_for(args.route, args.ack, args.workload)
     if not args.plan:
         _reachable(lab)
     load = None

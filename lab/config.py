@@ -92,6 +92,7 @@ class ClientSettings:
 
     route: str = routes.DEFAULT_ROUTE
     ack: str = routes.DEFAULT_ACK
+    workload: str = routes.DEFAULT_WORKLOAD  # routes.WORKLOADS
 
 
 @dataclass(frozen=True)
@@ -223,13 +224,15 @@ class LabConfig:
         """The deployment exists already: observe and attack it, never install or remove."""
         return self.machines.mode == "adopt"
 
-    def clients_for(self, route: str | None = None, ack: str | None = None) -> routes.Clients:
-        """``--route``/``--ack`` (None: ``[clients]``), refused (RouteError) when unknown or
-        when this lab cannot offer them."""
+    def clients_for(self, route: str | None = None, ack: str | None = None,
+                    workload: str | None = None) -> routes.Clients:
+        """``--route``/``--ack``/``--workload`` (None: ``[clients]``), refused (RouteError)
+        when unknown or when this lab cannot offer them."""
         chosen = routes.Clients(
             routes.parse_route(route) if route is not None else self.clients.route,
             routes.parse_ack(ack if ack is not None else self.clients.ack,
-                             "--ack" if ack is not None else f"{self.source}: [clients] ack ="))
+                             "--ack" if ack is not None else f"{self.source}: [clients] ack ="),
+            routes.parse_workload(workload) if workload is not None else self.clients.workload)
         why = routes.unavailable(chosen.route, self.haproxy.checked_first_port, chosen.ack,
                                  self.redis.replicas_per_shard)
         if why:
@@ -585,6 +588,7 @@ def _check_consistency(config: LabConfig) -> None:
         )
     try:
         routes.parse_ack(config.clients.ack, f"{src}: [clients] ack =")
+        routes.parse_workload(config.clients.workload, f"{src}: [clients] workload =")
     except routes.RouteError as exc:
         raise ConfigError(str(exc)) from None
     checked = config.haproxy.checked_first_port

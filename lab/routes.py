@@ -29,8 +29,9 @@ from dataclasses import dataclass
 
 from lab.errors import LabError
 
-__all__ = ["ACK_TIMEOUT_MS", "DEFAULT_ACK", "DEFAULT_ROUTE", "ROUTES", "Ack", "Clients",
-           "RouteError", "master_backend", "parse_ack", "parse_route", "unavailable"]
+__all__ = ["ACK_TIMEOUT_MS", "DEFAULT_ACK", "DEFAULT_ROUTE", "DEFAULT_WORKLOAD", "ROUTES",
+           "WORKLOADS", "Ack", "Clients", "RouteError", "master_backend", "parse_ack",
+           "parse_route", "parse_workload", "unavailable"]
 
 ROUTES: dict[str, str] = {
     "haproxy": "HAProxy, tcp-check role:master (the article's)",
@@ -39,6 +40,15 @@ ROUTES: dict[str, str] = {
 }
 DEFAULT_ROUTE = "haproxy"
 DEFAULT_ACK = "plain"
+# What the chaos workload's clients do (lab.chaos.workload).
+WORKLOADS: dict[str, str] = {
+    "register": "unique keys written once (SET), read back from the replicas (GET)",
+    "list-append": "unique values appended to a few lists per shard (RPUSH), whole lists "
+                   "read through the master and replica ports (LRANGE): what the anomaly "
+                   "checker reads",
+    "both": "each client operation one or the other, half and half",
+}
+DEFAULT_WORKLOAD = "register"
 ACK_TIMEOUT_MS = 200
 # WAIT must answer before the workload's socket timeout (0.5 s) gives up on the write.
 MAX_ACK_TIMEOUT_MS = 400
@@ -74,14 +84,24 @@ class Clients:
 
     route: str = DEFAULT_ROUTE
     ack: Ack = Ack()
+    workload: str = DEFAULT_WORKLOAD
 
     @property
     def label(self) -> str:
-        """``haproxy``, ``sentinel-client, wait:1``: plain is the default, left out."""
-        return self.route if not self.ack.replicas else f"{self.route}, {self.ack}"
+        """``haproxy``, ``sentinel-client, wait:1``, ``haproxy, list-append``: the
+        defaults (plain, register) are left out."""
+        return ", ".join([self.route, *([str(self.ack)] if self.ack.replicas else []),
+                          *([self.workload] if self.workload != DEFAULT_WORKLOAD else [])])
 
     def to_json(self) -> dict:
-        return {"route": self.route, "ack": self.ack.name}
+        return {"route": self.route, "ack": self.ack.name, "workload": self.workload}
+
+
+def parse_workload(text: str, where: str = "--workload") -> str:
+    if text not in WORKLOADS:
+        raise RouteError(f"{where} {text!r} is not a workload; choose one of "
+                         f"{', '.join(WORKLOADS)}")
+    return text
 
 
 def parse_route(text: str, where: str = "--route") -> str:

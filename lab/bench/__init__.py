@@ -12,7 +12,8 @@ targets beside them. Targets are reported, not asserted: these machines are nois
 ``command``     the options and one run of the chosen measurements
 ``numbers``     medians over runs that may lack a number
 ``lifecycle`` ``load`` ``chaos`` ``hypothesis`` ``workshop`` ``matrix`` ``routes``
-``campaign`` ``search`` ``report``: the measurements, in the order ``--what all`` runs them
+``campaign`` ``search`` ``report`` ``checker``: the measurements, in the order ``--what
+all`` runs them
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from __future__ import annotations
 # isort: off
 # They register in this order: the order of --what all and of --help.
 from lab.bench import lifecycle, load, chaos, hypothesis, workshop  # noqa: F401
-from lab.bench import matrix, routes, campaign, search, report  # noqa: F401
+from lab.bench import matrix, routes, campaign, search, report, checker  # noqa: F401
 # isort: on
 from lab.bench.base import MEASUREMENTS, Measurement, say
 from lab.bench.command import add_arguments, main, parse, run

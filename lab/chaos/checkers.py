@@ -23,6 +23,8 @@
 ``stale reads``   reads through replica ports that missed a write acknowledged earlier
 ``acl denials``   commands the shard's instances' ACLs refused during the recording, per
                   user and command (ACL LOG's counts after less before)
+``anomalies``     of the list-append operations, against each list's final content
+                  (:mod:`lab.chaos.anomalies`, one definition per class)
 
 Every function takes the event list of :func:`lab.chaos.history.read` (sorted by ``t``)
 and tolerates the hard cases: no events, a fault that never healed, events slightly out
@@ -35,6 +37,7 @@ import bisect
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 
+from lab.chaos import anomalies
 from lab.topology import backend_name, haproxy_instance
 
 # A write the serving instance acknowledged (with WAIT, confirmed or not).
@@ -84,6 +87,12 @@ class ShardMeasures:
     # ("sentinel slaveof"); None: ACL LOG not read (an older history, an instance that
     # did not answer).
     acl_denials: dict[str, int] | None = None
+    # The list-append anomalies (lab.chaos.anomalies.CLASSES -> count; a class that needs
+    # the final lists is None when they could not be read); None: no list operations.
+    anomalies: dict[str, int | None] | None = None
+    # The first witnesses of each class (Anomaly as plain data), for the report.
+    anomaly_examples: dict[str, list[dict]] = field(default_factory=dict)
+    appends: dict[str, int] = field(default_factory=dict)  # outcome -> count
 
     @property
     def split_brain_s(self) -> float:
@@ -134,14 +143,19 @@ def measure(
         mine = [o for o in ops if o["shard"] == shard]
         writes = [o for o in mine if o["op"] == "write"]
         reads = [o for o in mine if o["op"] == "read"]
+        appends = [o for o in mine if o["op"] == "append"]
+        # What a client's write is for availability: a key set or a value appended.
+        any_writes = sorted(writes + appends, key=lambda o: o["t"]) if appends else writes
         m.writes = dict(Counter(o["outcome"] for o in writes))
         m.reads = dict(Counter(o["outcome"] for o in reads))
+        m.appends = dict(Counter(o["outcome"] for o in appends))
         m.errors = dict(Counter(o.get("error") or ("unconfirmed" if o["outcome"] == "unconfirmed"
                                                    else "unknown")
                                 for o in mine if o["outcome"] != "ok"))
-        m.outage_s, m.outage_open = outage(writes, windows, _span(events))
-        for host in sorted({o["host"] for o in writes}):
-            seconds, _ = outage([o for o in writes if o["host"] == host], windows, _span(events))
+        m.outage_s, m.outage_open = outage(any_writes, windows, _span(events))
+        for host in sorted({o["host"] for o in any_writes}):
+            seconds, _ = outage([o for o in any_writes if o["host"] == host], windows,
+                                _span(events))
             if seconds is not None:
                 m.outage_by_haproxy[host] = seconds
         if first_fault is not None:
@@ -149,7 +163,7 @@ def measure(
             if switch:
                 m.failover_s = round(switch[0] - first_fault, 3)
                 m.new_master = switch[1]
-                after = [o["end"] for o in writes
+                after = [o["end"] for o in any_writes
                          if o["outcome"] == "ok" and o["start"] >= switch[0]]
                 if after:
                     m.writes_resumed_s = round(min(after) - first_fault, 3)
@@ -158,8 +172,8 @@ def measure(
         m.unconfirmed = m.writes.get("unconfirmed", 0)
         m.unconfirmed_lost = unconfirmed_lost(events, shard, writes)
         voters = len(sentinels[shard]) if sentinels and shard in sentinels else None
-        m.demoted_writes, m.demoted_write_s = demoted(writes, named_majority(events, shard,
-                                                                             voters))
+        m.demoted_writes, m.demoted_write_s = demoted(any_writes,
+                                                      named_majority(events, shard, voters))
         m.split_brain_roles_s = round(split_brain_roles(events, shard), 3)
         backend = master_backends.get(shard)
         m.split_brain_haproxy_s = round(split_brain_haproxy(events, backend), 3) \
@@ -171,8 +185,24 @@ def measure(
                                             else _span(events)[0])
         m.replica_link_down_s = round(replica_link_down(events, shard, first_fault), 3)
         m.acl_denials = acl_denials(events, shard)
+        if appends or any(o["op"] == "lrange" for o in mine):
+            m.anomalies, m.anomaly_examples = list_anomalies(events, shard, mine)
         result[shard] = m
     return result
+
+
+def list_anomalies(events: list[dict], shard: int, ops: list[dict]
+                   ) -> tuple[dict[str, int | None], dict[str, list[dict]]]:
+    """The shard's list-append anomalies against the lists its final master held
+    (``readback-lists``); without them, the classes that need them are None."""
+    final = next((e["lists"] for e in events if e["type"] == "readback-lists"
+                  and e["shard"] == shard), None)
+    found = anomalies.check(ops, final)
+    counts: dict[str, int | None] = dict(found.counts)
+    if final is None:
+        counts.update(dict.fromkeys(anomalies.NEED_FINAL))
+    return counts, {kind: [asdict(a) for a in examples]
+                    for kind, examples in found.examples.items()}
 
 
 def clock_start(windows: list[Window]) -> float | None:

@@ -304,6 +304,7 @@ class RunOptions:
     schedule: dict | None = None  # lab.chaos.schedule.Order.to_json()
     route: str | None = None
     ack: str | None = None
+    workload: str | None = None
     replay: str | None = None  # a replay: the failure's id
     exercises: list[str] = field(default_factory=list)  # a workshop: what it ran ...
     auto: bool | None = None  # ... and whether unattended (--auto)

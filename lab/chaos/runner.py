@@ -233,13 +233,18 @@ class ChaosSession:
         return counts
 
     def read_back(self, h: History) -> None:
-        """Record, per shard, which written keys its final master holds."""
+        """Record, per shard, which written keys its final master holds, and the final
+        list of every list key the workload touched (``readback-lists``)."""
         keys: dict[int, list[str]] = {}
+        lists: dict[int, set[str]] = {}
         for e in history.read(h.path):
             if e["type"] == "op" and e["op"] == "write":
                 keys.setdefault(e["shard"], []).append(e["key"])
+            elif e["type"] == "op" and e["op"] in ("append", "lrange"):
+                lists.setdefault(e["shard"], set()).add(e["key"])
         for shard in self.topology.shards:
             wanted = keys.get(shard.number, [])
+            listed = sorted(lists.get(shard.number, ()))
             try:
                 master = self.nemesis.master_of(shard.number)
                 with probe.client(*master.address, self.lab.access,
@@ -249,11 +254,22 @@ class ChaosSession:
                         chunk = wanted[i:i + 500]
                         present += [k for k, v in zip(chunk, r.mget(chunk), strict=True)
                                     if v is not None]
+                    with r.pipeline(transaction=False) as pipe:
+                        for key in listed:
+                            pipe.lrange(key, 0, -1)
+                        final = dict(zip(listed, pipe.execute(), strict=True)) if listed else {}
                 h.record("readback", shard=shard.number, master=master.label,
                          written=len(wanted), present=present)
+                if listed:
+                    h.record("readback-lists", shard=shard.number, master=master.label,
+                             lists={key: [v.decode() if isinstance(v, bytes) else v
+                                          for v in values] for key, values in final.items()})
             except (redis.RedisError, masters.NoMasterError) as exc:
                 h.record("readback", shard=shard.number, master=None, written=len(wanted),
                          present=None, error=str(exc))
+                if listed:
+                    h.record("readback-lists", shard=shard.number, master=None, lists=None,
+                             error=str(exc))
 
 
 class Recording:
@@ -283,7 +299,8 @@ class Recording:
                                "sentinels": [x.label for x in topology.sentinels_of(s)]}
                     for s in topology.shards},
             route=session.clients.route, ack=session.clients.ack.name,
-            target_shard=target_shard, expect=expect.to_json(), slo=thresholds,
+            workload=session.clients.workload, target_shard=target_shard,
+            expect=expect.to_json(), slo=thresholds,
             election_retry_s=lab.config.sentinel.failover_timeout_ms / 1000,
             # Which ACL user each side connects as (None: the default user).
             users={"observers": observer.username, "workload": app.username}, **meta)
@@ -292,7 +309,8 @@ class Recording:
         self.workload = Workload(topology, app, self.history,
                                  f"{session.run_id}:{path.stem}",
                                  WorkloadSettings(route=session.clients.route,
-                                                  ack=session.clients.ack))
+                                                  ack=session.clients.ack,
+                                                  kind=session.clients.workload))
         with self.phases.timing("start"):
             self.observers.start()
             self.workload.start()

@@ -1,4 +1,6 @@
-"""The chaos workload: unique-key writes to each shard's master, reads from its replicas.
+"""The chaos workload: unique-key writes to each shard's master, reads from its replicas;
+and (``[clients] workload = "list-append"`` or ``"both"``) appends to lists and whole-list
+reads, what :mod:`lab.chaos.anomalies` judges.
 
 Each client process writes ``SET <run>:<process>:<seq> <seq>`` to the shard its key
 belongs to (:meth:`~lab.topology.Topology.shard_of`, like a sharding client), along the
@@ -20,6 +22,13 @@ instance that served it (``served``, ``ip:port``, from ``CLIENT INFO``):
 Clients never retry (redis-py retries silently by default: that would hide outages)
 and time out fast, so a frozen master shows up as a gap, not as one slow call.
 Processes use the HAProxies of different servers, round robin.
+
+The list-append half: each client appends values unique in the run (``RPUSH k
+<client>-<seq>``, op ``append``) to one of :data:`LISTS_PER_SHARD` lists of a shard, the
+set renewed every :data:`LIST_ROTATE_S` seconds so lists stay short, and reads whole lists
+(``LRANGE k 0 -1``, op ``lrange``, its ``value`` the list) through the master port or
+the replica port (``kind``), half and half. Appends count like writes (acknowledgement,
+WAIT, outcome); a read that fails shows nothing.
 """
 
 from __future__ import annotations
@@ -35,10 +44,13 @@ from lab.access import Access
 from lab.chaos.history import History
 from lab.clients import Link, RouteMap
 from lab.failures import classify, server_refused
-from lab.routes import DEFAULT_ROUTE, Ack
+from lab.routes import DEFAULT_ROUTE, DEFAULT_WORKLOAD, Ack
 from lab.topology import Shard, Topology, shard_number
 
 OP_TIMEOUT_S = 0.5
+LISTS_PER_SHARD = 4  # lists appended to at once: a few, so clients meet on them
+LIST_ROTATE_S = 5.0  # a new set of lists this often: a read stays short
+LIST_READ_RATIO = 0.5  # of list operations; reads are what show anomalies
 
 
 @dataclass
@@ -49,6 +61,7 @@ class WorkloadSettings:
     max_ops: int = 200_000  # a hard bound, whatever the duration
     route: str = DEFAULT_ROUTE
     ack: Ack = Ack()
+    kind: str = DEFAULT_WORKLOAD  # lab.routes.WORKLOADS
 
 
 class Workload:
@@ -92,12 +105,20 @@ class Workload:
         written: dict[int, list[str]] = {n: [] for n in numbers}
         rng = random.Random(f"{self.run_id}:{process}")
         picks = {n: random.Random(f"{self.run_id}:{process}:{n}") for n in numbers}
+        lists = random.Random(f"{self.run_id}:{process}:lists")
+        kind = self.settings.kind
+        started = time.monotonic()
         seq = 0
         while not self._stop.is_set():
             with self._lock:
                 if self._ops >= self.settings.max_ops:
                     break
                 self._ops += 1
+            if kind == "list-append" or (kind == "both" and lists.random() < 0.5):
+                seq += 1
+                self._list_op(links, process, lists, seq, time.monotonic() - started, mine)
+                time.sleep(self.settings.interval_s)
+                continue
             read = rng.random() < self.settings.read_ratio
             number = rng.choice(numbers) if read else None
             if read and written[number]:
@@ -117,16 +138,33 @@ class Workload:
         for link in links.values():
             link.close()
 
+    def _list_op(self, links: dict, process: int, rng: random.Random, seq: int,
+                 elapsed_s: float, mine: set[int]) -> None:
+        """One list operation on a shard of the whole lab (sent when the shard is in this
+        view, as :meth:`_run` does for the register half)."""
+        number = rng.randrange(1, self.topology.key_shards + 1)
+        key = f"{self.run_id}:list:{number}:{int(elapsed_s // LIST_ROTATE_S)}:" \
+              f"{rng.randrange(LISTS_PER_SHARD)}"
+        read = rng.random() < LIST_READ_RATIO
+        port = rng.choice(("master", "replicas")) if read else "master"
+        if number in mine:
+            self._op(links, process, self.topology.shard(number), port, key,
+                     None if read else f"{process}-{seq}",
+                     op="lrange" if read else "append")
+
     def _op(self, links: dict, process: int, shard: Shard, kind: str, key: str,
-            value: str | None) -> str:
+            value: str | None, op: str | None = None) -> str:
+        """One operation (``op``: write or read of a register, by ``kind``; or a list's
+        ``append`` or ``lrange``), recorded with its outcome."""
         link = links.get((shard.number, kind))
         if link is None:
             link = links[(shard.number, kind)] = self.routes.link(
                 shard, kind, process, self.access, OP_TIMEOUT_S)
-        op = "write" if kind == "master" else "read"
+        op = op or ("write" if kind == "master" else "read")
         ack = self.settings.ack
         start = time.time()
         outcome, error, found, confirmed, served = "ok", None, None, None, None
+        listed = None
         try:
             # Connect first (a no-op when connected): a failure here certainly did not
             # reach the server.
@@ -138,13 +176,19 @@ class Workload:
         else:
             acknowledged = False
             try:
-                if op == "write":
-                    r.set(key, value)
+                if op in ("write", "append"):
+                    if op == "write":
+                        r.set(key, value)
+                    else:
+                        r.rpush(key, value)
                     acknowledged = True
                     if ack.replicas:
                         confirmed = r.wait(ack.replicas, ack.timeout_ms)
                         if confirmed < ack.replicas:
                             outcome = "unconfirmed"
+                elif op == "lrange":
+                    listed = [v.decode() if isinstance(v, bytes) else v
+                              for v in r.lrange(key, 0, -1)]
                 else:
                     found = r.get(key) is not None
             except redis.RedisError as exc:
@@ -154,7 +198,7 @@ class Workload:
                 # failed after the master's acknowledgement: unconfirmed.
                 refused = server_refused(exc)
                 outcome = "unconfirmed" if acknowledged else \
-                    "fail" if refused or op == "read" else "unknown"
+                    "fail" if refused or op in ("read", "lrange") else "unknown"
                 if not isinstance(exc, redis.ResponseError):
                     link.disconnect()
         event = {"op": op, "shard": shard.number, "port": link.port, "host": link.entry,
@@ -163,7 +207,11 @@ class Workload:
                  "error": error}
         if op == "read":
             event["found"] = found
-        if ack.replicas and op == "write":
+        elif op == "append":
+            event.update(value=value, kind=kind)
+        elif op == "lrange":
+            event.update(value=listed, kind=kind)
+        if ack.replicas and op in ("write", "append"):
             event["confirmed"] = confirmed
         self.history.record("op", t=event["end"], **event)
         return outcome

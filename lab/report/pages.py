@@ -21,11 +21,12 @@ from lab import measures
 from lab.chaos import history
 from lab.chaos.phases import totals as phase_totals
 from lab.chaos.record import ScenarioResult
-from lab.report import rundata, summary, timeline
+from lab.report import anomaly_words, rundata, summary, timeline
 from lab.report.drawing import topology_svg
 from lab.runs import MATRIX
 
 PAGE = "index.html"
+EXPLAINED = 3  # list-append anomalies put in words, per class and shard
 _TEMPLATES = Path(__file__).with_name("templates")
 
 
@@ -174,7 +175,26 @@ def _section(run: rundata.Run, scenario: rundata.ScenarioRun, shards: list[int])
                  for n in shards if (m := result.measures.get(n))]
     return {"name": scenario.name, "anchor": scenario.anchor, "result": result,
             "chart": chart, "links": links,
-            "per_shard": per_shard, "target": result.target_shard}
+            "per_shard": per_shard, "target": result.target_shard,
+            "anomalies": _anomalies(run, scenario, per_shard)}
+
+
+def _anomalies(run: rundata.Run, scenario: rundata.ScenarioRun, per_shard: list[dict]
+               ) -> dict | None:
+    """The list-append anomalies of each shard: counts per class, and the first witnesses
+    of each in plain words (None: no list operations in this scenario)."""
+    shards = [p for p in per_shard if p["m"].anomalies is not None]
+    if not shards:
+        return None
+    topology = run.results.lab.topology or {}
+    names = {s["address"]: s["name"] for s in topology.get("servers", [])}
+    return {"classes": anomaly_words.CLASS_WORDS,
+            "rows": [{"shard": p["shard"], "counts": p["m"].anomalies} for p in shards],
+            "explained": [(p["shard"], anomaly_words.CLASS_WORDS[kind],
+                           anomaly_words.explain(example, scenario.events, p["shard"], names))
+                          for p in shards
+                          for kind, examples in p["m"].anomaly_examples.items()
+                          for example in examples[:EXPLAINED]]}
 
 
 def _failing_history(run: rundata.Run) -> Path | None:

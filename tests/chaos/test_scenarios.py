@@ -107,9 +107,10 @@ def test_histories_hold_every_kind_of_event(campaign):
 
 
 def test_lost_write_count_matches_an_independent_read_back(chaos_lab):
-    """Run the lost-writes scenario, then check every acknowledged value ourselves."""
+    """Run the lost-writes scenario with both workloads, then check every acknowledged
+    value and every list ourselves; the list anomalies show, with their witnesses."""
     result = recorded("chaos", "-k", "isolate-master-with-clients", "--no-hypothesis",
-                      config=chaos_lab.config_path)
+                      "--workload", "both", config=chaos_lab.config_path)
     results = result.results
     s = scenario(results, "isolate-master-with-clients")
     run_dir = REPORTS / results["run_id"]
@@ -131,3 +132,24 @@ def test_lost_write_count_matches_an_independent_read_back(chaos_lab):
     measured = checkers.measure(events, [1, 2, 3], {n: f"shard{n}" for n in (1, 2, 3)})
     assert {n: m.lost_writes for n, m in measured.items()} == missing_by_shard
     assert {int(k): v["lost_writes"] for k, v in s["measures"].items()} == missing_by_shard
+    # The lists: every acknowledged append looked for in its list on the final master.
+    appended = [e for e in events if e["type"] == "op" and e["op"] == "append"
+                and e["outcome"] in ("ok", "unconfirmed")]
+    assert appended, "the workload acknowledged no append"
+    lost_appends = {}
+    for shard in topo.shards:
+        mine = [e for e in appended if e["shard"] == shard.number]
+        [master] = [i for i in shard.instances
+                    if client(*i.address, access).info("replication")["role"] == "master"]
+        with client(*master.address, access) as r:
+            final = {key: set(r.lrange(key, 0, -1)) for key in {e["key"] for e in mine}}
+        lost_appends[shard.number] = sum(1 for e in mine if e["value"] not in final[e["key"]])
+    assert {int(k): v["anomalies"]["lost-append"] for k, v in s["measures"].items()} == \
+        lost_appends
+    # The old master kept serving its clients while the new one took others': two
+    # histories of shard 1's lists, and values read there that vanished, each with witnesses.
+    target = s["measures"][str(s["target_shard"])]
+    assert target["anomalies"]["incompatible-order"] > 0, target["anomalies"]
+    assert target["anomalies"]["lost-read"] > 0, target["anomalies"]
+    [one, other] = target["anomaly_examples"]["incompatible-order"][0]["ops"]
+    assert one["key"] == other["key"] and one["value"] != other["value"][:len(one["value"])]

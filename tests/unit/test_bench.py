@@ -56,7 +56,7 @@ def test_one_measurement_runs_and_the_others_results_stay(tmp_path, monkeypatch)
 def test_all_is_every_measurement_but_the_search():
     assert [m.name for m in bench.MEASUREMENTS.values() if m.in_all] == \
         ["lifecycle", "load", "chaos", "hypothesis", "workshop", "matrix", "routes",
-         "campaign", "report"]
+         "campaign", "report", "checker"]
 
 
 def test_a_repeat_below_one_is_bad_input(tmp_path):

@@ -121,3 +121,22 @@ def test_the_sentinel_client_reads_a_servers_name_as_its_address():
                                    {"ip": "10.0.0.9", "port": 6381, "is_odown": False,
                                     "is_sdown": False}]) == [("192.168.56.11", 6380),
                                                              ("10.0.0.9", 6381)]
+
+
+def test_a_workload_is_chosen_in_clients_or_on_the_command_line_and_refused_when_unknown(
+        tmp_path, capsys):
+    cfg = config.from_dict({"clients": {"workload": "list-append"}})
+    assert cfg.clients_for().workload == "list-append"
+    assert cfg.clients_for(workload="both").workload == "both"
+    assert cfg.clients_for().label == "haproxy, list-append"
+    assert CFG.clients_for().label == "haproxy" and CFG.clients_for().workload == "register"
+    with pytest.raises(config.ConfigError, match=r"\[clients\] workload = 'lists' is not a "
+                                                 "workload; choose one of register, "
+                                                 "list-append, both"):
+        config.from_dict({"clients": {"workload": "lists"}})
+    (tmp_path / "lab.toml").write_text('[lab]\nname = "x"\n')
+    assert main(["--config", str(tmp_path / "lab.toml"), "chaos", "--workload", "lists",
+                 "--plan"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["redis-ha-lab: error: --workload 'lists' is not a workload; choose one of "
+                   "register, list-append, both"], err
