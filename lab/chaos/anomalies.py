@@ -41,13 +41,23 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["ACKNOWLEDGED", "CLASSES", "NEED_FINAL", "Anomaly", "Anomalies", "check"]
+__all__ = ["ACKNOWLEDGED", "CLASSES", "NEED_FINAL", "WORDS", "Anomaly", "Anomalies", "check"]
 
 ACKNOWLEDGED = ("ok", "unconfirmed")
 CLASSES = ("incompatible-order", "lost-read", "lost-append", "stale-read:master",
            "stale-read:replicas", "non-monotonic-read", "read-your-writes")
 # The classes judged against the final lists: not judged without them.
 NEED_FINAL = ("lost-read", "lost-append")
+# Each class in a few words (the report's table heads, the verdict's findings).
+WORDS = {
+    "incompatible-order": "incompatible orders",
+    "lost-read": "reads of lost writes",
+    "lost-append": "lost appends",
+    "stale-read:master": "stale reads (master port)",
+    "stale-read:replicas": "stale reads (replica port)",
+    "non-monotonic-read": "non-monotonic reads",
+    "read-your-writes": "read-your-writes violations",
+}
 # Witnesses kept per class: the first few are explained, the rest only counted.
 WITNESSES = 5
 

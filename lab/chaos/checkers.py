@@ -8,7 +8,8 @@
                   write through HAProxy that started after that switch (the fault start:
                   the first fault that does more than set the stage, :func:`clock_start`)
 ``lost``          acknowledged writes absent from the shard's final master after heal and
-                  settle; ``indeterminate``: unacknowledged writes that did land
+                  settle (keys set, and values appended to lists: the anomalies' lost
+                  appends); ``indeterminate``: unacknowledged writes that did land
 ``unconfirmed``   (``--ack wait:N``) writes the master acknowledged and fewer than N
                   replicas confirmed; ``unconfirmed_lost``: those of them absent after heal
 ``demoted``       writes acknowledged by a demoted master: an instance a majority of the
@@ -187,6 +188,10 @@ def measure(
         m.acl_denials = acl_denials(events, shard)
         if appends or any(o["op"] == "lrange" for o in mine):
             m.anomalies, m.anomaly_examples = list_anomalies(events, shard, mine)
+            # An appended value is a write too: lost writes count both kinds.
+            lost_appends = m.anomalies["lost-append"]
+            m.lost_writes = None if m.lost_writes is None or lost_appends is None \
+                else m.lost_writes + lost_appends
         result[shard] = m
     return result
 

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import tomli_w
 
+from lab.chaos import anomalies
 from lab.chaos.checkers import ShardMeasures
 from lab.chaos.record import Convergence, Status, Verdict
 from lab.config import LabConfig
@@ -65,6 +66,22 @@ class Expect:
     replica_stuck_s: float | None = None
     # Refusals the instances' ACL LOG must show ("sentinel slaveof": user and command).
     acl_denied: tuple[str, ...] = ()
+    # List-append anomalies (lab.chaos.anomalies classes) this scenario documents beyond
+    # what its lost writes and split brain already document (see documented_anomalies).
+    anomalies: tuple[str, ...] = ()
+
+    def documented_anomalies(self) -> frozenset[str]:
+        """The anomaly classes that are findings here, not failures: data that vanished
+        where lost writes are a documented weakness (lost appends, reads of them, and
+        incompatible orders: a list that lost appends others had read, or restarted
+        empty, shows its readers two histories); two histories and a master port read
+        missing the other history's appends where split brain is; and ``anomalies``."""
+        documented = set(self.anomalies)
+        if self.lost_writes_are_finding or self.max_lost_writes is None:
+            documented |= {"lost-append", "lost-read", "incompatible-order"}
+        if self.split_brain_expected:
+            documented |= {"incompatible-order", "stale-read:master"}
+        return frozenset(documented)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -173,6 +190,28 @@ def select(available: dict[str, Scenario], patterns: list[str]) -> list[Scenario
     return chosen
 
 
+# List-append anomalies that asynchronous replication causes by design: a read through a
+# replica port may lag, so it may miss a client's own append or go back in time. Counted
+# and shown, never a failure.
+BY_DESIGN = frozenset({"stale-read:replicas", "non-monotonic-read", "read-your-writes"})
+
+
+def _judge_anomalies(expect: Expect, m: ShardMeasures, v: Verdict) -> None:
+    """With the list-append workload: each anomaly class that lost data or showed two
+    histories is a finding where the scenario documents it, else a failed check."""
+    if m.anomalies is None:
+        return
+    documented = expect.documented_anomalies()
+    for kind, count in m.anomalies.items():
+        if kind in BY_DESIGN or not count:
+            continue
+        words = f"list-append: {count} {anomalies.WORDS[kind]}"
+        if kind in documented:
+            v.findings.append(words)
+        else:
+            v.check(f"no {anomalies.WORDS[kind]} (list-append)", False, words)
+
+
 def judge(expect: Expect, m: ShardMeasures, convergence: Convergence | None,
           election_retry_s: float = 0.0) -> Verdict:
     """The verdict on one shard's measures.
@@ -247,6 +286,8 @@ def judge(expect: Expect, m: ShardMeasures, convergence: Convergence | None,
                 stuck >= expect.replica_stuck_s, f"longest link down {stuck} s")
         if stuck >= expect.replica_stuck_s:
             v.findings.append(f"a replica of shard {m.shard} could not sync for {stuck} s")
+
+    _judge_anomalies(expect, m, v)
 
     worst = max([m.outage_s or 0, *m.outage_by_haproxy.values()])
     if expect.writes_during_fault is False and worst:

@@ -7,21 +7,10 @@ replaced (their majority named another since, :func:`~lab.chaos.checkers.named_m
 
 from __future__ import annotations
 
+from lab.chaos.anomalies import WORDS as CLASS_WORDS
 from lab.chaos.checkers import named_majority
 
 __all__ = ["CLASS_WORDS", "explain", "replaced_at", "short_list"]
-
-# Each class in a few words: the report's table heads.
-CLASS_WORDS = {
-    "incompatible-order": "incompatible orders",
-    "lost-read": "reads of lost writes",
-    "lost-append": "lost appends",
-    "stale-read:master": "stale reads (master port)",
-    "stale-read:replicas": "stale reads (replica port)",
-    "non-monotonic-read": "non-monotonic reads",
-    "read-your-writes": "read-your-writes violations",
-}
-
 
 def short_list(values: list[str], head: int = 2, tail: int = 3) -> str:
     """``[0-1, 0-2, …, 2-17, 1-19] (24 values)``: a long list by its ends."""

@@ -192,9 +192,8 @@ def _anomalies(run: rundata.Run, scenario: rundata.ScenarioRun, per_shard: list[
             "rows": [{"shard": p["shard"], "counts": p["m"].anomalies} for p in shards],
             "explained": [(p["shard"], anomaly_words.CLASS_WORDS[kind],
                            anomaly_words.explain(example, scenario.events, p["shard"], names))
-                          for p in shards
-                          for kind, examples in p["m"].anomaly_examples.items()
-                          for example in examples[:EXPLAINED]]}
+                          for kind in anomaly_words.CLASS_WORDS for p in shards
+                          for example in p["m"].anomaly_examples.get(kind, [])[:EXPLAINED]]}
 
 
 def _failing_history(run: rundata.Run) -> Path | None:

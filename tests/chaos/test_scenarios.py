@@ -99,7 +99,10 @@ def test_histories_hold_every_kind_of_event(campaign):
     for s in results["scenarios"]:
         events = history.read(run_dir / s["history"])
         kinds = {e["type"] for e in events}
-        assert {"meta", "op", "fault", "role", "haproxy", "readback", "convergence"} <= kinds
+        assert {"meta", "op", "fault", "role", "haproxy", "readback", "readback-lists",
+                "convergence"} <= kinds
+        assert {e["op"] for e in events if e["type"] == "op"} >= {"write", "append", "lrange"}
+        assert all(m["anomalies"] is not None for m in s["measures"].values()), s["scenario"]
         if s["scenario"] != "restart-machine":
             # (restart-machine takes all of shard 1's Sentinels down with the machine in
             # the article layout: none is left running to publish anything)
@@ -129,9 +132,6 @@ def test_lost_write_count_matches_an_independent_read_back(chaos_lab):
         with client(*masters[0].address, access) as r:
             values = r.mget(keys) if keys else []
         missing_by_shard[shard.number] = sum(1 for v in values if v is None)
-    measured = checkers.measure(events, [1, 2, 3], {n: f"shard{n}" for n in (1, 2, 3)})
-    assert {n: m.lost_writes for n, m in measured.items()} == missing_by_shard
-    assert {int(k): v["lost_writes"] for k, v in s["measures"].items()} == missing_by_shard
     # The lists: every acknowledged append looked for in its list on the final master.
     appended = [e for e in events if e["type"] == "op" and e["op"] == "append"
                 and e["outcome"] in ("ok", "unconfirmed")]
@@ -146,6 +146,11 @@ def test_lost_write_count_matches_an_independent_read_back(chaos_lab):
         lost_appends[shard.number] = sum(1 for e in mine if e["value"] not in final[e["key"]])
     assert {int(k): v["anomalies"]["lost-append"] for k, v in s["measures"].items()} == \
         lost_appends
+    # lost writes: keys set and values appended, both
+    lost = {n: missing_by_shard[n] + lost_appends[n] for n in missing_by_shard}
+    measured = checkers.measure(events, [1, 2, 3], {n: f"shard{n}" for n in (1, 2, 3)})
+    assert {n: m.lost_writes for n, m in measured.items()} == lost
+    assert {int(k): v["lost_writes"] for k, v in s["measures"].items()} == lost
     # The old master kept serving its clients while the new one took others': two
     # histories of shard 1's lists, and values read there that vanished, each with witnesses.
     target = s["measures"][str(s["target_shard"])]

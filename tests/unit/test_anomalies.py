@@ -136,7 +136,11 @@ def test_the_measures_count_each_class_over_shards_and_say_when_they_cannot():
               shard_op("write", shard=2, key="r:1", t=1.0)]
     read_back = {"type": "readback-lists", "t": 5.0, "shard": 1, "master": "redis1:6379",
                  "lists": {K: ["a"]}}
-    shards = checkers.measure(events + [read_back], [1, 2], {1: "shard1", 2: "shard2"})
+    keys_back = {"type": "readback", "t": 5.0, "shard": 1, "master": "redis1:6379",
+                 "written": 0, "present": []}
+    shards = checkers.measure(events + [read_back, keys_back], [1, 2],
+                              {1: "shard1", 2: "shard2"})
+    assert shards[1].lost_writes == 1  # an appended value is a write: b is lost
     assert shards[2].anomalies is None  # no list operation on shard 2
     assert shards[1].appends == {"ok": 2}
     values = measures.values(list(shards.values()), None)
@@ -180,3 +184,37 @@ def test_each_anomaly_is_put_in_plain_words_naming_a_master_the_sentinels_had_re
     assert replaced_at(majority, old, 5.0) is None and replaced_at(majority, old, 12) == 11.9
     assert replaced_at(majority, old, 21.0) is None  # named again
     assert short_list([str(i) for i in range(9)]) == "[0, 1, …, 6, 7, 8] (9 values)"
+
+
+def test_anomalies_that_lose_data_are_findings_where_documented_and_failures_elsewhere():
+    from lab.chaos.checkers import ShardMeasures
+    from lab.chaos.record import Convergence, Status
+    from lab.chaos.scenarios import Expect, judge
+
+    settled = Convergence(settled=True, seconds=1.0, datasets_equal=True)
+    seen = dict.fromkeys(CLASSES, 0) | {"incompatible-order": 2, "lost-read": 5,
+                                        "stale-read:master": 1, "stale-read:replicas": 9}
+    m = ShardMeasures(1, lost_writes=0, anomalies=seen)
+    lossy = judge(Expect(max_lost_writes=0, lost_writes_are_finding=True), m, settled)
+    # data that vanished is documented (lost writes are), a master serving a stale list
+    # is not (no split brain expected)
+    assert lossy.status == Status.FAIL
+    assert [c.check for c in lossy.checks if not c.ok] == [
+        "no stale reads (master port) (list-append)"]
+    assert "list-append: 5 reads of lost writes" in lossy.findings
+    assert "list-append: 2 incompatible orders" in lossy.findings
+    safe = judge(Expect(), m, settled)  # a scenario that documents no loss at all
+    assert {c.check for c in safe.checks if not c.ok} == {
+        "no incompatible orders (list-append)", "no reads of lost writes (list-append)",
+        "no stale reads (master port) (list-append)"}
+    explicit = judge(Expect(max_lost_writes=0, lost_writes_are_finding=True,
+                            anomalies=("stale-read:master",)), m, settled)
+    assert explicit.status == Status.FINDING
+    m.split_brain_roles_s = 3.0  # the split brain that scenario expects
+    documented = judge(Expect(max_lost_writes=None, lost_writes_are_finding=True,
+                              split_brain_expected=True), m, settled)
+    assert documented.status == Status.FINDING and not any(
+        "stale reads (replica port)" in f for f in documented.findings)  # by design
+    quiet = judge(Expect(), ShardMeasures(1, lost_writes=0, anomalies=dict.fromkeys(CLASSES, 0)
+                                          | {"non-monotonic-read": 3}), settled)
+    assert quiet.status == Status.PASS
