@@ -4,7 +4,11 @@ be the sole cause of an anomaly."""
 
 from __future__ import annotations
 
+import json
+
 from lab.chaos.anomalies import CLASSES, check
+from lab.chaos.checkers import ShardMeasures
+from lab.chaos.record import _build
 
 K = "run:list:1"
 
@@ -148,6 +152,8 @@ def test_the_measures_count_each_class_over_shards_and_say_when_they_cannot():
     assert values["non_monotonic_reads"] == 1 and values["incompatible_orders"] == 0
     example = shards[1].anomaly_examples["lost-append"][0]
     assert example["key"] == K and example["detail"] == {"value": "b"}
+    # as results.json holds them: a re-judged history compares equal to the record
+    assert _build(ShardMeasures, json.loads(json.dumps(shards[1].as_dict()))) == shards[1]
     # without the final lists: the classes that need them are unknown, the others counted
     unread = measures.values(list(checkers.measure(events, [1, 2], {1: "s1", 2: "s2"})
                                   .values()), None)
@@ -187,7 +193,6 @@ def test_each_anomaly_is_put_in_plain_words_naming_a_master_the_sentinels_had_re
 
 
 def test_anomalies_that_lose_data_are_findings_where_documented_and_failures_elsewhere():
-    from lab.chaos.checkers import ShardMeasures
     from lab.chaos.record import Convergence, Status
     from lab.chaos.scenarios import Expect, judge
 
