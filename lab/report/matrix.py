@@ -66,8 +66,13 @@ def build(matrix_dir: Path) -> Path:
         row = {c["name"]: cells[c["name"]].get(scenario) for c in columns}
         rows.append({"scenario": scenario, "cells": row, "differs": differences(row),
                      "reference": references.get(scenario, "")})
+    # A line no cell has a number for is left out when it is not a headline measure: the
+    # list-append anomalies in a matrix run with unique keys only.
+    measured = [cell for row in rows for cell in row["cells"].values() if cell]
+    lines = [(key, title, unit) for key, title, unit in measures.columns(in_matrix=True)
+             if measures.get(key).headline or any(c.get(key) is not None for c in measured)]
     page = pages.environment().get_template("matrix.html.j2").render(
-        record=record, columns=columns, rows=rows, measures=measures.columns(in_matrix=True),
+        record=record, columns=columns, rows=rows, measures=lines,
         skipped=skipped,
         dimensions=record.dimensions or {"engine": record.engines})
     path = matrix_dir / pages.PAGE
