@@ -151,10 +151,19 @@ def test_lost_write_count_matches_an_independent_read_back(chaos_lab):
     measured = checkers.measure(events, [1, 2, 3], {n: f"shard{n}" for n in (1, 2, 3)})
     assert {n: m.lost_writes for n, m in measured.items()} == lost
     assert {int(k): v["lost_writes"] for k, v in s["measures"].items()} == lost
-    # The old master kept serving its clients while the new one took others': two
-    # histories of shard 1's lists, and values read there that vanished, each with witnesses.
+    # The old master kept serving its clients: values read there vanished, with witnesses.
     target = s["measures"][str(s["target_shard"])]
-    assert target["anomalies"]["incompatible-order"] > 0, target["anomalies"]
     assert target["anomalies"]["lost-read"] > 0, target["anomalies"]
-    [one, other] = target["anomaly_examples"]["incompatible-order"][0]["ops"]
-    assert one["key"] == other["key"] and one["value"] != other["value"][:len(one["value"])]
+    read, append = target["anomaly_examples"]["lost-read"][0]["ops"]
+    assert read["op"] == "lrange" and append["value"] in read["value"]
+    # Two histories of a list: whether a list written during the split is read again after
+    # the heal depends on when the lists rotate (0 in one CI run, 3-4 in runs by hand), so
+    # the count is checked against a brute-force recount over every pair of reads.
+    reads = {}
+    for e in events:
+        if e["type"] == "op" and e["op"] == "lrange" and e["outcome"] == "ok" \
+                and e["shard"] == s["target_shard"]:
+            reads.setdefault(e["key"], set()).add(tuple(e["value"]))
+    two_histories = sum(1 for seen in reads.values() if any(
+        a[:len(b)] != b and b[:len(a)] != a for a in seen for b in seen))
+    assert target["anomalies"]["incompatible-order"] == two_histories
