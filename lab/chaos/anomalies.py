@@ -134,7 +134,7 @@ def _incompatible(key: str, reads: list[dict], found: Anomalies) -> None:
                 tips[i] = (seen, read)
                 break
         else:
-            if tips and len(tips) == 1:  # the key's first split: one anomaly per key
+            if len(tips) == 1:  # the key's first split: one anomaly per key
                 tip, first = tips[0]
                 found.add(Anomaly("incompatible-order", key, (first, read),
                                   {"one": tip, "other": seen}))

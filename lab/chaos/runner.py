@@ -262,8 +262,7 @@ class ChaosSession:
                          written=len(wanted), present=present)
                 if listed:
                     h.record("readback-lists", shard=shard.number, master=master.label,
-                             lists={key: [v.decode() if isinstance(v, bytes) else v
-                                          for v in values] for key, values in final.items()})
+                             lists=final)
             except (redis.RedisError, masters.NoMasterError) as exc:
                 h.record("readback", shard=shard.number, master=None, written=len(wanted),
                          present=None, error=str(exc))

@@ -8,7 +8,6 @@ replaced (their majority named another since, :func:`~lab.chaos.checkers.named_m
 from __future__ import annotations
 
 from lab.chaos.anomalies import WORDS as CLASS_WORDS
-from lab.chaos.checkers import named_majority
 
 __all__ = ["CLASS_WORDS", "explain", "replaced_at", "short_list"]
 
@@ -19,12 +18,12 @@ def short_list(values: list[str], head: int = 2, tail: int = 3) -> str:
     return f"[{', '.join(values[:head])}, …, {', '.join(values[-tail:])}] ({len(values)} values)"
 
 
-def explain(anomaly: dict, events: list[dict], shard: int,
+def explain(anomaly: dict, t0: float, majority: list[tuple[float, str | None]],
             names: dict[str, str] | None = None) -> str:
-    """One sentence for ``anomaly`` (an Anomaly as plain data) of shard ``shard`` in the
-    history ``events``; ``names``: server address -> name, to say ``redis1:6379``."""
-    t0 = events[0]["t"] if events else 0.0
-    majority = named_majority(events, shard)
+    """One sentence for ``anomaly`` (an Anomaly as plain data) of a history that started
+    at ``t0``, whose shard's Sentinel majority named masters as ``majority`` says
+    (:func:`~lab.chaos.checkers.named_majority`); ``names``: server address -> name, to
+    say ``redis1:6379``."""
     ops, detail, kind = anomaly["ops"], anomaly["detail"], anomaly["kind"]
 
     def at(op: dict) -> str:

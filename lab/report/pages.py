@@ -19,6 +19,7 @@ from plotly.offline import get_plotlyjs
 
 from lab import measures
 from lab.chaos import history
+from lab.chaos.checkers import named_majority
 from lab.chaos.phases import totals as phase_totals
 from lab.chaos.record import ScenarioResult
 from lab.report import anomaly_words, rundata, summary, timeline
@@ -188,10 +189,13 @@ def _anomalies(run: rundata.Run, scenario: rundata.ScenarioRun, per_shard: list[
         return None
     topology = run.results.lab.topology or {}
     names = {s["address"]: s["name"] for s in topology.get("servers", [])}
+    events = scenario.events
+    t0 = events[0]["t"] if events else 0.0
+    majority = {p["shard"]: named_majority(events, p["shard"]) for p in shards}
     return {"classes": anomaly_words.CLASS_WORDS,
             "rows": [{"shard": p["shard"], "counts": p["m"].anomalies} for p in shards],
             "explained": [(p["shard"], anomaly_words.CLASS_WORDS[kind],
-                           anomaly_words.explain(example, scenario.events, p["shard"], names))
+                           anomaly_words.explain(example, t0, majority[p["shard"]], names))
                           for kind in anomaly_words.CLASS_WORDS for p in shards
                           for example in p["m"].anomaly_examples.get(kind, [])[:EXPLAINED]]}
 

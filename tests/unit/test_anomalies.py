@@ -166,6 +166,7 @@ def test_the_measures_count_each_class_over_shards_and_say_when_they_cannot():
 def test_each_anomaly_is_put_in_plain_words_naming_a_master_the_sentinels_had_replaced():
     from dataclasses import asdict
 
+    from lab.chaos.checkers import named_majority
     from lab.report.anomaly_words import explain, replaced_at, short_list
 
     old, new = "192.168.56.11:6379", "192.168.56.12:6379"
@@ -176,7 +177,8 @@ def test_each_anomaly_is_put_in_plain_words_naming_a_master_the_sentinels_had_re
     events = [{"type": "meta", "t": 0.0}, *named]
     found = check([append("a", 0, 1), append("b", 0, 2), appended, seen], {K: ["a", "b"]})
     [lost_read] = found.examples["lost-read"]
-    words = explain(asdict(lost_read), events, 1, {"192.168.56.11": "redis1"})
+    majority = named_majority(events, 1)
+    words = explain(asdict(lost_read), 0.0, majority, {"192.168.56.11": "redis1"})
     assert words == ("client 2 read [a, b, c] from redis1:6379 (a master the Sentinels had "
                      "replaced at 11.9 s) at 12.4 s; c is not on the final master: it "
                      "vanished (client 2 appended it through redis1:6379 (a master the "
@@ -185,7 +187,7 @@ def test_each_anomaly_is_put_in_plain_words_naming_a_master_the_sentinels_had_re
     for kind, examples in check([append("a", 0, 0, 1.0), append("b", 1, 1.5, 2.0),
                                  read(["a", "b"], 1, 3), read(["a"], 1, 4, kind="replicas"),
                                  read(["b"], 0, 5)], {K: ["a"]}).examples.items():
-        assert explain(asdict(examples[0]), events, 1).startswith("client "), kind
+        assert explain(asdict(examples[0]), 0.0, majority).startswith("client "), kind
     majority = [(0.0, old), (11.9, new), (20.0, old)]
     assert replaced_at(majority, old, 5.0) is None and replaced_at(majority, old, 12) == 11.9
     assert replaced_at(majority, old, 21.0) is None  # named again
