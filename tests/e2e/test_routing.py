@@ -194,4 +194,10 @@ def test_the_workload_records_who_served_and_what_wait_confirmed(running_lab, tm
         assert len(writes) > 10, route
         assert {w["outcome"] for w in writes} == {outcome}, (route, ack)
         assert all(w["served"] == masters[w["shard"]] and w["route"] == route for w in writes)
-        assert {w["confirmed"] for w in writes} == {2}, route  # both replicas, every time
+        confirmed = {w["confirmed"] for w in writes}
+        if outcome == "ok":
+            assert confirmed == {2}, route  # both replicas, every time
+        else:
+            # WAIT 3 for 20 ms: every write unconfirmed; a loaded machine's replicas may
+            # not all answer within 20 ms (seen once in CI: 0), but never more than two
+            assert confirmed <= {0, 1, 2} and 2 in confirmed, confirmed
