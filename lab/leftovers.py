@@ -76,7 +76,10 @@ COUNT_LEFTOVERS = " ; ".join([
     f"iptables -w -S 2>/dev/null | grep -c -- '{TAG}' || true",
     _count("paused"),
     _count("exited"),
-    f"grep -c . {PENDING} 2>/dev/null || echo 0",
+    # "count kind" per fault kind with changes not yet put back (no kind: an older line).
+    f"[ -f {PENDING} ] && sed -n 's/.* # fault \\(\\([a-z][a-z0-9-]*\\) \\)\\{{0,1\\}}"
+    f"[0-9a-f]*\\.[0-9]*$/\\2/p' {PENDING} | sort | uniq -c",
+    "true",
 ])
 
 
@@ -94,8 +97,9 @@ def find(machines: list[Machine]) -> list[str]:
     """What faults left behind on each machine (empty when clean)."""
     found = []
     for machine, output in zip(machines, _on_each(machines, COUNT_LEFTOVERS), strict=True):
-        counts = output.split()
-        rules, paused, stopped, settings = (int(x) for x in (counts + ["0"] * 4)[:4])
+        lines = output.splitlines()
+        rules, paused, stopped = (int(x) for x in ([*lines[:3], "0", "0", "0"])[:3])
+        changes = [line.split(maxsplit=1) for line in lines[3:] if line.strip()]
         name = machine.server.name
         if rules:
             found.append(f"{name}: {rules} tagged iptables rule(s)")
@@ -103,6 +107,7 @@ def find(machines: list[Machine]) -> list[str]:
             found.append(f"{name}: {paused} paused lab container(s)")
         if stopped:
             found.append(f"{name}: {stopped} stopped lab container(s)")
-        if settings:
-            found.append(f"{name}: {settings} change(s) a fault made, not yet put back")
+        for count, *kind in changes:
+            by = f"fault {kind[0]}" if kind else "a fault"
+            found.append(f"{name}: {count} change(s) {by} made, not yet put back")
     return found

@@ -17,7 +17,7 @@ def expect(config):
                   lost_writes_are_finding=True,
                   # the old master serves reads, missing the new one's appends, until
                   # Sentinel reconfigures it
-                  anomalies=("stale-read:master",),
+                  anomalies=("stale-read:master",), planned_failover=True,
                   finding="a manual failover discarded writes the old master acknowledged "
                           "after the promotion (redis/redis#6062)")
 

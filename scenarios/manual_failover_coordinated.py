@@ -12,7 +12,7 @@ REFERENCE = ("Valkey 9.0 release notes, SENTINEL FAILOVER <primary> COORDINATED;
 
 
 def expect(config):
-    return Expect(failover=True, failover_within_s=5, max_lost_writes=0)
+    return Expect(failover=True, failover_within_s=5, max_lost_writes=0, planned_failover=True)
 
 
 SCENARIO = Scenario(

@@ -94,6 +94,10 @@ class ShardMeasures:
     # The first witnesses of each class (Anomaly as plain data), for the report.
     anomaly_examples: dict[str, list[dict]] = field(default_factory=dict)
     appends: dict[str, int] = field(default_factory=dict)  # outcome -> count
+    # Resynchronisations the shard's masters served during the recording (syncs): full,
+    # partial, partial_refused, repl_bytes (None where the engine does not count them);
+    # None: INFO not read before and after (an older history, an instance unreadable).
+    syncs: dict[str, int | None] | None = None
 
     @property
     def split_brain_s(self) -> float:
@@ -186,6 +190,7 @@ def measure(
                                             else _span(events)[0])
         m.replica_link_down_s = round(replica_link_down(events, shard, first_fault), 3)
         m.acl_denials = acl_denials(events, shard)
+        m.syncs = syncs(events, shard)
         if appends or any(o["op"] == "lrange" for o in mine):
             m.anomalies, m.anomaly_examples = list_anomalies(events, shard, mine)
             # An appended value is a write too: lost writes count both kinds.
@@ -313,6 +318,38 @@ def acl_denials(events: list[dict], shard: int) -> dict[str, int] | None:
             if grew:
                 found[_acl_denial_name(key)] += grew
     return dict(sorted(found.items()))
+
+
+SYNC_COUNTERS = {"full": "sync_full", "partial": "sync_partial_ok",
+                 "partial_refused": "sync_partial_err",
+                 "repl_bytes": "total_net_repl_output_bytes"}
+
+
+def syncs(events: list[dict], shard: int) -> dict[str, int | None] | None:
+    """How many full and partial resynchronisations the instances of ``shard`` served
+    between the ``sync-stats`` reads before and after the recording, and how many bytes
+    they sent their replicas: each instance's counter after less its counter before, or
+    all of it after a restart (a new ``run_id``: the counters start again at 0).
+    ``repl_bytes`` is None where an engine does not count it. None when an instance
+    could not be read before or after: what it served is unknown."""
+    reads = [e for e in events if e["type"] == "sync-stats" and e.get("shard") == shard]
+    after = [e for e in reads if e["phase"] == "after"]
+    if not after:
+        return None
+    found: dict[str, int | None] = dict.fromkeys(SYNC_COUNTERS, 0)
+    for read in after:
+        before = next((e for e in reads if e["phase"] == "before"
+                       and e["instance"] == read["instance"]), None)
+        if read["counters"] is None or before is None or before["counters"] is None:
+            return None
+        restarted = before["run_id"] != read["run_id"]
+        for name, counter in SYNC_COUNTERS.items():
+            if found[name] is None or counter not in read["counters"]:
+                found[name] = None
+                continue
+            was = 0 if restarted else before["counters"].get(counter, 0)
+            found[name] += read["counters"][counter] - was
+    return found
 
 
 def _acl_counts(entries: list[dict]) -> Counter[tuple]:

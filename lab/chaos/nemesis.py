@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 from lab import engines, leftovers, masters
 from lab.access import Access
+from lab.at_once import each_at_once
 from lab.chaos.faults.applied import CONTAINER_RUNNING, Applied, FaultSkipped
 from lab.engines import Engine
 from lab.leftovers import CHAINS, ENSURE_CHAINS, LABEL, PENDING, TAG, TOUCHED
@@ -118,6 +119,18 @@ class Nemesis:
                                        f"not back after {ready_bound_s:.0f} s ({check})")
                 time.sleep(0.2)
 
+    @staticmethod
+    def youngest_container_s(machines: list[Machine]) -> int | None:
+        """How many whole seconds ago the most recently started lab container on
+        ``machines`` started; None when there is none (an adopted deployment's are not
+        labelled)."""
+        ages = each_at_once(lambda m: m.run(
+            f"now=$(date +%s); docker ps -q --filter {LABEL} | xargs -r docker inspect -f "
+            "'{{.State.StartedAt}}' | while read -r t; do echo $(( now - $(date -d \"$t\" "
+            "+%s) )); done | sort -n | head -n1", check=False).strip(), machines)
+        found = [int(a) for a in ages if a.lstrip("-").isdigit()]
+        return min(found) if found else None
+
     def heal_everything(self) -> None:
         leftovers.heal_everything(list(self.machines.values()))
 
@@ -173,20 +186,24 @@ class Nemesis:
                                "changes only the settings of a stack it provisioned")
         applied = Applied(kind, target)
         for server, command, undo in changes:
-            machine = self.machines[server]
-            if not machine.ok("command -v redis-cli >/dev/null"):
-                raise FaultSkipped(f"{server}: redis-cli is not installed (apt-get install "
-                                   "redis-tools)")
+            self.need_redis_cli(server)
             self.remember_undo(applied, server, undo)
-            machine.run(f"answer=$({command}) && [ \"$answer\" = OK ] || "
+            self.machines[server].run(f"answer=$({command}) && [ \"$answer\" = OK ] || "
                         "{ echo \"$answer\" >&2; exit 1; }")
         return applied
+
+    def need_redis_cli(self, server: str) -> None:
+        """FaultSkipped unless ``server`` has ``redis-cli`` (what :meth:`redis_cli` runs)."""
+        if not self.machines[server].ok("command -v redis-cli >/dev/null"):
+            raise FaultSkipped(f"{server}: redis-cli is not installed (apt-get install "
+                               "redis-tools)")
 
     def remember_undo(self, applied: Applied, server: str, undo: str) -> None:
         """Add ``undo`` (a one-line shell command) to ``applied``, after writing it to the
         server's pending-undo file, so that a heal after a crashed controller (``nox -s
         heal``) still runs it; the heal of ``applied`` runs it and forgets it."""
-        marker = f"# fault {applied.id}.{len(applied.undo)}"  # one line each
+        # One line each; the fault's kind names the leftover in `status`.
+        marker = f"# fault {applied.kind} {applied.id}.{len(applied.undo)}"
         self.machines[server].run(f"mkdir -p {PENDING.rsplit('/', 1)[0]} && "
                                   f"echo {shlex.quote(f'{undo} {marker}')} >> {PENDING}")
         applied.undo.append((server, f"{undo}; sed -i '/{marker}$/d' {PENDING}"))

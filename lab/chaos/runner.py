@@ -29,7 +29,7 @@ from typing import Protocol
 import redis
 
 from lab import leftovers, masters, probe, settle, versions
-from lab.chaos import acl_log, faults, history
+from lab.chaos import acl_log, faults, history, sync_stats
 from lab.chaos.faults import Applied, FaultSkipped
 from lab.chaos.history import History
 from lab.chaos.judge import Judged, judge_history
@@ -51,6 +51,8 @@ __all__ = ["CONVERGENCE_BOUND_S", "WAITS", "ChaosSession", "LoadHandle", "LoadSt
 log = logging.getLogger(__name__)
 
 CONVERGENCE_BOUND_S = 60.0
+# How long a container must have run for Docker to restart it, after a crash, at once.
+RESTART_BACKOFF_RESET_S = 10
 
 
 @dataclass(frozen=True)
@@ -169,7 +171,22 @@ class ChaosSession:
         leftovers.heal_everything(self.machines)
         self._demote_stale_masters()
         self.settle(timeout_s, quiet=False)
+        self._outwait_restart_backoff()
         return time.monotonic() - started
+
+    def _outwait_restart_backoff(self) -> None:
+        """Wait until every lab container has run ``RESTART_BACKOFF_RESET_S``. Docker
+        restarts a crashed container after 100 ms, and doubles that delay each time it
+        crashes again within 10 s of its start (moby's restartmanager): crashes in quick
+        succession come back ever later, until a lost-data restart turns into a failover.
+        Each scenario and example starts from the first delay again."""
+        youngest = self.nemesis.youngest_container_s(self.machines)
+        if youngest is None or youngest >= RESTART_BACKOFF_RESET_S:
+            return
+        wait = RESTART_BACKOFF_RESET_S + 1 - youngest  # whole seconds: one more
+        log.info(f"chaos: a lab container started {youngest} s ago: waiting {wait} s, until "
+                 "Docker's restart backoff starts again from 100 ms")
+        self.stop.wait(wait)  # an interrupted run stops waiting
 
     def _demote_stale_masters(self) -> None:
         access = self.lab.access
@@ -304,6 +321,7 @@ class Recording:
             # Which ACL user each side connects as (None: the default user).
             users={"observers": observer.username, "workload": app.username}, **meta)
         acl_log.record(self.history, topology, lab.access, "before")
+        sync_stats.record(self.history, topology, lab.access, "before")
         self.observers = Observers(lab.config, topology, observer, self.history)
         self.workload = Workload(topology, app, self.history,
                                  f"{session.run_id}:{path.stem}",
@@ -367,6 +385,8 @@ class Recording:
             self.session.read_back(self.history)
             acl_log.record(self.history, self.session.topology, self.session.lab.access,
                            "after")
+            sync_stats.record(self.history, self.session.topology, self.session.lab.access,
+                              "after")
         self.history.close()
         with phases.timing("judge"):
             events = history.read(self.path)

@@ -69,6 +69,12 @@ class Expect:
     # List-append anomalies (lab.chaos.anomalies classes) this scenario documents beyond
     # what its lost writes and split brain already document (see documented_anomalies).
     anomalies: tuple[str, ...] = ()
+    # A planned failover: the old master and the other replicas should continue from the
+    # backlog (PSYNC, partial); each full sync it caused is reported as a finding.
+    planned_failover: bool = False
+    # A resync loop: at least this many full syncs served during the recording (the
+    # finding it shows, with the longest time a replica's link was down).
+    full_syncs_at_least: int | None = None
 
     def documented_anomalies(self) -> frozenset[str]:
         """The anomaly classes that are findings here, not failures: data that vanished
@@ -288,6 +294,19 @@ def judge(expect: Expect, m: ShardMeasures, convergence: Convergence | None,
             v.findings.append(f"a replica of shard {m.shard} could not sync for {stuck} s")
 
     _judge_anomalies(expect, m, v)
+    if expect.full_syncs_at_least is not None:
+        full = m.syncs["full"] if m.syncs else None
+        v.check(f"at least {expect.full_syncs_at_least} full syncs", full is not None
+                and full >= expect.full_syncs_at_least,
+                f"{full} full sync(s)" if full is not None else "INFO not read: unknown")
+        if full is not None and full >= expect.full_syncs_at_least:
+            v.findings.append(f"the shard's replicas were fully resynchronised {full} "
+                              f"time(s) ({m.syncs['partial']} partial, "
+                              f"{m.syncs['partial_refused']} PSYNC refused); a replica's "
+                              f"link was down for up to {m.replica_link_down_s} s")
+    if expect.planned_failover and m.syncs and m.syncs["full"]:
+        v.findings.append(planned_full_syncs(m.syncs))
+        notable = True
 
     worst = max([m.outage_s or 0, *m.outage_by_haproxy.values()])
     if expect.writes_during_fault is False and worst:
@@ -309,6 +328,15 @@ def judge(expect: Expect, m: ShardMeasures, convergence: Convergence | None,
         if expect.finding:
             v.findings.insert(0, expect.finding)
     return v
+
+
+def planned_full_syncs(syncs: dict) -> str:
+    """The finding of a planned failover that was not followed by partial syncs only."""
+    sent = "" if syncs.get("repl_bytes") is None else \
+        f", {syncs['repl_bytes'] / 10**6:.1f} MB sent to replicas"
+    return (f"the planned failover was followed by {syncs['full']} full sync(s) and "
+            f"{syncs['partial']} partial one(s) ({syncs['partial_refused']} PSYNC refused"
+            f"{sent}): a replica was sent the whole dataset again")
 
 
 def explain_loss(m: ShardMeasures) -> str:

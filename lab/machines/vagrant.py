@@ -137,10 +137,15 @@ class VagrantMachines(Machines):
         except subprocess.CalledProcessError as exc:
             raise LabError(f"`vagrant status` failed (exit {exc.returncode})") from None
 
-    def up(self) -> list[str]:
+    def up(self, retried: bool = False) -> list[str]:
         """Start every machine that is not running, in one ``vagrant up`` (Vagrant starts
         them in parallel where the provider can: the docker provider can, and locks the
-        network it creates); return their names."""
+        network it creates); return their names.
+
+        The docker provider's parallel start is racy (one machine's action inspecting
+        another's container as it is being created: "No such object";
+        hashicorp/vagrant#5027): a failed start on it is tried once more, for the
+        machines still not running."""
         self.write_machine_list()
         states = self.status()
         stopped = [s for s in self.config.servers if states.get(s.name) != "running"]
@@ -159,6 +164,11 @@ class VagrantMachines(Machines):
                     log.info(f"    {line}")
         except subprocess.CalledProcessError as exc:
             names = " ".join(s.name for s in stopped)
+            if self.provider == "docker" and not retried:
+                log.info(f"  vagrant up of {names} failed (exit {exc.returncode}); trying "
+                         "once more for the machines not running")
+                self.up(retried=True)
+                return [s.name for s in stopped]
             raise LabError(
                 f"`vagrant up` of {names} failed (exit {exc.returncode}); see the lines "
                 "above, then `nox -s lab_down` to remove what was created"

@@ -97,6 +97,13 @@ def test_status_reports_leftovers_and_heal_removes_them(chaos_lab):
         faults.inject(nemesis, "packet-loss", server="redis3", percent=1)
         # A changed setting, never healed by this (as if the controller had crashed).
         changed = faults.inject(nemesis, "replica-priority-zero", shard=1)
+        # A changed limit and a background writer (resources), gentle enough to leave the
+        # replicas linked.
+        loop = faults.inject(nemesis, "replica-buffer-loop", shard=2, limit_kb=4096,
+                             value_kb=1, rate=20)
+        loop_host = nemesis.machines[loop.target["server"]]
+        writer = f"pgrep -f 'lab:buffer-loop:{loop.id[:-1]}[{loop.id[-1]}]'"
+        assert loop_host.ok(writer)
     finally:
         for machine in machines:
             machine.close()
@@ -109,11 +116,28 @@ def test_status_reports_leftovers_and_heal_removes_them(chaos_lab):
     assert status.returncode == 1
     assert "redis2: 1 stopped lab container(s)" in status.stdout
     assert "redis3: 3 tagged iptables rule(s)" in status.stdout  # 2 jumps + the rule
-    assert "redis1: 2 change(s) a fault made, not yet put back" in status.stdout
+    assert "redis1: 2 change(s) fault replica-priority-zero made, not yet put back" \
+        in status.stdout
+    assert f"{loop_host.server.name}: 2 change(s) fault replica-buffer-loop made, not yet " \
+        "put back" in status.stdout
     healed = run_lab("chaos", "--heal", config=chaos_lab.config_path)
     assert healed.returncode == 0, healed.stdout
     assert "no fault leftovers" in healed.stdout
     assert priorities(replicas, chaos_lab.access) == {"100"}  # put back from the file
+    from lab.probe import client
+
+    master = next(i for i in lab.topology.instances if i.label == loop.target["master"])
+    with client(*master.address, chaos_lab.access) as r:
+        limits = r.config_get("client-output-buffer-limit")["client-output-buffer-limit"]
+        assert r.exists(f"lab:buffer-loop:{loop.id}") == 0
+    assert "268435456 67108864 60" in limits  # the default, put back
+    checker = lab.connect_all()
+    try:
+        host = next(m for m in checker if m.server.name == loop_host.server.name)
+        assert not host.ok(writer)  # the writer stopped
+    finally:
+        for machine in checker:
+            machine.close()
     status = status_once_settled(chaos_lab.config_path, bound_s=30)
     assert status.returncode == 0, status.stdout
 

@@ -27,7 +27,7 @@ class _Machine:
     def run(self, command: str, check: bool = True) -> str:
         self.commands.append(command)
         self.barrier.wait()
-        return "0 0 0 0" if command == leftovers.COUNT_LEFTOVERS else ""
+        return "0\n0\n0\n" if command == leftovers.COUNT_LEFTOVERS else ""
 
 
 def _machines(n: int = 3) -> list[_Machine]:
@@ -43,7 +43,7 @@ def test_a_heal_asks_every_machine_at_once():
 
 def test_leftovers_are_found_on_every_machine_at_once_and_named_by_machine():
     machines = _machines()
-    machines[1].run = lambda command, check=True: (machines[1].barrier.wait(), "2 1 0 0")[1]
+    machines[1].run = lambda command, check=True: (machines[1].barrier.wait(), "2\n1\n0\n")[1]
     assert leftovers.find(machines) == ["redis2: 2 tagged iptables rule(s)",
                                         "redis2: 1 paused lab container(s)"]
 
@@ -132,8 +132,10 @@ def test_a_lane_heals_and_waits_for_its_own_shard_only(monkeypatch):
     topo = topology.build(config.from_dict({}))
     session = runner.ChaosSession.__new__(runner.ChaosSession)  # without a lab
     session.topology, session.stop = topo, threading.Event()
+    asked = []  # whose containers' ages a reset asked (Docker's restart backoff)
     session.nemesis = SimpleNamespace(machines={f"redis{i}": f"machine {i}" for i in (1, 2, 3)},
-                                      master_of=lambda n: topo.shard(n).initial_master)
+                                      master_of=lambda n: topo.shard(n).initial_master,
+                                      youngest_container_s=lambda m: asked.append(m))
     session.lab = SimpleNamespace(config=SimpleNamespace(), access=Access("pw"),
                                   access_as=lambda role: Access("pw"))
     healed, settled = [], []
@@ -149,6 +151,30 @@ def test_a_lane_heals_and_waits_for_its_own_shard_only(monkeypatch):
     assert healed == [["machine 2"]] and settled == [[2]]
     session.reset()
     assert healed[-1] == ["machine 1", "machine 2", "machine 3"] and settled[-1] == [1, 2, 3]
+    assert asked == [["machine 2"], ["machine 1", "machine 2", "machine 3"]]
+
+
+class _Waits:
+    def __init__(self):
+        self.waited = []
+
+    def wait(self, seconds):
+        self.waited.append(seconds)
+
+
+@pytest.mark.parametrize(("youngest", "waited"), [(3, [8]), (9, [2]), (10, []), (400, []),
+                                                  (None, [])])
+def test_a_reset_outwaits_dockers_restart_backoff(youngest, waited):
+    """A container that started less than 10 s ago would be restarted late after its next
+    crash (Docker doubles the delay): the reset waits until it has run 10 s (whole
+    seconds, so one more)."""
+    from lab import config, topology
+
+    session = runner.ChaosSession.__new__(runner.ChaosSession)
+    session.topology, session.stop = topology.build(config.from_dict({})), _Waits()
+    session.nemesis = SimpleNamespace(machines={}, youngest_container_s=lambda m: youngest)
+    session._outwait_restart_backoff()
+    assert session.stop.waited == waited
 
 
 def test_datasets_count_distinct_keys_though_scan_returns_one_twice(monkeypatch):

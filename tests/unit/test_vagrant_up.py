@@ -65,3 +65,22 @@ def test_a_failed_vagrant_up_names_the_machines_and_the_way_out(vagrant):
     vagrant.fails = True
     with pytest.raises(LabError, match=r"`vagrant up` of redis2 redis3 failed .*lab_down"):
         vagrant.machines.up()
+    assert vagrant.calls == [None, None]  # the docker provider's start is tried twice
+
+
+def test_a_racy_parallel_start_is_tried_once_more_for_the_machines_not_running(vagrant,
+                                                                               monkeypatch):
+    vagrant.states = dict.fromkeys(("redis1", "redis2", "redis3"), "not_created")
+
+    def first_fails_after_two_started(vm_name=None, provider=None, stream_output=False):
+        vagrant.calls.append(vm_name)
+        if len(vagrant.calls) == 1:
+            vagrant.states.update(redis2="running", redis3="running")
+            raise subprocess.CalledProcessError(1, ["vagrant", "up"])
+        return iter(["==> redis1: Machine booted and ready!\n"])
+
+    monkeypatch.setattr(vagrant.machines, "_vagrant", lambda quiet=True: SimpleNamespace(
+        up=first_fails_after_two_started, status=lambda: [
+            SimpleNamespace(name=n, state=s) for n, s in vagrant.states.items()]))
+    assert vagrant.machines.up() == ["redis1", "redis2", "redis3"]
+    assert vagrant.calls == [None, "redis1"]  # the retry names the one left

@@ -7,6 +7,7 @@
 ``machines``   restart-machine
 ``settings``   manual-failover, replica-priority-zero, require-replicas,
                sentinel-reboot-period, drop-masterauth
+``resources``  replica-buffer-loop
 
 Adding a fault is one new class in one of these modules (or a new module imported
 below), decorated with ``@register``; see docs/development.md, "Adding a fault".
@@ -20,6 +21,7 @@ from lab.chaos.faults import (  # noqa: F401 - they register
     machines,
     network,
     processes,
+    resources,
     settings,
 )
 from lab.chaos.faults.base import (

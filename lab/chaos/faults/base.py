@@ -153,7 +153,7 @@ def register(cls: type[Fault]) -> type[Fault]:
     return cls
 
 
-FAMILIES = ("processes", "network", "machines", "settings")
+FAMILIES = ("processes", "network", "machines", "settings", "resources")
 
 
 def registered() -> dict[str, Fault]:

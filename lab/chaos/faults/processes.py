@@ -3,8 +3,11 @@ server's containers stopped or restarted. Each acts on containers and undoes its
 
 from __future__ import annotations
 
+import random
+import time
 from typing import ClassVar
 
+from lab.at_once import each_at_once
 from lab.chaos.faults.applied import CONTAINER_RUNNING
 from lab.chaos.faults.base import (
     Applied,
@@ -13,6 +16,7 @@ from lab.chaos.faults.base import (
     Param,
     register,
 )
+from lab.config import Server
 from lab.leftovers import LABEL
 
 SHARD = Param("shard", "shard", 1)
@@ -159,4 +163,51 @@ class RestartServer(Fault):
                                     "| xargs -r docker start")])
         nemesis.machines[server].run(
             f"docker ps -q --filter {LABEL} | xargs -r docker restart -t 1")
+        return applied
+
+
+@register
+class ColdStart(Fault):
+    """Every lab container on every server stopped at once, then, on heal, started again
+    one at a time in a random order drawn from ``seed``, ``gap_ms`` apart: a data
+    centre's power coming back (redis/redis#13658, #12271, valkey-io/valkey#1322)."""
+
+    name = "cold-start"
+    family = "processes"
+    params = (Param("seed", "int", 1, low=0, high=2**31 - 1),
+              Param("gap_ms", "int", 300, low=0, high=10000))
+    searched = False  # it stops every shard at once: a catalogue scenario of its own
+    words = "stop every lab container everywhere; start them one by one, {gap_ms} ms " \
+            "apart, in the order seed {seed} draws"
+
+    def hosts(self, topology, params, master_of) -> list[Server]:
+        return list(topology.servers)
+
+    def inject(self, nemesis, seed, gap_ms):
+        if nemesis.adopted:
+            raise FaultSkipped("adopt mode: which of the host's containers form the "
+                               "deployment is not known; cold-start needs the lab's own stack")
+        listed = each_at_once(
+            lambda m: m.run(f"docker ps -q --filter {LABEL} --format "
+                            "'{{.ID}} {{.Label \"com.docker.compose.service\"}}'"),
+            nemesis.machines.values())
+        containers = sorted((server, *line.split()) for server, output
+                            in zip(nemesis.machines, listed, strict=True)
+                            for line in output.splitlines() if line.strip())
+        order = list(containers)
+        random.Random(seed).shuffle(order)
+        # The heal runs the undo in reverse: the first to start is the last entry.
+        undo = [(server, f"docker start {cid} >/dev/null && sleep {gap_ms / 1000:g}")
+                for server, cid, _ in reversed(order)]
+        applied = Applied(self.name, {"seed": seed, "gap_ms": gap_ms,
+                                      "order": [f"{server}/{service}"
+                                                for server, _, service in order]},
+                          undo, ready=[(server, CONTAINER_RUNNING.format(cid=cid))
+                                       for server, cid, _ in order])
+        by_server: dict[str, list[str]] = {}
+        for server, cid, _ in containers:
+            by_server.setdefault(server, []).append(cid)
+        applied.at = time.time()
+        each_at_once(lambda server: nemesis.machines[server].run(
+            f"docker stop -t 1 {' '.join(by_server[server])} >/dev/null"), by_server)
         return applied

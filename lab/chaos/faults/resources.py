@@ -1,0 +1,95 @@
+"""Faults on what a process runs with rather than on the process: the buffer a master
+keeps for each replica (more to come: disks, memory, clocks). Grey failures: nothing
+crashes, and yet the lab degrades. Each runs on the lab's own machines and puts back
+what it changed (written to the machine's pending-undo file first, :mod:`lab.leftovers`).
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+
+from lab.chaos.faults.base import Applied, Fault, FaultSkipped, Param, register
+from lab.chaos.faults.settings import config_change
+from lab.probe import client
+
+# The longest a background writer a fault starts may run, whatever happens to the
+# controller: a heal stops it sooner.
+WRITER_BOUND_S = 600
+
+# The lab's own big values, KEYS[1]:0 .. KEYS[1]:(ARGV[1] - 1), each ARGV[2]; KEYS[1]
+# counts the writes. Scripts, so that one redis-cli call writes or deletes them all.
+FILL = ("for i = 0, tonumber(ARGV[1]) - 1 do redis.call('SET', KEYS[1] .. ':' .. i, ARGV[2]) "
+        "end return ARGV[1]")
+OVERWRITE = ("local n = redis.call('INCR', KEYS[1]) % tonumber(ARGV[1]) "
+             "redis.call('SET', KEYS[1] .. ':' .. n, ARGV[2]) return n")
+DELETE = ("for i = 0, tonumber(ARGV[1]) - 1 do redis.call('DEL', KEYS[1] .. ':' .. i) end "
+          "return redis.call('DEL', KEYS[1])")
+
+
+@register
+class ReplicaBufferLoop(Fault):
+    """A small ``client-output-buffer-limit replica`` on the shard's master while large
+    values are written to it: the master drops a replica whose buffer overflows, the
+    replica asks to resync, and what is written while the whole dataset is sent
+    overflows the buffer again (redis/redis#11534, #11667, #2315).
+
+    On the master's machine: ``keys`` values of ``value_kb`` KB written at once (a burst
+    the replicas' buffers cannot hold: the first drop), then overwritten one after another
+    ``rate`` times a second by a bounded ``redis-cli -r`` (the writes that keep the loop
+    going); the lab's own keys, deleted on heal."""
+
+    name = "replica-buffer-loop"
+    family = "resources"
+    params = (Param("shard", "shard", 1),
+              Param("limit_kb", "int", 256, low=16, high=1 << 20, search=(64, 256, 4096)),
+              Param("value_kb", "int", 64, low=1, high=1024, search=(16, 64)),
+              Param("keys", "int", 1000, low=1, high=10000, search=(100, 1000)),
+              Param("rate", "int", 200, low=1, high=1000, search=(50, 200)))
+    touches = "master"
+    words = ("client-output-buffer-limit replica {limit_kb}kb on shard {shard}'s master, "
+             "{keys} values of {value_kb} KB written to it, then {rate} a second")
+
+    def inject(self, nemesis, shard, limit_kb, value_kb, keys, rate):
+        if nemesis.adopted:
+            raise FaultSkipped("adopt mode: the deployment's settings and data are its own")
+        master = nemesis.master_of(shard)
+        server, machine = master.server.name, nemesis.machines[master.server.name]
+        nemesis.need_redis_cli(server)
+        with client(*master.address, nemesis.access, timeout=5) as r:
+            was = r.config_get("client-output-buffer-limit")["client-output-buffer-limit"]
+        applied = Applied(self.name, {"master": master.label, "server": server,
+                                      "limit_kb": limit_kb, "value_kb": value_kb,
+                                      "keys": keys, "rate": rate})
+        key = f"lab:buffer-loop:{applied.id}"
+        # The writer is found by its key on its command line ("[p]": not the undo's own).
+        found = f"'{key[:-1]}[{key[-1]}]'"
+        nemesis.remember_undo(applied, server, f"pkill -f {found}; " + nemesis.redis_cli(
+            master.address, "EVAL", DELETE, 1, key, keys) + " >/dev/null")
+        _, change, undo = config_change(
+            nemesis, master, ("client-output-buffer-limit",
+                              f"replica {limit_kb}kb {max(limit_kb // 2, 1)}kb 1"),
+            ("client-output-buffer-limit", f"replica {replica_limit(was)}"))
+        nemesis.remember_undo(applied, server, undo)
+        machine.run(f"answer=$({change}) && [ \"$answer\" = OK ] || "
+                    "{ echo \"$answer\" >&2; exit 1; }")
+        value = f"head -c {value_kb * 1024} /dev/zero | tr '\\0' x"
+        fill = nemesis.redis_cli(master.address, "-x", "EVAL", FILL, 1, key, keys)
+        writer = nemesis.redis_cli(master.address, "-x", "-r", rate * WRITER_BOUND_S, "-i",
+                                   f"{1 / rate:.4f}", "EVAL", OVERWRITE, 1, key, keys)
+        applied.at = time.time()
+        machine.run(f"{value} | {{ {fill}; }} >/dev/null")
+        loop = shlex.quote(f"{value} | {{ {writer}; }}")
+        machine.run(f"nohup timeout {WRITER_BOUND_S} sh -c {loop} </dev/null >/dev/null 2>&1 &")
+        return applied
+
+
+def replica_limit(limits: str) -> str:
+    """The replica class's ``hard soft seconds`` in a ``client-output-buffer-limit``
+    value (``normal 0 0 0 slave 268435456 67108864 60 pubsub ...``); the class is named
+    ``slave`` or ``replica`` depending on the engine."""
+    words = limits.split()
+    for i in range(0, len(words) - 3, 4):
+        if words[i] in ("slave", "replica"):
+            return " ".join(words[i + 1:i + 4])
+    raise RuntimeError(f"no replica class in client-output-buffer-limit {limits!r}")

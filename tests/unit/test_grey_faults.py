@@ -1,0 +1,108 @@
+"""The grey-failure faults (issue 27) on fake machines: what each runs, in which order
+its undo is written down, what it refuses; tests/chaos runs them on a real lab."""
+
+from __future__ import annotations
+
+import contextlib
+import shlex
+
+import pytest
+
+from lab.chaos import faults
+from lab.chaos.faults import resources
+from lab.leftovers import PENDING
+from tests.unit.test_catalogue import fake_nemesis
+
+
+class _Limits:
+    def config_get(self, name):
+        if name == "repl-backlog-size":
+            return {name: "1048576"}
+        return {name: "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"}
+
+
+@pytest.fixture
+def buffer_nemesis(monkeypatch):
+    monkeypatch.setattr(resources, "client", lambda *a, **k: contextlib.nullcontext(_Limits()))
+    return fake_nemesis()
+
+
+def test_the_replica_class_is_read_whatever_the_engine_calls_it():
+    assert resources.replica_limit("normal 0 0 0 replica 1 2 3 pubsub 4 5 6") == "1 2 3"
+    assert resources.replica_limit("normal 0 0 0 slave 268435456 67108864 60") == \
+        "268435456 67108864 60"
+    with pytest.raises(RuntimeError, match="no replica class"):
+        resources.replica_limit("normal 0 0 0")
+
+
+def test_the_buffer_loop_writes_its_undo_before_it_changes_or_starts_anything(
+        buffer_nemesis):
+    nemesis, machines, _ = buffer_nemesis
+    applied = faults.inject(nemesis, "replica-buffer-loop", shard=1, limit_kb=128,
+                            value_kb=32, keys=50, rate=100)
+    commands = machines["redis1"].commands
+    pending = [i for i, c in enumerate(commands) if c.endswith(f">> {PENDING}")]
+    change = next(i for i, c in enumerate(commands) if "CONFIG SET" in c and "answer=" in c)
+    fill = next(i for i, c in enumerate(commands) if "EVAL" in c and " -r " not in c
+                and ">>" not in c)
+    writer = next(i for i, c in enumerate(commands) if c.startswith("nohup timeout 600"))
+    assert len(pending) == 2 and max(pending) < change < fill < writer
+    key = f"lab:buffer-loop:{applied.id}"
+    # The limit set, the value before put back (and rewritten into the file).
+    assert "client-output-buffer-limit 'replica 128kb 64kb 1'" in commands[change]
+    undo = [u for _, u in applied.undo]
+    assert any("'replica 268435456 67108864 60'" in u and "CONFIG REWRITE" in u for u in undo)
+    # The burst: 50 values of 32 KB at once (read once from stdin); then the writer:
+    # bounded, 100 a second, over the same 50 keys of the lab's own.
+    assert commands[fill].startswith("head -c 32768 /dev/zero")
+    assert f"-x EVAL {shlex.quote(resources.FILL)} 1 {key} 50" in commands[fill]
+    assert "head -c 32768 /dev/zero" in commands[writer]
+    loop = shlex.split(commands[writer])[5]  # nohup timeout 600 sh -c LOOP
+    assert f"-x -r 60000 -i 0.0100 EVAL {shlex.quote(resources.OVERWRITE)} 1 {key} 50" in loop
+    # The undo stops the writer (its pattern cannot match the undo's own shell) and
+    # deletes every key it wrote.
+    stop = next(u for u in undo if "pkill" in u)
+    assert f"pkill -f '{key[:-1]}[{key[-1]}]'" in stop
+    assert f"EVAL {shlex.quote(resources.DELETE)} 1 {key} 50" in stop
+    assert key not in stop.split("pkill -f ")[1].split(";")[0]
+
+
+@pytest.mark.parametrize(("param", "value"), [("limit_kb", 0), ("value_kb", 0),
+                                              ("rate", 5000), ("rate", "fast")])
+def test_the_buffer_loop_refuses_parameters_outside_their_range(buffer_nemesis, param, value):
+    nemesis, _, _ = buffer_nemesis
+    with pytest.raises(ValueError, match=f"{param}="):
+        faults.inject(nemesis, "replica-buffer-loop", **{param: value})
+
+
+def _containers(nemesis, machines):
+    for server, machine in machines.items():
+        machine.answer(r"docker ps -q", "\n".join(f"{server[-1]}{n} redis-{n}"
+                                                  for n in range(3)) + "\n")
+
+
+def test_a_cold_start_stops_everything_and_starts_it_in_the_order_its_seed_draws():
+    nemesis, machines, _ = fake_nemesis()
+    _containers(nemesis, machines)
+    first = faults.inject(nemesis, "cold-start", seed=7, gap_ms=250)
+    for server, machine in machines.items():
+        [stop] = machine.ran(r"^docker stop")
+        assert stop == f"docker stop -t 1 {server[-1]}0 {server[-1]}1 {server[-1]}2 >/dev/null"
+    order = first.target["order"]
+    assert sorted(order) == sorted(f"{s}/redis-{n}" for s in machines for n in range(3))
+    # The heal runs the undo backwards: the first container started is order[0].
+    started = [command for _, command in reversed(first.undo)]
+    assert all(c.startswith("docker start ") and c.endswith("&& sleep 0.25") for c in started)
+    assert [c.split()[2] for c in started] == \
+        [f"{o.split('/')[0][-1]}{o[-1]}" for o in order]
+    assert len(first.ready) == 9
+    again = faults.inject(nemesis, "cold-start", seed=7, gap_ms=250)
+    other = faults.inject(nemesis, "cold-start", seed=8, gap_ms=250)
+    assert again.target["order"] == order and other.target["order"] != order
+
+
+def test_a_cold_start_refuses_a_seed_or_gap_that_is_not_a_number_in_range():
+    nemesis, _, _ = fake_nemesis()
+    for bad in ({"seed": "soon"}, {"gap_ms": -1}, {"gap_ms": 60000}):
+        with pytest.raises(ValueError, match="a whole number"):
+            faults.inject(nemesis, "cold-start", **bad)
