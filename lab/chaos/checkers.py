@@ -84,6 +84,12 @@ class ShardMeasures:
     sentinel_events: dict[str, int] = field(default_factory=dict)
     # The longest time one of the shard's instances was a replica with its link down.
     replica_link_down_s: float = 0.0
+    # The longest time one of the shard's Sentinels answered nothing (stopped, crashed,
+    # unable to start), from the first fault on.
+    sentinel_down_s: float = 0.0
+    # Sentinels that named the master a failover replaced again, after the failover every
+    # Sentinel had learned (one restarted from a file that never saved the failover).
+    named_replaced: list[str] = field(default_factory=list)
     # Refusals by the instances' ACLs during the recording, "user command" -> count
     # ("sentinel slaveof"); None: ACL LOG not read (an older history, an instance that
     # did not answer).
@@ -173,6 +179,7 @@ def measure(
                 if after:
                     m.writes_resumed_s = round(min(after) - first_fault, 3)
             m.split_votes = split_votes(events, monitor_names[shard], first_fault)
+            m.named_replaced = named_replaced(events, shard, monitor_names[shard], first_fault)
         m.lost_writes, m.lost_keys, m.indeterminate_writes = lost_writes(events, shard, writes)
         m.unconfirmed = m.writes.get("unconfirmed", 0)
         m.unconfirmed_lost = unconfirmed_lost(events, shard, writes)
@@ -189,6 +196,7 @@ def measure(
                                             first_fault if first_fault is not None
                                             else _span(events)[0])
         m.replica_link_down_s = round(replica_link_down(events, shard, first_fault), 3)
+        m.sentinel_down_s = round(sentinel_down(events, shard, first_fault), 3)
         m.acl_denials = acl_denials(events, shard)
         m.syncs = syncs(events, shard)
         if appends or any(o["op"] == "lrange" for o in mine):
@@ -250,6 +258,28 @@ def first_switch(events: list[dict], monitor: str, since: float) -> tuple[float,
     return None
 
 
+def named_replaced(events: list[dict], shard: int, monitor: str, since: float) -> list[str]:
+    """The Sentinels that, after naming the new master of the shard's first failover
+    since ``since``, named the master it replaced again (in the order they did)."""
+    switch = next((e for e in events if e["type"] == "sentinel" and e["t"] >= since
+                   and e["channel"] == "+switch-master"
+                   and str(e["data"]).split()[:1] == [monitor]), None)
+    if switch is None:
+        return []
+    _, old_ip, old_port, new_ip, new_port = str(switch["data"]).split()
+    old, new = f"{old_ip}:{old_port}", f"{new_ip}:{new_port}"
+    learned: set[str] = set()
+    found: list[str] = []
+    for e in events:
+        if e["type"] != "named" or e.get("shard") != shard or e["t"] < switch["t"]:
+            continue
+        if e["master"] == new:
+            learned.add(e["sentinel"])
+        elif e["master"] == old and e["sentinel"] in learned and e["sentinel"] not in found:
+            found.append(e["sentinel"])
+    return found
+
+
 def split_votes(events: list[dict], monitor: str, since: float) -> int:
     """Elections for ``monitor`` that ended without a leader: each costs a retry."""
     return sum(1 for e in events
@@ -291,6 +321,27 @@ def replica_link_down(events: list[dict], shard: int, since: float | None) -> fl
             down_since[instance] = max(e["t"], since)
         elif not down and instance in down_since:
             longest = max(longest, e["t"] - down_since.pop(instance))
+    end = events[-1]["t"] if events else 0.0
+    return max([longest, *(end - t for t in down_since.values())])
+
+
+def sentinel_down(events: list[dict], shard: int, since: float | None) -> float:
+    """The longest stretch, from ``since`` on, during which one Sentinel watching
+    ``shard`` answered nothing when asked which master it names (``named`` events with
+    no master because the Sentinel did not answer)."""
+    if since is None:
+        return 0.0
+    down_since: dict[str, float] = {}
+    longest = 0.0
+    for e in events:
+        if e["type"] != "named" or e.get("shard") != shard:
+            continue
+        down = e.get("master") is None and e.get("answered") is False
+        sentinel = e["sentinel"]
+        if down and sentinel not in down_since:
+            down_since[sentinel] = max(e["t"], since)
+        elif not down and sentinel in down_since:
+            longest = max(longest, e["t"] - down_since.pop(sentinel))
     end = events[-1]["t"] if events else 0.0
     return max([longest, *(end - t for t in down_since.values())])
 

@@ -7,7 +7,8 @@
   it changes, ``None`` = unreachable;
 * every HAProxy's backends (the stats CSV), recorded when a backend's UP servers change;
 * which master every Sentinel names for each shard it watches
-  (``SENTINEL get-master-addr-by-name``, polled every ``NAMED_POLL_S``), when it changes.
+  (``SENTINEL get-master-addr-by-name``, polled every ``NAMED_POLL_S``), and whether it
+  answered at all, when either changes.
 
 Observers only read, never retry, and stop with the scenario. An observer that meets an
 error it does not expect records ``observer_error`` (where its observations have a gap,
@@ -115,7 +116,7 @@ class Observers:
         r.close()
 
     def _named(self, sentinel: SentinelInstance) -> None:
-        last: dict[int, str | None] = {}
+        last: dict[int, tuple[str | None, bool]] = {}
         r = client(*sentinel.address, self.access.sentinels, timeout=0.5)
         monitors = {n: self.topology.shard(n).monitor_name for n in sentinel.shards}
         while not self._stop.is_set():
@@ -124,13 +125,14 @@ class Observers:
                     reply = r.execute_command("SENTINEL", "get-master-addr-by-name", monitor)
                     named = f"{self.topology.address_of(reply[0])}:{reply[1]}" if reply \
                         else None
+                    answered = True
                 except redis.RedisError:
-                    named = None
+                    named, answered = None, False  # down, cut off, or unable to start
                     r.close()
-                if number not in last or last[number] != named:
+                if last.get(number) != (named, answered):
                     self.history.record("named", sentinel=sentinel.label, shard=number,
-                                        master=named)
-                    last[number] = named
+                                        master=named, answered=answered)
+                    last[number] = (named, answered)
             self._stop.wait(NAMED_POLL_S)
         r.close()
 

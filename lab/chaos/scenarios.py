@@ -64,6 +64,10 @@ class Expect:
     errors_seen: tuple[str, ...] = ()
     # A replica stuck (role slave, link down) at least this long: the finding it shows.
     replica_stuck_s: float | None = None
+    # A Sentinel that answered nothing at least this long (it could not start again).
+    sentinel_down_s: float | None = None
+    # A Sentinel named the replaced master again after it had learned the failover.
+    replaced_master_named_again: bool = False
     # Refusals the instances' ACL LOG must show ("sentinel slaveof": user and command).
     acl_denied: tuple[str, ...] = ()
     # List-append anomalies (lab.chaos.anomalies classes) this scenario documents beyond
@@ -292,6 +296,21 @@ def judge(expect: Expect, m: ShardMeasures, convergence: Convergence | None,
                 stuck >= expect.replica_stuck_s, f"longest link down {stuck} s")
         if stuck >= expect.replica_stuck_s:
             v.findings.append(f"a replica of shard {m.shard} could not sync for {stuck} s")
+
+    if expect.sentinel_down_s is not None:
+        down = m.sentinel_down_s
+        v.check(f"a Sentinel answered nothing for {expect.sentinel_down_s:g} s or more",
+                down >= expect.sentinel_down_s, f"longest {down} s")
+        if down >= expect.sentinel_down_s:
+            v.findings.append(f"a Sentinel of shard {m.shard} answered nothing for {down} s")
+
+    if expect.replaced_master_named_again:
+        v.check("a Sentinel named the replaced master again", bool(m.named_replaced),
+                ", ".join(m.named_replaced) or "none did")
+        if m.named_replaced:
+            v.findings.append(f"{', '.join(m.named_replaced)} named the master the failover "
+                              "replaced again, after restarting from a file that never "
+                              "saved the failover")
 
     _judge_anomalies(expect, m, v)
     if expect.full_syncs_at_least is not None:

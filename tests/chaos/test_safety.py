@@ -104,6 +104,12 @@ def test_status_reports_leftovers_and_heal_removes_them(chaos_lab):
         loop_host = nemesis.machines[loop.target["server"]]
         writer = f"pgrep -f 'lab:buffer-loop:{loop.id[:-1]}[{loop.id[-1]}]'"
         assert loop_host.ok(writer)
+        # Files made read-only (resources): shard 3's Sentinels, on every server.
+        readonly = faults.inject(nemesis, "sentinel-conf-readonly", shard=3)
+        sentinel = lab.topology.sentinels_of(lab.topology.shard(3))[0]
+        conf = f"/opt/redis-ha-lab/data/{sentinel.service}/{sentinel.service}.conf"
+        assert not nemesis.machines[sentinel.server.name].ok(
+            f"setpriv --reuid={sentinel.port} test -w {conf}")
     finally:
         for machine in machines:
             machine.close()
@@ -120,6 +126,10 @@ def test_status_reports_leftovers_and_heal_removes_them(chaos_lab):
         in status.stdout
     assert f"{loop_host.server.name}: 2 change(s) fault replica-buffer-loop made, not yet " \
         "put back" in status.stdout
+    assert len(readonly.undo) == 3
+    for server in {s.server.name for s in lab.topology.sentinels_of(lab.topology.shard(3))}:
+        assert f"{server}: " in status.stdout and "fault sentinel-conf-readonly made" \
+            in status.stdout
     healed = run_lab("chaos", "--heal", config=chaos_lab.config_path)
     assert healed.returncode == 0, healed.stdout
     assert "no fault leftovers" in healed.stdout
@@ -135,6 +145,8 @@ def test_status_reports_leftovers_and_heal_removes_them(chaos_lab):
     try:
         host = next(m for m in checker if m.server.name == loop_host.server.name)
         assert not host.ok(writer)  # the writer stopped
+        sentinel_host = next(m for m in checker if m.server.name == sentinel.server.name)
+        assert sentinel_host.ok(f"setpriv --reuid={sentinel.port} test -w {conf}")
     finally:
         for machine in checker:
             machine.close()

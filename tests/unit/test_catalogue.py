@@ -16,7 +16,8 @@ from tests.fakes import FakeMachine
 
 CATALOGUE = ("manual-failover", "manual-failover-coordinated", "no-promotable-replica",
              "min-replicas-noreplicas", "sentinel-tilt", "master-reboot-down-after",
-             "stale-replicas-partition", "masterauth-rejoin", "new-address")
+             "stale-replicas-partition", "masterauth-rejoin", "new-address",
+             "replica-buffer-loop", "cold-start", "sentinel-conf-readonly")
 SETTLED = Convergence(settled=True, seconds=3.0, datasets_equal=True)
 PASSWORD = "s3cret-password-never-on-a-command-line"
 
@@ -35,7 +36,8 @@ def test_every_catalogue_scenario_names_its_upstream_reference_and_known_faults(
     # Hand-written sequences only: the Hypothesis search never draws them.
     for name in ("manual-failover", "replica-priority-zero", "require-replicas",
                  "sentinel-reboot-period", "drop-masterauth", "pause-replicas",
-                 "freeze-sentinel", "cut-replication", "new-address"):
+                 "freeze-sentinel", "cut-replication", "new-address", "cold-start",
+                 "sentinel-conf-readonly"):
         assert name in faults.registered() and name not in faults.searched()
 
 

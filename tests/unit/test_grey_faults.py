@@ -96,8 +96,13 @@ def test_a_cold_start_stops_everything_and_starts_it_in_the_order_its_seed_draws
     assert [c.split()[2] for c in started] == \
         [f"{o.split('/')[0][-1]}{o[-1]}" for o in order]
     assert len(first.ready) == 9
-    again = faults.inject(nemesis, "cold-start", seed=7, gap_ms=250)
     other = faults.inject(nemesis, "cold-start", seed=8, gap_ms=250)
+    # The same seed on a lab whose containers have other ids: the same order of services.
+    for server, machine in machines.items():
+        machine.answers.clear()
+        machine.answer(r"docker ps -q", "\n".join(f"{9 - n}{server[-1]} redis-{n}"
+                                                  for n in range(3)) + "\n")
+    again = faults.inject(nemesis, "cold-start", seed=7, gap_ms=250)
     assert again.target["order"] == order and other.target["order"] != order
 
 
@@ -106,3 +111,85 @@ def test_a_cold_start_refuses_a_seed_or_gap_that_is_not_a_number_in_range():
     for bad in ({"seed": "soon"}, {"gap_ms": -1}, {"gap_ms": 60000}):
         with pytest.raises(ValueError, match="a whole number"):
             faults.inject(nemesis, "cold-start", **bad)
+
+
+def test_sentinel_files_are_made_read_only_after_their_undo_is_written():
+    nemesis, machines, topo = fake_nemesis()
+    applied = faults.inject(nemesis, "sentinel-conf-readonly", shard=1)
+    for sentinel in topo.sentinels_of(topo.shard(1)):
+        files = (f"/opt/redis-ha-lab/data/{sentinel.service} "
+                 f"/opt/redis-ha-lab/data/{sentinel.service}/{sentinel.service}.conf")
+        commands = machines[sentinel.server.name].commands
+        pending = next(i for i, c in enumerate(commands)
+                       if f"chmod u+w {files}" in c and c.endswith(f">> {PENDING}"))
+        assert commands.index(f"chmod a-w {files}") > pending
+    assert len(applied.undo) == 3 and faults.get("sentinel-conf-readonly").sets_stage
+
+
+def named(t, sentinel, master, answered=True, shard=1):
+    return {"type": "named", "t": t, "sentinel": sentinel, "shard": shard, "master": master,
+            "answered": answered}
+
+
+def test_a_sentinel_is_down_while_it_answers_nothing_not_while_it_names_no_master():
+    from lab.chaos import checkers
+
+    events = [named(0.0, "s1", "a"), named(0.0, "s2", "a"),
+              named(1.0, "s2", None, answered=False),  # stopped
+              named(3.0, "s2", "a"),
+              named(4.0, "s1", None),  # answers, names no master: not down
+              named(5.0, "s2", None, answered=False),  # cannot start
+              named(12.5, "s2", "b"),
+              named(13.0, "s3", None, answered=False, shard=2),
+              {"type": "op", "t": 20.0}]
+    assert checkers.sentinel_down(events, 1, since=0.5) == 7.5
+    assert checkers.sentinel_down(events, 1, since=None) == 0.0
+    assert checkers.sentinel_down(events, 2, since=0.0) == 7.0  # to the end
+    # a history recorded before "answered" was: nothing counts as down
+    older = [{k: v for k, v in e.items() if k != "answered"} for e in events]
+    assert checkers.sentinel_down(older, 1, since=0.0) == 0.0
+
+
+def test_a_sentinel_that_could_not_start_is_asserted_and_reported():
+    from lab.chaos.checkers import ShardMeasures
+    from lab.chaos.scenarios import Expect, judge
+    from tests.unit.test_syncs import SETTLED
+
+    expect = Expect(failover=True, max_lost_writes=None, sentinel_down_s=6, finding="x")
+    down = judge(expect, ShardMeasures(1, failover_s=2.0, sentinel_down_s=9.2), SETTLED)
+    assert down.status == "finding"
+    assert "a Sentinel of shard 1 answered nothing for 9.2 s" in down.findings
+    up = judge(expect, ShardMeasures(1, failover_s=2.0, sentinel_down_s=1.1), SETTLED)
+    assert [c.check for c in up.checks if not c.ok] == [
+        "a Sentinel answered nothing for 6 s or more"]
+
+
+def test_a_sentinel_that_names_the_replaced_master_again_is_found():
+    from lab.chaos import checkers
+
+    switch = {"type": "sentinel", "t": 5.0, "sentinel": "s1", "channel": "+switch-master",
+              "data": "shard1 10.0.0.1 6379 10.0.0.1 6381"}
+    events = [named(0.0, "s1", "10.0.0.1:6379"), named(0.0, "s3", "10.0.0.1:6379"),
+              switch, named(5.1, "s1", "10.0.0.1:6381"), named(5.2, "s3", "10.0.0.1:6381"),
+              named(6.0, "s2", "10.0.0.1:6379"),  # never learned it: not "again"
+              named(10.0, "s3", None, answered=False),
+              named(24.9, "s3", "10.0.0.1:6379"),  # restarted from the unsaved file
+              named(25.4, "s3", "10.0.0.1:6381"),
+              named(30.0, "s1", "10.0.0.1:6379", shard=2)]  # another shard
+    assert checkers.named_replaced(events, 1, "shard1", since=1.0) == ["s3"]
+    assert checkers.named_replaced(events, 1, "shard1", since=6.0) == []  # no switch since
+    assert checkers.named_replaced(events, 1, "shard2", since=1.0) == []
+
+
+def test_a_scenario_expecting_the_replaced_master_named_again_fails_when_none_did():
+    from lab.chaos.checkers import ShardMeasures
+    from lab.chaos.scenarios import Expect, judge
+    from tests.unit.test_syncs import SETTLED
+
+    expect = Expect(failover=True, max_lost_writes=None, replaced_master_named_again=True,
+                    finding="x")
+    seen = judge(expect, ShardMeasures(1, failover_s=2.0, named_replaced=["redis1:26381"]),
+                 SETTLED)
+    assert seen.status == "finding" and any(f.startswith("redis1:26381 named the master")
+                                            for f in seen.findings)
+    assert judge(expect, ShardMeasures(1, failover_s=2.0), SETTLED).status == "fail"

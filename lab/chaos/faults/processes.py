@@ -191,9 +191,11 @@ class ColdStart(Fault):
             lambda m: m.run(f"docker ps -q --filter {LABEL} --format "
                             "'{{.ID}} {{.Label \"com.docker.compose.service\"}}'"),
             nemesis.machines.values())
-        containers = sorted((server, *line.split()) for server, output
-                            in zip(nemesis.machines, listed, strict=True)
-                            for line in output.splitlines() if line.strip())
+        # By server and service (not container id): one seed, one order, on every lab.
+        containers = sorted(((server, *line.split()) for server, output
+                             in zip(nemesis.machines, listed, strict=True)
+                             for line in output.splitlines() if line.strip()),
+                            key=lambda c: (c[0], c[2]))
         order = list(containers)
         random.Random(seed).shuffle(order)
         # The heal runs the undo in reverse: the first to start is the last entry.

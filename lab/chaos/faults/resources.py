@@ -1,5 +1,6 @@
 """Faults on what a process runs with rather than on the process: the buffer a master
-keeps for each replica (more to come: disks, memory, clocks). Grey failures: nothing
+keeps for each replica, the file a Sentinel keeps its state in (more to come: disks,
+memory, clocks). Grey failures: nothing
 crashes, and yet the lab degrades. Each runs on the lab's own machines and puts back
 what it changed (written to the machine's pending-undo file first, :mod:`lab.leftovers`).
 """
@@ -12,6 +13,7 @@ import time
 from lab.chaos.faults.base import Applied, Fault, FaultSkipped, Param, register
 from lab.chaos.faults.settings import config_change
 from lab.probe import client
+from lab.render import REMOTE_ROOT
 
 # The longest a background writer a fault starts may run, whatever happens to the
 # controller: a heal stops it sooner.
@@ -81,6 +83,36 @@ class ReplicaBufferLoop(Fault):
         machine.run(f"{value} | {{ {fill}; }} >/dev/null")
         loop = shlex.quote(f"{value} | {{ {writer}; }}")
         machine.run(f"nohup timeout {WRITER_BOUND_S} sh -c {loop} </dev/null >/dev/null 2>&1 &")
+        return applied
+
+
+@register
+class SentinelConfReadOnly(Fault):
+    """The config file every Sentinel of the shard runs from, and its directory, made
+    read-only (as a read-only mount is): Sentinel keeps what it learns (a failover, a new
+    epoch) in memory only, and refuses to start again ("Sentinel config file ... is not
+    writable. Exiting...") until the file is writable (redis/redis#12544)."""
+
+    name = "sentinel-conf-readonly"
+    family = "resources"
+    params = (Param("shard", "shard", 1),)
+    touches = "shard"
+    searched = False  # it sets the stage for a failover and a restart (a catalogue story)
+    sets_stage = True
+    words = "make the config file of every Sentinel of shard {shard} read-only"
+
+    def inject(self, nemesis, shard):
+        if nemesis.adopted:
+            raise FaultSkipped("adopt mode: the deployment's files are its own")
+        sentinels = nemesis.topology.sentinels_of(nemesis.topology.shard(shard))
+        applied = Applied(self.name, {"sentinels": [s.label for s in sentinels]})
+        for sentinel in sentinels:
+            # Each runs from its own copy (lab-entrypoint.sh); Redis 7 rewrites it through
+            # a temporary file in the same directory, so the directory counts too.
+            data = f"{REMOTE_ROOT}/data/{sentinel.service}"
+            files = f"{data} {data}/{sentinel.service}.conf"
+            nemesis.remember_undo(applied, sentinel.server.name, f"chmod u+w {files}")
+            nemesis.machines[sentinel.server.name].run(f"chmod a-w {files}")
         return applied
 
 
