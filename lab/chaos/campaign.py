@@ -103,6 +103,8 @@ def run(lab: Lab, options: CampaignOptions, publish: Publish | None = None) -> i
     try:
         chosen = scenario_module.select(available, list(options.patterns)) \
             if options.scenarios else []
+        for scenario in chosen:
+            scenario.check(lab.topology)
     except ValueError as exc:
         raise LabError(str(exc)) from None
     unknown = sorted(name for name, _ in options.slo.scenarios if name not in available)

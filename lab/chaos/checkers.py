@@ -87,6 +87,9 @@ class ShardMeasures:
     # The longest time one of the shard's Sentinels answered nothing (stopped, crashed,
     # unable to start), from the first fault on.
     sentinel_down_s: float = 0.0
+    # The longest time one of the shard's Sentinels was in TILT (+tilt to -tilt, or to the
+    # end of the history), from the first fault on.
+    tilt_s: float = 0.0
     # Sentinels that named the master a failover replaced again, after the failover every
     # Sentinel had learned (one restarted from a file that never saved the failover).
     named_replaced: list[str] = field(default_factory=list)
@@ -197,6 +200,7 @@ def measure(
                                             else _span(events)[0])
         m.replica_link_down_s = round(replica_link_down(events, shard, first_fault), 3)
         m.sentinel_down_s = round(sentinel_down(events, shard, first_fault), 3)
+        m.tilt_s = round(tilt(events, watching, first_fault), 3)
         m.acl_denials = acl_denials(events, shard)
         m.syncs = syncs(events, shard)
         if appends or any(o["op"] == "lrange" for o in mine):
@@ -271,7 +275,9 @@ def named_replaced(events: list[dict], shard: int, monitor: str, since: float) -
     learned: set[str] = set()
     found: list[str] = []
     for e in events:
-        if e["type"] != "named" or e.get("shard") != shard or e["t"] < switch["t"]:
+        # From the fault on: the failover's leader names the new master before it
+        # publishes +switch-master.
+        if e["type"] != "named" or e.get("shard") != shard or e["t"] < since:
             continue
         if e["master"] == new:
             learned.add(e["sentinel"])
@@ -344,6 +350,27 @@ def sentinel_down(events: list[dict], shard: int, since: float | None) -> float:
             longest = max(longest, e["t"] - down_since.pop(sentinel))
     end = events[-1]["t"] if events else 0.0
     return max([longest, *(end - t for t in down_since.values())])
+
+
+def tilt(events: list[dict], watching: set[str] | None, since: float | None) -> float:
+    """The longest stretch, from ``since`` on, one Sentinel in ``watching`` (None: any)
+    spent in TILT mode: from its ``+tilt`` to its ``-tilt``, or to the history's end."""
+    if since is None:
+        return 0.0
+    entered: dict[str, float] = {}
+    longest = 0.0
+    for e in events:
+        if e["type"] != "sentinel" or e["t"] < since or e["channel"] not in ("+tilt", "-tilt"):
+            continue
+        sentinel = e.get("sentinel")
+        if watching is not None and sentinel not in watching:
+            continue
+        if e["channel"] == "+tilt":
+            entered.setdefault(sentinel, e["t"])
+        elif sentinel in entered:
+            longest = max(longest, e["t"] - entered.pop(sentinel))
+    end = events[-1]["t"] if events else 0.0
+    return max([longest, *(end - t for t in entered.values())])
 
 
 def acl_denials(events: list[dict], shard: int) -> dict[str, int] | None:

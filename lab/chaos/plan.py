@@ -25,9 +25,9 @@ def describe(topology: Topology, scenarios: list[Scenario], hypothesis_profile: 
     """One line per fault of every scenario, then one for Hypothesis when it runs."""
     lines = []
     for scenario in scenarios:
-        for step in scenario.faults:
-            fault = faults.get(step.fault)
-            params = fault.resolve(step.params, topology)
+        for name, given in scenario.injected():
+            fault = faults.get(name)
+            params = fault.resolve(given, topology)
             hosts = fault.hosts(topology, params, master_of)
             lines.append(f"{scenario.name}: {fault.describe(params)}; touches {_listed(hosts)}")
     if hypothesis_profile:

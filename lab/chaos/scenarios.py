@@ -29,7 +29,7 @@ from pathlib import Path
 
 import tomli_w
 
-from lab.chaos import anomalies
+from lab.chaos import anomalies, faults
 from lab.chaos.checkers import ShardMeasures
 from lab.chaos.record import Convergence, Status, Verdict
 from lab.config import LabConfig
@@ -117,6 +117,22 @@ class Scenario:
     # Why it runs alone in a parallel campaign although its faults stay on one shard
     # (:mod:`lab.chaos.schedule`); empty: it may run beside scenarios on other shards.
     runs_alone: str = ""
+
+    def injected(self) -> list[tuple[str, dict]]:
+        """(fault, parameters) of every fault it injects, in order: its steps, or its
+        script's inject steps."""
+        if self.script:
+            return [(s["kind"], fault_params(s)) for s in self.script if s["rule"] == "inject"]
+        return [(s.fault, dict(s.params)) for s in self.faults]
+
+    def check(self, topology) -> None:
+        """ValueError naming the scenario, the fault and the fix when one of its faults is
+        unknown or a parameter is outside its allowed values (before anything runs)."""
+        for name, params in self.injected():
+            try:
+                faults.get(name).resolve(params, topology)
+            except ValueError as exc:
+                raise ValueError(f"scenario {self.name}: fault {name}: {exc}") from None
 
 
 _SAVED_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
@@ -277,6 +293,9 @@ def judge(expect: Expect, m: ShardMeasures, convergence: Convergence | None,
         v.check(f"Sentinel published {channel}", seen > 0, f"{seen} time(s)")
         if seen:
             v.findings.append(f"Sentinel published {channel} ({seen} time(s))")
+        if seen and channel == "+tilt":
+            v.findings.append(f"a Sentinel of shard {m.shard} stayed in TILT for up to "
+                              f"{m.tilt_s} s")
     for error in expect.errors_seen:
         seen = m.errors.get(error, 0)
         v.check(f"clients were answered {error}", seen > 0, f"{seen} operation(s)")

@@ -170,7 +170,8 @@ def test_a_sentinel_that_names_the_replaced_master_again_is_found():
     switch = {"type": "sentinel", "t": 5.0, "sentinel": "s1", "channel": "+switch-master",
               "data": "shard1 10.0.0.1 6379 10.0.0.1 6381"}
     events = [named(0.0, "s1", "10.0.0.1:6379"), named(0.0, "s3", "10.0.0.1:6379"),
-              switch, named(5.1, "s1", "10.0.0.1:6381"), named(5.2, "s3", "10.0.0.1:6381"),
+              named(4.9, "s3", "10.0.0.1:6381"),  # the leader names it before publishing
+              switch, named(5.1, "s1", "10.0.0.1:6381"),
               named(6.0, "s2", "10.0.0.1:6379"),  # never learned it: not "again"
               named(10.0, "s3", None, answered=False),
               named(24.9, "s3", "10.0.0.1:6379"),  # restarted from the unsaved file
@@ -193,3 +194,51 @@ def test_a_scenario_expecting_the_replaced_master_named_again_fails_when_none_di
     assert seen.status == "finding" and any(f.startswith("redis1:26381 named the master")
                                             for f in seen.findings)
     assert judge(expect, ShardMeasures(1, failover_s=2.0), SETTLED).status == "fail"
+
+
+def test_a_scenario_with_a_parameter_out_of_range_is_refused_before_anything_runs():
+    from lab import config, topology
+    from lab.chaos.scenarios import Expect, Scenario, Step, load_all
+
+    topo = topology.build(config.from_dict({}))
+    bad = Scenario("disk-zero", "x", (Step("replica-buffer-loop", {"limit_kb": 0}),),
+                   lambda c: Expect())
+    with pytest.raises(ValueError, match=r"^scenario disk-zero: fault replica-buffer-loop: "
+                                         r"limit_kb=0: a whole number 16\.\.1048576$"):
+        bad.check(topo)
+    scripted = Scenario("soon", "x", (), lambda c: Expect(), script=(
+        {"rule": "inject", "kind": "cold-start", "gap_ms": "soon"},))
+    with pytest.raises(ValueError, match="scenario soon: fault cold-start: gap_ms='soon'"):
+        scripted.check(topo)
+    for scenario in load_all().values():  # every shipped one is within its ranges
+        scenario.check(topo)
+
+
+def sentinel_event(t, sentinel, channel):
+    return {"type": "sentinel", "t": t, "sentinel": sentinel, "channel": channel,
+            "data": "#tilt mode entered" if channel == "+tilt" else "#tilt mode exited"}
+
+
+def test_tilt_lasts_from_each_sentinels_plus_tilt_to_its_minus_tilt():
+    from lab.chaos import checkers
+
+    events = [sentinel_event(1.0, "a", "+tilt"), sentinel_event(31.2, "a", "-tilt"),
+              sentinel_event(40.0, "a", "+tilt"), sentinel_event(50.0, "b", "+tilt"),
+              {"type": "op", "t": 60.0}]
+    assert checkers.tilt(events, None, since=0.0) == 30.2
+    assert checkers.tilt(events, {"b"}, since=0.0) == 10.0  # still in TILT at the end
+    assert checkers.tilt(events, {"a"}, since=35.0) == 20.0  # the second one, to the end
+    assert checkers.tilt(events, {"c"}, since=0.0) == 0.0
+    assert checkers.tilt(events, None, since=None) == 0.0
+
+
+def test_a_scenario_that_expects_tilt_reports_how_long_it_lasted():
+    from lab.chaos.checkers import ShardMeasures
+    from lab.chaos.scenarios import Expect, judge
+    from tests.unit.test_syncs import SETTLED
+
+    expect = Expect(failover=True, max_lost_writes=None, sentinel_events=("+tilt",),
+                    finding="x")
+    seen = judge(expect, ShardMeasures(1, failover_s=4.0, sentinel_events={"+tilt": 1},
+                                       tilt_s=30.2), SETTLED)
+    assert "a Sentinel of shard 1 stayed in TILT for up to 30.2 s" in seen.findings
