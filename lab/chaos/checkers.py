@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import bisect
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
 from lab.chaos import anomalies
@@ -311,66 +312,54 @@ def sentinel_events(events: list[dict], monitor: str, watching: set[str] | None,
     return dict(sorted(found.items()))
 
 
+def longest_stretch(marks: Iterable[tuple[float, str, bool]], since: float | None,
+                    end: float) -> float:
+    """The longest stretch, from ``since`` on, during which a condition held for one key:
+    ``marks`` are ``(time, key, holds)`` in time order; a stretch still open lasts to
+    ``end``. 0 when ``since`` is None (no fault)."""
+    if since is None:
+        return 0.0
+    held_since: dict[str, float] = {}
+    longest = 0.0
+    for t, key, holds in marks:
+        if holds and key not in held_since:
+            held_since[key] = max(t, since)
+        elif not holds and key in held_since:
+            longest = max(longest, t - held_since.pop(key))
+    return max([longest, *(end - t for t in held_since.values())])
+
+
+def _end(events: list[dict]) -> float:
+    return events[-1]["t"] if events else 0.0
+
+
 def replica_link_down(events: list[dict], shard: int, since: float | None) -> float:
     """The longest stretch, from ``since`` on, during which one instance of ``shard``
     reported ``role:slave`` with ``master_link_status:down`` (a replica that cannot sync)."""
-    if since is None:
-        return 0.0
-    down_since: dict[str, float] = {}
-    longest = 0.0
-    for e in events:
-        if e["type"] != "role" or e.get("shard") != shard:
-            continue
-        down = e.get("role") == "slave" and e.get("link") == "down"
-        instance = e["instance"]
-        if down and instance not in down_since:
-            down_since[instance] = max(e["t"], since)
-        elif not down and instance in down_since:
-            longest = max(longest, e["t"] - down_since.pop(instance))
-    end = events[-1]["t"] if events else 0.0
-    return max([longest, *(end - t for t in down_since.values())])
+    return longest_stretch(((e["t"], e["instance"],
+                             e.get("role") == "slave" and e.get("link") == "down")
+                            for e in events if e["type"] == "role" and e.get("shard") == shard),
+                           since, _end(events))
 
 
 def sentinel_down(events: list[dict], shard: int, since: float | None) -> float:
     """The longest stretch, from ``since`` on, during which one Sentinel watching
     ``shard`` answered nothing when asked which master it names (``named`` events with
     no master because the Sentinel did not answer)."""
-    if since is None:
-        return 0.0
-    down_since: dict[str, float] = {}
-    longest = 0.0
-    for e in events:
-        if e["type"] != "named" or e.get("shard") != shard:
-            continue
-        down = e.get("master") is None and e.get("answered") is False
-        sentinel = e["sentinel"]
-        if down and sentinel not in down_since:
-            down_since[sentinel] = max(e["t"], since)
-        elif not down and sentinel in down_since:
-            longest = max(longest, e["t"] - down_since.pop(sentinel))
-    end = events[-1]["t"] if events else 0.0
-    return max([longest, *(end - t for t in down_since.values())])
+    return longest_stretch(((e["t"], e["sentinel"],
+                             e.get("master") is None and e.get("answered") is False)
+                            for e in events if e["type"] == "named" and e.get("shard") == shard),
+                           since, _end(events))
 
 
 def tilt(events: list[dict], watching: set[str] | None, since: float | None) -> float:
     """The longest stretch, from ``since`` on, one Sentinel in ``watching`` (None: any)
     spent in TILT mode: from its ``+tilt`` to its ``-tilt``, or to the history's end."""
-    if since is None:
-        return 0.0
-    entered: dict[str, float] = {}
-    longest = 0.0
-    for e in events:
-        if e["type"] != "sentinel" or e["t"] < since or e["channel"] not in ("+tilt", "-tilt"):
-            continue
-        sentinel = e.get("sentinel")
-        if watching is not None and sentinel not in watching:
-            continue
-        if e["channel"] == "+tilt":
-            entered.setdefault(sentinel, e["t"])
-        elif sentinel in entered:
-            longest = max(longest, e["t"] - entered.pop(sentinel))
-    end = events[-1]["t"] if events else 0.0
-    return max([longest, *(end - t for t in entered.values())])
+    return longest_stretch(((e["t"], e.get("sentinel"), e["channel"] == "+tilt")
+                            for e in events if e["type"] == "sentinel"
+                            and e["channel"] in ("+tilt", "-tilt")
+                            and (watching is None or e.get("sentinel") in watching)),
+                           since, _end(events))
 
 
 def acl_denials(events: list[dict], shard: int) -> dict[str, int] | None:

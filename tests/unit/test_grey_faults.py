@@ -182,36 +182,18 @@ def test_a_sentinel_that_names_the_replaced_master_again_is_found():
     assert checkers.named_replaced(events, 1, "shard2", since=1.0) == []
 
 
-def test_a_scenario_expecting_the_replaced_master_named_again_fails_when_none_did():
+def test_a_sentinel_naming_the_replaced_master_again_is_reported_never_asserted():
     from lab.chaos.checkers import ShardMeasures
     from lab.chaos.scenarios import Expect, judge
     from tests.unit.test_syncs import SETTLED
 
-    expect = Expect(failover=True, max_lost_writes=None, replaced_master_named_again=True,
-                    finding="x")
+    expect = Expect(failover=True, max_lost_writes=None, finding="x")
     seen = judge(expect, ShardMeasures(1, failover_s=2.0, named_replaced=["redis1:26381"]),
                  SETTLED)
-    assert seen.status == "finding" and any(f.startswith("redis1:26381 named the master")
-                                            for f in seen.findings)
-    assert judge(expect, ShardMeasures(1, failover_s=2.0), SETTLED).status == "fail"
-
-
-def test_a_scenario_with_a_parameter_out_of_range_is_refused_before_anything_runs():
-    from lab import config, topology
-    from lab.chaos.scenarios import Expect, Scenario, Step, load_all
-
-    topo = topology.build(config.from_dict({}))
-    bad = Scenario("disk-zero", "x", (Step("replica-buffer-loop", {"limit_kb": 0}),),
-                   lambda c: Expect())
-    with pytest.raises(ValueError, match=r"^scenario disk-zero: fault replica-buffer-loop: "
-                                         r"limit_kb=0: a whole number 16\.\.1048576$"):
-        bad.check(topo)
-    scripted = Scenario("soon", "x", (), lambda c: Expect(), script=(
-        {"rule": "inject", "kind": "cold-start", "gap_ms": "soon"},))
-    with pytest.raises(ValueError, match="scenario soon: fault cold-start: gap_ms='soon'"):
-        scripted.check(topo)
-    for scenario in load_all().values():  # every shipped one is within its ranges
-        scenario.check(topo)
+    assert "redis1:26381 named the master the failover replaced again, after it had named " \
+        "the new one" in seen.findings
+    unseen = judge(expect, ShardMeasures(1, failover_s=2.0), SETTLED)
+    assert unseen.status == "pass" and not any("replaced" in f for f in unseen.findings)
 
 
 def sentinel_event(t, sentinel, channel):

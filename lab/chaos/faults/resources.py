@@ -1,7 +1,8 @@
 """Faults on what a process runs with rather than on the process: the buffer a master
 keeps for each replica, the file a Sentinel keeps its state in (more to come: disks,
-memory, clocks). Grey failures: nothing crashes, and yet the lab degrades. Each runs on the lab's own machines and puts back
-what it changed (written to the machine's pending-undo file first, :mod:`lab.leftovers`).
+memory, clocks). Grey failures: nothing crashes, and yet the lab degrades. Each runs
+on the lab's own machines and puts back what it changed (written to the machine's
+pending-undo file first, :mod:`lab.leftovers`).
 """
 
 from __future__ import annotations
