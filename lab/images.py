@@ -57,7 +57,7 @@ from pathlib import Path
 from lab import engine_install, host
 from lab.engines import Engine
 from lab.errors import PreflightError
-from lab.paths import MACHINE_IMAGE_DIR, LabPaths
+from lab.paths import MACHINE_IMAGE_DIR, NODE_IMAGE_DIR, LabPaths
 
 # What every machine has; "with-engine" machines add the engine's packages and the lab's
 # tools (lab.engine_install), bare ones Python (what a fresh server has).
@@ -127,7 +127,7 @@ def recipes(engine: Engine, mirror: str = "", suite: str = "",
         host_mirror, host_suite = host.apt_source()
         mirror, suite = mirror or host_mirror, suite or host_suite
     base = Recipe(f"base-{engine.name}", engine.suite, mirror, engine.packages,
-                  backports=engine.backports, wheel=engine.wheel,
+                  setup_dir=NODE_IMAGE_DIR, backports=engine.backports, wheel=engine.wheel,
                   wheel_binary=engine.wheel_binary, what=f"engine {engine.name}")
     bare = machine_image == "bare"
     machine = Recipe(
@@ -198,6 +198,20 @@ def _save(recipe: Recipe, target: Path, paths: LabPaths) -> None:
         partial.rename(target)
 
 
+def _compile(directory: Path, recipe: Recipe) -> None:
+    """Each C source of a setup directory, compiled on the host into a shared object
+    beside it (the node image's lab-clock.so): plain C against the C library only, so
+    one compiled on Debian 12 loads on every release the images use (12 and 13)."""
+    for source in sorted(directory.glob("*.c")):
+        if not shutil.which("gcc"):
+            raise PreflightError(f"{recipe.what or recipe.name}: gcc is needed to build "
+                                 f"{source.name}: apt-get install gcc libc6-dev "
+                                 "(scripts/setup-host installs them)")
+        _run(["gcc", "-O2", "-Wall", "-Werror", "-shared", "-fPIC", "-o",
+              str(source.with_suffix(".so")), str(source)],
+             f"compiling {source.name} for the {recipe.name} image", recipe)
+
+
 def docker_image_exists(image: str) -> bool:
     return subprocess.run(
         ["docker", "image", "inspect", image], capture_output=True
@@ -222,6 +236,7 @@ def _build(recipe: Recipe, paths: LabPaths) -> float:
         if recipe.setup_dir:
             staged = root / "tmp" / "lab-setup"
             shutil.copytree(recipe.setup_dir, staged)
+            _compile(staged, recipe)
             _run(["chroot", str(root), "/bin/sh", "/tmp/lab-setup/setup.sh"],
                  f"setup of the {recipe.name} image", recipe)
             shutil.rmtree(staged)

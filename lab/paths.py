@@ -20,6 +20,8 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = PROJECT_ROOT / "provision" / "templates"
 MACHINE_IMAGE_DIR = PROJECT_ROOT / "provision" / "machine-image"
+# What every node image (Redis, Sentinel) adds to its engine: the lab's clock shim.
+NODE_IMAGE_DIR = PROJECT_ROOT / "provision" / "node-image"
 VAGRANTFILE_DIR = PROJECT_ROOT
 REPORTS = PROJECT_ROOT / "reports"  # every run's output: generated, never committed
 

@@ -128,7 +128,7 @@ class Nemesis:
             f"now=$(date +%s); docker ps -q --filter {LABEL} | xargs -r docker inspect -f "
             "'{{.State.StartedAt}}' | while read -r t; do echo $(( now - $(date -d \"$t\" "
             "+%s) )); done | sort -n | head -n1", check=False).strip(), machines)
-        found = [int(a) for a in ages if a.lstrip("-").isdigit()]
+        found = [max(int(a), 0) for a in ages if a.lstrip("-").isdigit()]  # skew: 0
         return min(found) if found else None
 
     def heal_everything(self) -> None:
@@ -189,7 +189,7 @@ class Nemesis:
             self.need_redis_cli(server)
             self.remember_undo(applied, server, undo)
             self.machines[server].run(f"answer=$({command}) && [ \"$answer\" = OK ] || "
-                        "{ echo \"$answer\" >&2; exit 1; }")
+                                      "{ echo \"$answer\" >&2; exit 1; }")
         return applied
 
     def need_redis_cli(self, server: str) -> None:

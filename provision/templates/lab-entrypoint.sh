@@ -18,7 +18,16 @@ fi
 
 case $kind in
     redis) set -- "${LAB_SERVER:-redis-server}" "$conf" ;;
-    sentinel) set -- "${LAB_SERVER:-redis-server}" "$conf" --sentinel ;;
+    sentinel) set -- "${LAB_SERVER:-redis-server}" "$conf" --sentinel
+        # Every Sentinel runs with the lab's clock shim preloaded: its wall clock is the
+        # real one plus the seconds in /data/clock-offset ("+0"; the clock-jump fault
+        # writes another), read at most once a second. Its monotonic clock, the host's
+        # and every other process's clock stay real.
+        if [ -f /usr/local/lib/lab-clock.so ]; then
+            [ -f /data/clock-offset ] || echo +0 > /data/clock-offset
+            export LD_PRELOAD=/usr/local/lib/lab-clock.so \
+                LAB_CLOCK_OFFSET_FILE=/data/clock-offset
+        fi ;;
     *) echo "lab-entrypoint: unknown kind '$kind' (expected redis or sentinel)" >&2; exit 64 ;;
 esac
 

@@ -196,6 +196,40 @@ def test_a_sentinel_naming_the_replaced_master_again_is_reported_never_asserted(
     assert unseen.status == "pass" and not any("replaced" in f for f in unseen.findings)
 
 
+def test_a_clock_jump_writes_the_sentinels_offset_file_after_its_undo():
+    nemesis, machines, topo = fake_nemesis()
+    sentinel = topo.sentinels_of(topo.shard(1))[0]
+    machine = machines[sentinel.server.name]
+    machine.answer(r"docker ps -aq", "c0ffee\n")
+    applied = faults.inject(nemesis, "clock-jump", shard=1, seconds=-90)
+    offset = f"/opt/redis-ha-lab/data/{sentinel.service}/clock-offset"
+    commands = machine.commands
+    check = commands.index("grep -q lab-clock /proc/$(docker inspect -f '{{.State.Pid}}' "
+                           "c0ffee)/maps")
+    pending = next(i for i, c in enumerate(commands)
+                   if f"echo +0 > {offset}" in c and c.endswith(f">> {PENDING}"))
+    assert check < pending < commands.index(f"echo -90 > {offset}")
+    assert applied.target == {"sentinel": sentinel.label, "seconds": -90}
+    assert faults.get("clock-jump").searched and faults.get("clock-jump").sets_stage
+
+
+def test_a_clock_jump_on_a_sentinel_without_the_shim_is_skipped_saying_why():
+    nemesis, machines, topo = fake_nemesis()
+    sentinel = topo.sentinels_of(topo.shard(1))[0]
+    machines[sentinel.server.name].answer(r"docker ps -aq", "c0ffee\n").answer(
+        r"grep -q lab-clock", "", status=1)
+    with pytest.raises(faults.FaultSkipped, match="does not run with the lab's clock shim"):
+        faults.inject(nemesis, "clock-jump", shard=1)
+    assert not any("clock-offset" in c for c in machines[sentinel.server.name].commands)
+
+
+@pytest.mark.parametrize("seconds", ["soon", 86401, 1.5])
+def test_a_clock_jump_refuses_what_is_not_a_whole_number_of_seconds_in_range(seconds):
+    nemesis, _, _ = fake_nemesis()
+    with pytest.raises(ValueError, match=r"seconds=.*: a whole number -86400\.\.86400"):
+        faults.inject(nemesis, "clock-jump", seconds=seconds)
+
+
 def sentinel_event(t, sentinel, channel):
     return {"type": "sentinel", "t": t, "sentinel": sentinel, "channel": channel,
             "data": "#tilt mode entered" if channel == "+tilt" else "#tilt mode exited"}

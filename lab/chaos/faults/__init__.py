@@ -7,7 +7,7 @@
 ``machines``   restart-machine
 ``settings``   manual-failover, replica-priority-zero, require-replicas,
                sentinel-reboot-period, drop-masterauth
-``resources``  replica-buffer-loop, sentinel-conf-readonly
+``resources``  replica-buffer-loop, sentinel-conf-readonly, clock-jump
 
 Adding a fault is one new class in one of these modules (or a new module imported
 below), decorated with ``@register``; see docs/development.md, "Adding a fault".

@@ -1,6 +1,6 @@
 """Faults on what a process runs with rather than on the process: the buffer a master
-keeps for each replica, the file a Sentinel keeps its state in (more to come: disks,
-memory, clocks). Grey failures: nothing crashes, and yet the lab degrades. Each runs
+keeps for each replica, the file a Sentinel keeps its state in, a Sentinel's clock (more
+to come: disks, memory). Grey failures: nothing crashes, and yet the lab degrades. Each runs
 on the lab's own machines and puts back what it changed (written to the machine's
 pending-undo file first, :mod:`lab.leftovers`).
 """
@@ -115,6 +115,49 @@ class SentinelConfReadOnly(Fault):
             files = f"{data} {data}/{sentinel.service}.conf"
             nemesis.remember_undo(applied, sentinel.server.name, f"chmod u+w {files}")
             nemesis.machines[sentinel.server.name].run(f"chmod a-w {files}")
+        return applied
+
+
+# Where a Sentinel's clock offset is read from: every lab Sentinel runs with the lab's
+# clock shim preloaded (provision/node-image/lab-clock.c, lab-entrypoint.sh), which reads
+# this file of its data directory at most once a second; "+0" is the real time.
+CLOCK_OFFSET_FILE = "clock-offset"
+
+
+@register
+class ClockJump(Fault):
+    """The wall clock of the shard's first Sentinel steps ``seconds`` (forwards or back),
+    for that process only (the lab's clock shim; never the host's clock), as an NTP step
+    or a VM resumed from a snapshot does; the heal steps it back. Sentinel enters TILT
+    when its timer sees time go back or leap more than 2 s, and acts on nothing for 30 s
+    (redis/redis#10547, the TILT documentation)."""
+
+    name = "clock-jump"
+    family = "resources"
+    params = (Param("shard", "shard", 1),
+              Param("seconds", "int", 60, low=-86400, high=86400, search=(-60, 60, 600)))
+    touches = "shard"
+    sets_stage = True  # a failover is timed from what follows it (a stopped master)
+    words = "step the clock of shard {shard}'s first Sentinel by {seconds} s, then back"
+
+    def inject(self, nemesis, shard, seconds):
+        if nemesis.adopted:
+            raise FaultSkipped("adopt mode: the deployment's processes do not run with the "
+                               "lab's clock shim")
+        sentinel = nemesis.topology.sentinels_of(nemesis.topology.shard(shard))[0]
+        server, machine = sentinel.server.name, nemesis.machines[sentinel.server.name]
+        cid = nemesis.container(server, sentinel.service)
+        # (docker exec cannot enter a container on these machines: read its process's map)
+        if not machine.ok(f"grep -q lab-clock /proc/$(docker inspect -f "
+                          f"'{{{{.State.Pid}}}}' {cid})/maps"):
+            raise FaultSkipped(f"{sentinel.label} does not run with the lab's clock shim "
+                               "(its image was built before the lab had one: lab_up "
+                               "builds it again)")
+        offset = f"{REMOTE_ROOT}/data/{sentinel.service}/{CLOCK_OFFSET_FILE}"
+        applied = Applied(self.name, {"sentinel": sentinel.label, "seconds": seconds})
+        nemesis.remember_undo(applied, server, f"echo +0 > {offset}")
+        applied.at = time.time()
+        machine.run(f"echo {seconds:+d} > {offset}")
         return applied
 
 

@@ -1,0 +1,6 @@
+#!/bin/sh
+# Run in the chroot of every node image (Redis, Sentinel) by lab.images, after the
+# builder compiled this directory's C sources on the host: lab-clock.so, which every lab
+# Sentinel runs preloaded with (lab-entrypoint.sh).
+set -eu
+install -m 0644 /tmp/lab-setup/lab-clock.so /usr/local/lib/lab-clock.so
