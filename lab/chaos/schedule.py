@@ -147,7 +147,9 @@ def relocate(scenario: Scenario, shard: int) -> Scenario:
 
 def estimate_s(scenario: Scenario) -> float:
     """About how long a scenario takes: its holds and waits plus :data:`OVERHEAD_S`."""
-    waits = sum(float(step.get("seconds", step.get("hold_s", 0.0)))
+    # A wait step's seconds, an inject step's hold (a fault may have a parameter called
+    # seconds too: clock-jump's step).
+    waits = sum(float(step["seconds"] if step["rule"] == "wait" else step.get("hold_s", 0.0))
                 for step in scenario.script)
     return scenario.hold_s + waits + OVERHEAD_S
 

@@ -236,3 +236,13 @@ def test_the_longest_chain_is_the_longest_lane_plus_what_ran_alone():
     assert longest_chain_s(lanes, seconds) == 30.0 + 12.0
     serial = {"lanes": {}, "alone": list(seconds)}
     assert longest_chain_s(serial, seconds) == 67.0
+
+
+def test_a_faults_own_seconds_parameter_is_not_taken_for_a_wait():
+    """clock-jump's ``seconds`` is how far the clock steps, not a wait: a scenario's
+    estimate counts wait steps' seconds and inject steps' holds only."""
+    by_name = {s.name: s for s in CATALOGUE}
+    back = by_name["clock-jump-back"]  # steps -60 s, holds 2 s, then 10 s
+    assert schedule.estimate_s(back) == 12 + schedule.OVERHEAD_S
+    assert schedule.estimate_s(by_name["clock-jump-forward"]) == \
+        schedule.estimate_s(back)
