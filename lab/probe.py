@@ -65,6 +65,7 @@ class SentinelView:
     sentinel: SentinelInstance
     error: str | None = None
     monitors: dict[int, MonitorView] = field(default_factory=dict)
+    tilt: bool = False  # in TILT mode: it watches and acts on nothing
 
 
 @dataclass
@@ -126,6 +127,7 @@ def _sentinel(sentinel: SentinelInstance, topology: Topology, access: Access
             for number in sentinel.shards:
                 name = topology.shard(number).monitor_name
                 view.monitors[number] = _monitor(r, name, topology.address_of)
+            view.tilt = str(r.info("sentinel").get("sentinel_tilt", 0)) == "1"
     except redis.RedisError as exc:
         view.error = _describe(exc)
     return view

@@ -5,7 +5,8 @@ Settled means, for every shard:
 * exactly one instance reports ``role:master``;
 * every other instance is its replica, ``master_link_status:up``, offset caught up;
 * every Sentinel watching it names that master, knows every replica (none down) and
-  every other Sentinel, and ``SENTINEL CKQUORUM`` says OK;
+  every other Sentinel, ``SENTINEL CKQUORUM`` says OK, and it is not in TILT mode (where
+  it would act on nothing: a failover asked of it waits until TILT ends);
 * every HAProxy has exactly that master UP in the shard's master backend (and in its
   Sentinel-checked one), and every replica UP in its replica backend.
 
@@ -67,6 +68,9 @@ def problems(snapshot: Snapshot, config: LabConfig, topology: Topology) -> list[
         if sentinel.error:
             found.append(f"sentinel {label} unreachable ({sentinel.error})")
             continue
+        if sentinel.tilt:
+            found.append(f"sentinel {label} in TILT mode (it acts on nothing until 30 s "
+                         "after its clock last jumped)")
         for number, monitor in sorted(sentinel.monitors.items()):
             where = f"sentinel {label}, shard {number}"
             if number in masters and monitor.master_address != masters[number]:

@@ -17,7 +17,8 @@ from tests.fakes import FakeMachine
 CATALOGUE = ("manual-failover", "manual-failover-coordinated", "no-promotable-replica",
              "min-replicas-noreplicas", "sentinel-tilt", "master-reboot-down-after",
              "stale-replicas-partition", "masterauth-rejoin", "new-address",
-             "replica-buffer-loop", "cold-start", "sentinel-conf-readonly")
+             "replica-buffer-loop", "cold-start", "sentinel-conf-readonly",
+             "clock-jump-forward", "clock-jump-back")
 SETTLED = Convergence(settled=True, seconds=3.0, datasets_equal=True)
 PASSWORD = "s3cret-password-never-on-a-command-line"
 
