@@ -19,7 +19,7 @@ OPT_IN = "LAB_CATALOGUE"
 
 
 @pytest.mark.skipif(os.environ.get(OPT_IN) != "1",
-                    reason=f"opt-in: the whole catalogue, about 8 min ({OPT_IN}=1)")
+                    reason=f"opt-in: the whole catalogue, about 5 min ({OPT_IN}=1)")
 def test_every_catalogue_scenario_shows_its_behaviour_on_the_default_engine(chaos_lab):
     args = [arg for name in CATALOGUE for arg in ("-k", name)]
     result = recorded("chaos", *args, "--no-hypothesis", config=chaos_lab.config_path,
