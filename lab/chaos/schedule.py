@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 
 from lab.chaos import faults
 from lab.chaos.faults.base import servers_of_shard
-from lab.chaos.scenarios import Scenario, Step, fault_params
+from lab.chaos.scenarios import Scenario, Step
 from lab.topology import Topology
 
 __all__ = ["Job", "Schedule", "estimate_s", "independent_shards", "plan", "relocate",
@@ -127,7 +127,7 @@ def shard_local(scenario: Scenario, topology: Topology) -> bool:
     shard (and the scenario does not say it must run alone)."""
     if scenario.runs_alone:
         return False
-    steps = _fault_steps(scenario)
+    steps = scenario.injected()
     for name, params in steps:
         fault = faults.get(name)
         if fault.touches not in ("master", "shard") or \
@@ -152,11 +152,3 @@ def estimate_s(scenario: Scenario) -> float:
     waits = sum(float(step["seconds"] if step["rule"] == "wait" else step.get("hold_s", 0.0))
                 for step in scenario.script)
     return scenario.hold_s + waits + OVERHEAD_S
-
-
-def _fault_steps(scenario: Scenario) -> list[tuple[str, dict]]:
-    """(fault name, its parameters) of every fault the scenario injects."""
-    if scenario.script:
-        return [(step["kind"], fault_params(step))
-                for step in scenario.script if step["rule"] == "inject"]
-    return [(step.fault, step.params) for step in scenario.faults]

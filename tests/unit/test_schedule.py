@@ -28,7 +28,7 @@ def _hosts(scenario: Scenario, topo: topology.Topology) -> set[str]:
     """Every server the scenario's faults would touch, as the registry says (the master
     of a shard is its initial one: a reset puts it back before each scenario)."""
     touched = set()
-    for name, params in schedule._fault_steps(scenario):
+    for name, params in scenario.injected():
         fault = faults.get(name)
         resolved = fault.resolve(params, topo)
         touched |= {s.name for s in fault.hosts(
@@ -64,7 +64,7 @@ def test_every_job_runs_once_and_what_names_a_server_runs_alone():
     alone = {j.scenario.name for j in order.alone}
     server_wide = {s.name for s in CATALOGUE
                    if any(faults.get(n).touches == "server"
-                          for n, _ in schedule._fault_steps(s))}
+                          for n, _ in s.injected())}
     said_so = {s.name for s in CATALOGUE if s.runs_alone}
     assert server_wide and alone == server_wide | said_so
     in_lanes = {j.scenario.name for _, jobs in order.lanes for j in jobs}
