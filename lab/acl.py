@@ -56,7 +56,8 @@ ROLES: dict[str, Role] = {r.name: r for r in (
          "redis.io, ACL, 'ACL rules for Sentinel and Replicas'"),
     Role("sentinel", _SENTINEL, _SENTINEL_DOCS),
     Role("check", "+ping +info +quit", "HAProxy's tcp-check in provision/templates/haproxy.cfg.j2"),
-    Role("observer", "+info +ping", "lab/probe.py and lab/chaos/observers.py: INFO only"),
+    Role("observer", "+info +ping", "lab/probe.py and lab/chaos/observers.py: INFO, and PING "
+         "as Sentinel sends it"),
 )}
 
 

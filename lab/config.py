@@ -62,6 +62,10 @@ class RedisSettings:
     # False reproduces a classic mistake: the masters lack masterauth ("they are masters"),
     # so after a failover the old master cannot rejoin as a replica (the break-fix exercise).
     masterauth_on_masters: bool = True
+    # >0: every Redis instance's data directory is a filesystem of its own of this many
+    # MB (a tmpfs on its machine, mounted by provisioning): what the disk-full fault
+    # fills. 0: the machine's disk, shared by all (the default).
+    data_disk_mb: int = 0
 
 
 @dataclass(frozen=True)
@@ -278,6 +282,7 @@ _RANGES: dict[tuple[str, str], tuple[int, int]] = {
     ("redis", "min_replicas_to_write"): (0, 5),
     ("redis", "min_replicas_max_lag"): (1, 3600),
     ("redis", "repl_diskless_sync_delay"): (0, 60),
+    ("redis", "data_disk_mb"): (0, 4096),
     ("sentinel", "port"): (1024, 65000),
     ("sentinel", "per_server"): (1, 7),
     ("sentinel", "down_after_ms"): (100, 600_000),

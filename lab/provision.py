@@ -27,10 +27,15 @@ from pathlib import Path
 from lab.engine_install import START_ENGINE, STOP_ENGINE, OsRelease, Step, install_plan
 from lab.errors import LabError, ProvisionError, RemoteCommandError
 from lab.remote import Machine
-from lab.render import COMPOSE_PROJECT, REMOTE_ROOT, Bundle
+from lab.render import COMPOSE_PROJECT, DATA_DISK_SOURCE, DATA_DISKS, REMOTE_ROOT, Bundle
 
 log = logging.getLogger(__name__)
 
+
+# Unmount the instances' own data disks ([redis] data_disk_mb), found by their source
+# name, before their directories are removed (a mount point cannot be).
+UNMOUNT_DATA_DISKS = (f"findmnt -rn -S {DATA_DISK_SOURCE} -o TARGET | "
+                      f"grep '^{REMOTE_ROOT}/data/' | xargs -r umount -l")
 
 ENGINE_WAIT_S = 60
 INSTALL_STEP_TIMEOUT_S = 1800  # a package manager on a slow mirror
@@ -231,6 +236,9 @@ def upload_bundle(machine: Machine, bundle: Bundle) -> str | None:
         f"tar -C {REMOTE_ROOT} -xf {staging} && rm -f {staging} && "
         f"mkdir -p {data_dirs} && echo {bundle.digest} > {digest_file}"
     )
+    if any(f.path == DATA_DISKS for f in bundle.files):
+        machine.run(f"{REMOTE_ROOT}/{DATA_DISKS}")
+        return "bundle updated, data disks mounted"
     return "bundle updated"
 
 
@@ -262,7 +270,7 @@ def retire_stack(machine: Machine) -> None:
     if not machine.ok(f"test -e {REMOTE_ROOT}/docker-compose.yml"):
         return  # never provisioned this far
     compose_down(machine, compose_command(machine))
-    machine.run(f"rm -rf {REMOTE_ROOT}/data")
+    machine.run(f"{UNMOUNT_DATA_DISKS} && rm -rf {REMOTE_ROOT}/data")
 
 
 def remove_stack(machine: Machine, images: tuple[str, ...] = ()) -> str:
@@ -273,7 +281,7 @@ def remove_stack(machine: Machine, images: tuple[str, ...] = ()) -> str:
     except RemoteCommandError:
         if machine.ok(f"test -e {REMOTE_ROOT}/docker-compose.yml"):
             raise  # a stack is there and compose cannot remove it: say so
-    machine.run(f"rm -rf {REMOTE_ROOT}")
+    machine.run(f"{UNMOUNT_DATA_DISKS} && rm -rf {REMOTE_ROOT}")
     removed = "stack removed"
     present = [i for i in images
                if machine.ok(f"docker image inspect {shlex.quote(i)} >/dev/null 2>&1")]

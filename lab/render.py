@@ -24,6 +24,10 @@ from lab.topology import RedisInstance, SentinelInstance, Shard, Topology
 
 HEADER = "Rendered by redis-ha-lab from lab.toml: edit the template, not this file."
 REMOTE_ROOT = "/opt/redis-ha-lab"
+# [redis] data_disk_mb: the script that gives every instance a data disk of its own, and
+# the name its tmpfs mounts carry (what the clean-up looks for).
+DATA_DISKS = "data-disks.sh"
+DATA_DISK_SOURCE = "redis-ha-lab-data"
 NODE_IMAGE = "redis-ha-lab/node"
 COMPOSE_PROJECT = "redis-ha-lab"
 
@@ -159,6 +163,8 @@ def render(config: LabConfig, topology: Topology, password: str, images: Images,
             *(BundleFile(f"conf/{service}.conf", text)
               for service, text in configs.items() if service != "haproxy"),
         ]
+        if config.redis.data_disk_mb:
+            files.append(_data_disks(instances, config.redis.data_disk_mb))
         bundles.append(Bundle(server, tuple(files)))
     return bundles
 
@@ -205,6 +211,28 @@ def sentinel_checks(topology: Topology, shard: Shard) -> list[SentinelCheck]:
     majority = len(watching) // 2 + 1
     return [SentinelCheck(instance, subset) for instance in shard.instances
             for subset in itertools.combinations(enumerate(watching, start=1), majority)]
+
+
+def _data_disks(instances: list[RedisInstance], mb: int) -> BundleFile:
+    """The script provisioning runs on the machine before the containers start
+    (:func:`lab.provision.upload_bundle`): each Redis instance's data directory becomes a
+    tmpfs of ``mb`` MB, a disk of its own that the disk-full fault can fill without
+    touching the machine's (the host's) disk. Loop devices, the other way to a small
+    filesystem, are not available in every machine; a tmpfs is, and it persists across
+    container restarts (not machine restarts)."""
+    dirs = " ".join(f"data/{i.service}" for i in instances)
+    return BundleFile(DATA_DISKS, f"""#!/bin/sh
+# {HEADER}
+# [redis] data_disk_mb = {mb}: each Redis instance's data directory is a filesystem of its
+# own. Mounted once, before the containers start; a restarted machine has none (lab_down,
+# then lab_up, mounts them again).
+set -eu
+cd {REMOTE_ROOT}
+for dir in {dirs}; do
+    mkdir -p "$dir"
+    mountpoint -q "$dir" || mount -t tmpfs -o size={mb}m,mode=0755 {DATA_DISK_SOURCE} "$dir"
+done
+""", 0o755)
 
 
 def _tls_files(material: ServerTls | None) -> list[BundleFile]:

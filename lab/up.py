@@ -169,14 +169,17 @@ def _adopt(lab: Lab, config_path: Path, result: UpResult) -> UpResult:
 
 def _replaced_deployment(lab: Lab) -> str:
     """What makes this a new deployment rather than a change to the running one ("" when
-    nothing does): the layout or the engine differ from the applied lab.toml's."""
+    nothing does): the layout, the engine or the data disks differ from the applied
+    lab.toml's (a data directory is not moved onto a disk of its own, or off it)."""
     try:
         applied = config_module.load(lab.paths.applied_config)
     except LabError:
         return ""  # nothing applied yet (or unreadable): a first deployment
     changed = [f"{what} {old} -> {new}" for what, old, new in (
         ("layout", applied.layout, lab.config.layout),
-        ("engine", applied.images.engine, lab.config.images.engine)) if old != new]
+        ("engine", applied.images.engine, lab.config.images.engine),
+        ("data_disk_mb", applied.redis.data_disk_mb, lab.config.redis.data_disk_mb))
+        if old != new]
     return ", ".join(changed)
 
 

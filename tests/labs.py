@@ -63,13 +63,16 @@ def article_config(directory: Path) -> Path:
 
 def spread_config(directory: Path, engine: str = SPREAD_ENGINE) -> Path:
     """The spread layout as teams run it: servers named in every config and announced by
-    name ([machines] hostnames, announce_hostnames), ACL users, and TLS where the engine
-    has it ([security]): CI's routing checks, its matrix and its security tests run on it;
-    the article lab stays as the article had it (addresses, one password, plaintext)."""
+    name ([machines] hostnames, announce_hostnames), ACL users, TLS where the engine has
+    it ([security]), and AOF, each instance's data on a disk of its own ([redis]
+    data_disk_mb: what the disk-full test fills): CI's routing checks, its matrix and its
+    security and disk tests run on it; the article lab stays as the article had it
+    (addresses, one password, plaintext, no persistence)."""
     tls = "" if engines.get(engine).no_tls else "tls = true\n"
     return write_config(directory, name="rhl-e2e", subnet=SPREAD_SUBNET, layout="spread",
                         machines="hostnames = true\nannounce_hostnames = true\n",
                         extra=f'[images]\nengine = "{engine}"\n{QUICK_RESYNC}'
+                              'persistence = "aof"\ndata_disk_mb = 64\n'
                               f'[security]\nacl = true\n{tls}')
 
 

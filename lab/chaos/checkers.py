@@ -91,6 +91,11 @@ class ShardMeasures:
     # The longest time one of the shard's Sentinels was in TILT (+tilt to -tilt, or to the
     # end of the history), from the first fault on.
     tilt_s: float = 0.0
+    # The longest time one of the shard's instances answered PING with MISCONF (it could
+    # not persist: a full disk), from the first fault on; and the writes refused with
+    # MISCONF, by the instance that refused them (its address, as clients saw it).
+    misconf_s: float = 0.0
+    misconf_writes: dict[str, int] = field(default_factory=dict)
     # Sentinels that named the master a failover replaced again, after the failover every
     # Sentinel had learned (one restarted from a file that never saved the failover).
     named_replaced: list[str] = field(default_factory=list)
@@ -202,6 +207,8 @@ def measure(
         m.replica_link_down_s = round(replica_link_down(events, shard, first_fault), 3)
         m.sentinel_down_s = round(sentinel_down(events, shard, first_fault), 3)
         m.tilt_s = round(tilt(events, watching, first_fault), 3)
+        m.misconf_s = round(misconf(events, shard, first_fault), 3)
+        m.misconf_writes = refused_by(any_writes, "MISCONF")
         m.acl_denials = acl_denials(events, shard)
         m.syncs = syncs(events, shard)
         if appends or any(o["op"] == "lrange" for o in mine):
@@ -340,6 +347,22 @@ def replica_link_down(events: list[dict], shard: int, since: float | None) -> fl
                              e.get("role") == "slave" and e.get("link") == "down")
                             for e in events if e["type"] == "role" and e.get("shard") == shard),
                            since, _end(events))
+
+
+def misconf(events: list[dict], shard: int, since: float | None) -> float:
+    """The longest stretch, from ``since`` on, during which one instance of ``shard``
+    answered PING with MISCONF, as Sentinel's PING would have been answered: a reply
+    Sentinel does not take for alive (only PONG, LOADING and MASTERDOWN are)."""
+    return longest_stretch(((e["t"], e["instance"], e.get("refused") == "MISCONF")
+                            for e in events if e["type"] == "role" and e.get("shard") == shard),
+                           since, _end(events))
+
+
+def refused_by(writes: list[dict], code: str) -> dict[str, int]:
+    """Per instance that served them (``served``: its address as the client saw it, or
+    ``"unknown"``), how many of ``writes`` it refused with the error ``code``."""
+    return dict(sorted(Counter(o.get("served") or "unknown" for o in writes
+                               if o.get("error") == code).items()))
 
 
 def sentinel_down(events: list[dict], shard: int, since: float | None) -> float:

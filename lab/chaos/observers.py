@@ -2,7 +2,8 @@
 
 * every Sentinel's pub/sub events (``PSUBSCRIBE *``: ``+sdown``, ``+odown``,
   ``+switch-master``, ``+convert-to-slave``, ...);
-* every instance's role (and a replica's master and link status), polled every ``POLL_S``
+* every instance's role (and a replica's master and link status, and the error it answers
+  PING with, if any: MISCONF when it cannot persist), polled every ``POLL_S``
   (one thread per instance, so a frozen one does not slow the others down); recorded when
   it changes, ``None`` = unreachable;
 * every HAProxy's backends (the stats CSV), recorded when a backend's UP servers change;
@@ -27,6 +28,7 @@ import redis
 from lab.access import Access
 from lab.chaos.history import History
 from lab.config import LabConfig
+from lab.failures import classify
 from lab.probe import client, haproxy_view
 from lab.topology import RedisInstance, SentinelInstance, Topology
 
@@ -98,19 +100,27 @@ class Observers:
         r = client(*instance.address, self.access, timeout=0.3)
         while not self._stop.is_set():
             try:
-                info = r.info("replication")
+                # PING as Sentinel sends it, in the same round trip: an instance can
+                # answer INFO and yet refuse PING (MISCONF: it cannot persist).
+                pipe = r.pipeline(transaction=False)
+                pipe.ping().info("replication")
+                pong, info = pipe.execute(raise_on_error=False)
+                if isinstance(info, Exception):
+                    raise info
                 role = info.get("role")
                 master = None if role == "master" else \
                     f"{self.topology.address_of(str(info.get('master_host')))}:" \
                     f"{info.get('master_port')}"
                 link = None if role == "master" else info.get("master_link_status")
-                state = (role, master, link)
+                refused = classify(pong) if isinstance(pong, Exception) else None
+                state = (role, master, link, refused)
             except redis.RedisError:
-                state = (None, None, None)
+                state = (None, None, None, None)
                 r.close()
             if state != last:
                 self.history.record("role", instance=instance.label, shard=instance.shard,
-                                    role=state[0], master=state[1], link=state[2])
+                                    role=state[0], master=state[1], link=state[2],
+                                    refused=state[3])
                 last = state
             self._stop.wait(POLL_S)
         r.close()

@@ -77,6 +77,8 @@ class Expect:
     # A resync loop: at least this many full syncs served during the recording (the
     # finding it shows, with the longest time a replica's link was down).
     full_syncs_at_least: int | None = None
+    # An instance that answered PING with MISCONF (it could not persist) at least this long.
+    misconf_s: float | None = None
 
     def documented_anomalies(self) -> frozenset[str]:
         """The anomaly classes that are findings here, not failures: data that vanished
@@ -323,6 +325,13 @@ def judge(expect: Expect, m: ShardMeasures, convergence: Convergence | None,
     _at_least(v, expect.sentinel_down_s, m.sentinel_down_s, "a Sentinel answered nothing",
               f"a Sentinel of shard {m.shard} answered nothing", "longest")
 
+    if expect.misconf_s is not None:
+        v.check(f"an instance answered PING with MISCONF for {expect.misconf_s:g} s or more",
+                m.misconf_s >= expect.misconf_s, f"longest {m.misconf_s} s")
+    if m.misconf_s or m.misconf_writes:
+        # Why Sentinel did what it did, whatever the scenario: reported, never asserted.
+        v.findings.append(disk_errors(m))
+
     if m.named_replaced:
         # Reported, never asserted: a Sentinel restarted from an old file may learn the
         # failover from a hello before anyone asks it.
@@ -364,6 +373,23 @@ def judge(expect: Expect, m: ShardMeasures, convergence: Convergence | None,
         if expect.finding:
             v.findings.insert(0, expect.finding)
     return v
+
+
+def disk_errors(m: ShardMeasures) -> str:
+    """What an instance that could not persist told Sentinel and the clients, and what
+    Sentinel did about it."""
+    refused = ", ".join(f"{served}: {n}" for served, n in m.misconf_writes.items())
+    writes = f"; {sum(m.misconf_writes.values())} write(s) refused with MISCONF " \
+             f"({refused})" if refused else "; no write refused with MISCONF"
+    then = f"Sentinel failed the master over {m.failover_s} s after the fault" \
+        if m.failover_s is not None else "Sentinel did not fail over"
+    if m.failover_s is not None and m.split_brain_roles_s:
+        # Sentinel reconfigures no instance it sees down: the old master stays one.
+        then += (f"; the old master, still refusing PING, stayed a master (two for "
+                 f"{m.split_brain_roles_s} s) until it could persist again")
+    return (f"an instance of shard {m.shard} could not persist and answered PING with "
+            f"MISCONF for up to {m.misconf_s} s, which Sentinel counts as down{writes}: "
+            f"{then}")
 
 
 def planned_full_syncs(syncs: dict) -> str:

@@ -11,6 +11,7 @@
 ``client_errors``  client_errors
 ``acl_denials``    acl_denials
 ``syncs``          full_syncs, partial_syncs, repl_mb
+``disk_errors``    misconf_s, misconf_writes
 ``anomalies``      incompatible_orders, lost_reads, lost_appends, stale_list_reads,
                    non_monotonic_reads, read_your_writes (the list-append workload)
 
@@ -26,7 +27,7 @@ from __future__ import annotations
 # the matrix's cells list them.
 from lab.measures import failover, outage, writes, split_brain, demoted  # noqa: F401
 from lab.measures import unconfirmed, convergence, stale_reads, client_errors  # noqa: F401
-from lab.measures import acl_denials, syncs, anomalies  # noqa: F401
+from lab.measures import acl_denials, syncs, disk_errors, anomalies  # noqa: F401
 # isort: on
 from lab.measures.base import (
     UNKNOWN,

@@ -144,7 +144,8 @@ def _event_traces(fig: go.Figure, events: list[dict], t0: float) -> None:
             role = e.get("role") or "unreachable"
             colour = {"master": "#e8590c", "slave": "#1c7ed6"}.get(role, "#868e96")
             link = f", link {e['link']}" if e.get("link") else ""
-            lanes["roles"].append((x, f"{e['instance']}: {role}{link}", colour))
+            refused = f", PING refused: {e['refused']}" if e.get("refused") else ""
+            lanes["roles"].append((x, f"{e['instance']}: {role}{link}{refused}", colour))
     for lane in EVENT_LANES:
         points = lanes.get(lane, [])
         fig.add_trace(go.Scatter(

@@ -258,3 +258,102 @@ def test_a_scenario_that_expects_tilt_reports_how_long_it_lasted():
     seen = judge(expect, ShardMeasures(1, failover_s=4.0, sentinel_events={"+tilt": 1},
                                        tilt_s=30.2), SETTLED)
     assert "a Sentinel of shard 1 stayed in TILT for up to 30.2 s" in seen.findings
+
+
+def test_a_full_disk_is_filled_after_its_undo_is_written_and_saved_on_at_once():
+    nemesis, machines, _ = fake_nemesis()
+    applied = faults.inject(nemesis, "disk-full", shard=1, free_kb=16)
+    data = "/opt/redis-ha-lab/data/redis-6379"
+    commands = machines["redis1"].commands
+    check = commands.index(f"mountpoint -q {data}")
+    pending = next(i for i, c in enumerate(commands)
+                   if f"rm -f {data}/lab-disk-full;" in c and c.endswith(f">> {PENDING}"))
+    fill = next(i for i, c in enumerate(commands) if c.startswith("fallocate"))
+    save = next(i for i, c in enumerate(commands) if "CONFIG GET save" in c)
+    assert check < pending < fill < save
+    # All but 16 KB taken, and the disk checked to be that full.
+    assert commands[fill] == (
+        f"fallocate -l $(( ($(df --output=avail -k {data} | tail -n1) - 16) * 1024 )) "
+        f"{data}/lab-disk-full && [ $(df --output=avail -k {data} | tail -n1) -le 16 ]")
+    # RDB's next save brought forward only where save points are set: its BGSAVE is in
+    # braces, or the `||` would not guard it.
+    assert commands[save].endswith("BGSAVE >/dev/null; }")
+    assert "] || { export REDISCLI_AUTH" in commands[save]
+    # The heal saves again only where a save failed, and waits for PONG.
+    [(server, undo)] = applied.undo
+    assert server == "redis1" and "grep -q '^rdb_last_bgsave_status:err'; then" in undo
+    assert applied.ready[0][1].endswith("-h 192.168.56.11 -p 6379 PING)\" = PONG ]")
+    assert not faults.get("disk-full").searched
+
+
+def test_a_disk_full_on_the_machines_own_disk_is_skipped_saying_which_setting():
+    nemesis, machines, _ = fake_nemesis()
+    machines["redis1"].answer(r"^mountpoint -q", "", status=1)
+    with pytest.raises(faults.FaultSkipped, match=r"not a disk of its own \(set \[redis\] "
+                                                  r"data_disk_mb"):
+        faults.inject(nemesis, "disk-full", shard=1)
+    assert not machines["redis1"].ran("fallocate|>> /var/lib")
+
+
+@pytest.mark.parametrize("free_kb", [-1, "full", 1 << 23])
+def test_a_disk_full_refuses_a_free_space_that_is_not_a_size_in_range(free_kb):
+    nemesis, _, _ = fake_nemesis()
+    with pytest.raises(ValueError, match=r"free_kb=.*: a whole number 0\.\.4194304"):
+        faults.inject(nemesis, "disk-full", free_kb=free_kb)
+
+
+def refusing(t, instance, refused, shard=1):
+    return {"type": "role", "t": t, "instance": instance, "shard": shard, "role": "master",
+            "master": None, "link": None, "refused": refused}
+
+
+def test_misconf_lasts_while_an_instance_answers_ping_with_it():
+    from lab.chaos import checkers
+
+    events = [refusing(0.0, "a", None), refusing(2.0, "a", "MISCONF"),
+              refusing(3.0, "b", "LOADING"),  # alive to Sentinel: not counted
+              refusing(9.5, "a", None), refusing(10.0, "c", "MISCONF", shard=2),
+              {"type": "op", "t": 14.0}]
+    assert checkers.misconf(events, 1, since=1.0) == 7.5
+    assert checkers.misconf(events, 1, since=None) == 0.0
+    assert checkers.misconf(events, 2, since=0.0) == 4.0  # still refusing at the end
+    # a history recorded before PING was polled: nothing refused
+    older = [{k: v for k, v in e.items() if k != "refused"} for e in events]
+    assert checkers.misconf(older, 1, since=0.0) == 0.0
+
+
+def test_writes_refused_with_misconf_are_counted_per_instance_that_refused_them():
+    from lab.chaos import checkers
+
+    def write(served, error):
+        return {"op": "write", "served": served, "error": error, "outcome": "fail"}
+
+    writes = [write("10.0.0.1:6379", "MISCONF"), write("10.0.0.1:6379", "MISCONF"),
+              write("10.0.0.2:6380", "MISCONF"), write(None, "MISCONF"),
+              write("10.0.0.1:6379", "READONLY")]
+    assert checkers.refused_by(writes, "MISCONF") == {
+        "10.0.0.1:6379": 2, "10.0.0.2:6380": 1, "unknown": 1}
+
+
+def test_a_full_disk_says_why_sentinel_failed_over_or_did_not():
+    from lab.chaos.checkers import ShardMeasures
+    from lab.chaos.scenarios import Expect, judge
+    from tests.unit.test_syncs import SETTLED
+
+    expect = Expect(failover=True, max_lost_writes=None, misconf_s=2, finding="x")
+    over = judge(expect, ShardMeasures(1, failover_s=3.7, misconf_s=10.1,
+                                       misconf_writes={"10.0.0.1:6379": 395},
+                                       split_brain_roles_s=11.0), SETTLED)
+    assert over.status == "finding"
+    assert ("an instance of shard 1 could not persist and answered PING with MISCONF for "
+            "up to 10.1 s, which Sentinel counts as down; 395 write(s) refused with MISCONF "
+            "(10.0.0.1:6379: 395): Sentinel failed the master over 3.7 s after the fault; "
+            "the old master, still refusing PING, stayed a master (two for 11.0 s) until "
+            "it could persist again") in over.findings
+    short = judge(expect, ShardMeasures(1, failover_s=3.7, misconf_s=1.0), SETTLED)
+    assert [c.check for c in short.checks if not c.ok] == [
+        "an instance answered PING with MISCONF for 2 s or more"]
+    assert any(f.endswith("no write refused with MISCONF: Sentinel failed the master "
+                          "over 3.7 s after the fault") for f in short.findings)
+    calm = judge(Expect(failover=False, max_lost_writes=None), ShardMeasures(1), SETTLED)
+    assert calm.status == "pass" and not any("MISCONF" in f for f in calm.findings)

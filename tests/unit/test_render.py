@@ -173,3 +173,15 @@ def test_announcing_hostnames_replicas_and_sentinels_announce_names_and_haproxy_
                                                  "= true too"):
         config.from_dict({"machines": {"announce_hostnames": True}})
 
+
+
+def test_data_disks_mount_a_small_filesystem_on_each_redis_data_directory_only():
+    assert not any(f.path == render.DATA_DISKS for b in bundles() for f in b.files)
+    for bundle in bundles(redis={"data_disk_mb": 64}):
+        script = next(f for f in bundle.files if f.path == render.DATA_DISKS)
+        assert script.mode == 0o755
+        assert "for dir in data/redis-6379 data/redis-6380 data/redis-6381; do" in \
+            script.content
+        assert 'mountpoint -q "$dir" || mount -t tmpfs -o size=64m,mode=0755 ' \
+            'redis-ha-lab-data "$dir"' in script.content
+        assert "sentinel" not in script.content.split("set -eu", 1)[1]

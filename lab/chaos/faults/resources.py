@@ -1,12 +1,13 @@
 """Faults on what a process runs with rather than on the process: the buffer a master
-keeps for each replica, the file a Sentinel keeps its state in, a Sentinel's clock (more
-to come: disks, memory). Grey failures: nothing crashes, and yet the lab degrades. Each runs
-on the lab's own machines and puts back what it changed (written to the machine's
-pending-undo file first, :mod:`lab.leftovers`).
+keeps for each replica, the file a Sentinel keeps its state in, a Sentinel's clock, a
+master's disk (more to come: slow disks, memory). Grey failures: nothing crashes, and yet
+the lab degrades. Each runs on the lab's own machines and puts back what it changed
+(written to the machine's pending-undo file first, :mod:`lab.leftovers`).
 """
 
 from __future__ import annotations
 
+import functools
 import shlex
 import time
 
@@ -158,6 +159,61 @@ class ClockJump(Fault):
         nemesis.remember_undo(applied, server, f"echo +0 > {offset}")
         applied.at = time.time()
         machine.run(f"echo {seconds:+d} > {offset}")
+        return applied
+
+
+# The file that fills a data disk: root's, so the instance cannot remove it.
+DISK_FILLER = "lab-disk-full"
+
+
+@register
+class DiskFull(Fault):
+    """The data disk of the shard's master filled up (all but ``free_kb``) while writes
+    continue. A master that cannot persist (an AOF write or an RDB save failing) refuses
+    writes and PING with MISCONF, which Sentinel does not count as alive: a full disk
+    should fail it over, and the demoted master, its disk still full, cannot load a full
+    sync from disk (redis/redis#12012, OpenAtomFoundation/pikiwidb#1010). The next RDB
+    save point is brought forward (BGSAVE) so that an RDB lab meets its full disk now.
+
+    Needs ``[redis] data_disk_mb`` (each data directory a filesystem of its own: the
+    lab never fills the machine's disk, the host's); the heal removes the filler and
+    saves again where a save had failed."""
+
+    name = "disk-full"
+    family = "resources"
+    params = (Param("shard", "shard", 1),
+              Param("free_kb", "int", 0, low=0, high=1 << 22))
+    touches = "master"
+    searched = False  # it needs a lab setting ([redis] data_disk_mb)
+    words = "fill the data disk of shard {shard}'s master, leaving {free_kb} KB free"
+
+    def inject(self, nemesis, shard, free_kb):
+        if nemesis.adopted:
+            raise FaultSkipped("adopt mode: the deployment's disks are its own")
+        master = nemesis.master_of(shard)
+        server, machine = master.server.name, nemesis.machines[master.server.name]
+        data = f"{REMOTE_ROOT}/data/{master.service}"
+        if not machine.ok(f"mountpoint -q {data}"):
+            raise FaultSkipped(f"{master.label}'s data directory is not a disk of its own "
+                               "(set [redis] data_disk_mb, e.g. 64, then lab_down and "
+                               "lab_up; a restarted machine loses its data disks)")
+        nemesis.need_redis_cli(server)
+        cli = functools.partial(nemesis.redis_cli, master.address)
+        filler = f"{data}/{DISK_FILLER}"
+        applied = Applied(self.name, {"master": master.label, "server": server,
+                                      "free_kb": free_kb})
+        # Saved again where a save failed: RDB's error stays until a save succeeds (an
+        # AOF write error clears with the next write that fits).
+        nemesis.remember_undo(applied, server, (
+            f"rm -f {filler}; if {cli('INFO', 'persistence')} | "
+            f"grep -q '^rdb_last_bgsave_status:err'; then {cli('BGSAVE')} >/dev/null; fi"))
+        applied.ready.append((server, f"[ \"$({cli('PING')})\" = PONG ]"))
+        avail = f"$(df --output=avail -k {data} | tail -n1)"
+        applied.at = time.time()
+        machine.run(f"fallocate -l $(( ({avail} - {free_kb}) * 1024 )) {filler} && "
+                    f"[ {avail} -le {free_kb} ]")
+        machine.run(f"[ -z \"$({cli('CONFIG', 'GET', 'save')} | sed -n 2p)\" ] || "
+                    f"{{ {cli('BGSAVE')} >/dev/null; }}")
         return applied
 
 

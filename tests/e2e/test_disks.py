@@ -1,0 +1,56 @@
+"""[redis] data_disk_mb and the disk-full fault on a real lab: CI's spread lab keeps its
+data with AOF, each instance on a data disk of its own (tests/labs.py), with TLS and ACL
+users. The disk-full scenario on every engine, with RDB and AOF, is in docs/measured.md
+(the engine matrix); here CI's engine, AOF."""
+
+from __future__ import annotations
+
+from lab import leftovers
+from lab.chaos.faults.resources import DISK_FILLER
+from lab.render import REMOTE_ROOT
+from tests.labs import recorded, status_once_settled
+
+
+def test_each_instance_has_a_data_disk_of_its_own_and_sentinels_do_not(spread_lab):
+    lab = spread_lab.lab
+    machines = lab.connect_all()
+    try:
+        for machine in machines:
+            mounted = machine.run("findmnt -rn -S redis-ha-lab-data -o TARGET,FSTYPE,SIZE")
+            found = sorted(line.split() for line in mounted.splitlines())
+            instances = lab.topology.instances_on(machine.server)
+            assert found == sorted([f"{REMOTE_ROOT}/data/{i.service}", "tmpfs", "64M"]
+                                   for i in instances), (machine.server.name, mounted)
+    finally:
+        for machine in machines:
+            machine.close()
+
+
+def test_a_full_data_disk_fails_the_master_over_and_the_history_says_why(spread_lab):
+    """The master's disk filled (AOF): it refuses writes and PING with MISCONF, Sentinel
+    takes it for down and fails it over; the report counts the MISCONF replies per
+    instance; the heal empties the disk and leaves nothing behind."""
+    run = recorded("chaos", "-k", "disk-full", "--no-hypothesis",
+                   config=spread_lab.config_path)
+    assert run.returncode == 0, run.stdout + run.process.stderr
+    [scenario] = run.results["scenarios"]
+    assert scenario["status"] == "finding", scenario["checks"]
+    shard = scenario["measures"][str(scenario["target_shard"])]
+    assert shard["failover_s"] is not None and shard["lost_writes"] == 0, shard
+    assert shard["misconf_s"] >= 2 and shard["errors"].get("MISCONF", 0) > 0, shard
+    [filled] = scenario["faults"]
+    master = next(i for i in spread_lab.lab.topology.instances
+                  if i.label == filled["target"]["master"])
+    refused_by = {served.rsplit(":", 1)[1] for served in shard["misconf_writes"]}
+    assert refused_by == {str(master.port)}, shard["misconf_writes"]
+    assert any("could not persist and answered PING with MISCONF" in f
+               for f in scenario["findings"]), scenario["findings"]
+    machines = spread_lab.lab.connect_all()
+    try:
+        assert leftovers.find(machines) == []
+        assert not any(machine.run(f"ls {REMOTE_ROOT}/data/*/{DISK_FILLER} 2>/dev/null",
+                                   check=False).strip() for machine in machines)
+    finally:
+        for machine in machines:
+            machine.close()
+    assert status_once_settled(spread_lab.config_path).returncode == 0
