@@ -188,9 +188,14 @@ class Nemesis:
         for server, command, undo in changes:
             self.need_redis_cli(server)
             self.remember_undo(applied, server, undo)
-            self.machines[server].run(f"answer=$({command}) && [ \"$answer\" = OK ] || "
-                                      "{ echo \"$answer\" >&2; exit 1; }")
+            self.run_ok(server, command)
         return applied
+
+    def run_ok(self, server: str, command: str) -> None:
+        """Run ``command`` (a :meth:`redis_cli` line) on ``server``; it must answer
+        ``OK``, or the answer is the error."""
+        self.machines[server].run(f"answer=$({command}) && [ \"$answer\" = OK ] || "
+                                  "{ echo \"$answer\" >&2; exit 1; }")
 
     def need_redis_cli(self, server: str) -> None:
         """FaultSkipped unless ``server`` has ``redis-cli`` (what :meth:`redis_cli` runs)."""

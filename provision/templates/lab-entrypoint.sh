@@ -17,7 +17,15 @@ if [ ! -f "$conf" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 fi
 
 case $kind in
-    redis) set -- "${LAB_SERVER:-redis-server}" "$conf" ;;
+    redis) set -- "${LAB_SERVER:-redis-server}" "$conf"
+        # Every Redis instance runs with the lab's fsync shim preloaded: each fsync and
+        # fdatasync first waits the milliseconds in /data/fsync-delay-ms ("0"; the
+        # slow-fsync fault writes another), read at most once a second.
+        if [ -f /usr/local/lib/lab-fsync.so ]; then
+            [ -f /data/fsync-delay-ms ] || echo 0 > /data/fsync-delay-ms
+            export LD_PRELOAD=/usr/local/lib/lab-fsync.so \
+                LAB_FSYNC_DELAY_FILE=/data/fsync-delay-ms
+        fi ;;
     sentinel) set -- "${LAB_SERVER:-redis-server}" "$conf" --sentinel
         # Every Sentinel runs with the lab's clock shim preloaded: its wall clock is the
         # real one plus the seconds in /data/clock-offset ("+0"; the clock-jump fault

@@ -1,12 +1,13 @@
-"""[redis] data_disk_mb and the disk-full fault on a real lab: CI's spread lab keeps its
-data with AOF, each instance on a data disk of its own (tests/labs.py), with TLS and ACL
-users. The disk-full scenario on every engine, with RDB and AOF, is in docs/measured.md
-(the engine matrix); here CI's engine, AOF."""
+"""Disks on a real lab, full and slow: CI's spread lab keeps its data with AOF, each
+instance on a data disk of its own ([redis] data_disk_mb, tests/labs.py), with TLS and ACL
+users. The disk-full and slow-fsync scenarios on every engine are in docs/measured.md (the
+engine matrix); here CI's engine, AOF."""
 
 from __future__ import annotations
 
 from lab import leftovers
-from lab.chaos.faults.resources import DISK_FILLER
+from lab.chaos.faults.resources import DISK_FILLER, FSYNC_DELAY_FILE
+from lab.probe import client
 from lab.render import REMOTE_ROOT
 from tests.labs import recorded, status_once_settled
 
@@ -53,4 +54,32 @@ def test_a_full_data_disk_fails_the_master_over_and_the_history_says_why(spread_
     finally:
         for machine in machines:
             machine.close()
+    assert status_once_settled(spread_lab.config_path).returncode == 0
+
+
+def test_a_slow_fsync_under_always_fails_a_running_master_over(spread_lab):
+    """Every fsync of the master 3 s slower (the lab's fsync shim, preloaded in the real
+    image) under appendfsync always: PING waits with the writes, Sentinel sees the master
+    down and fails it over; the heal puts the delay and the policy back."""
+    run = recorded("chaos", "-k", "slow-fsync", "--no-hypothesis",
+                   config=spread_lab.config_path)
+    assert run.returncode == 0, run.stdout + run.process.stderr
+    [scenario] = run.results["scenarios"]
+    assert scenario["status"] == "finding", scenario["checks"]
+    shard = scenario["measures"][str(scenario["target_shard"])]
+    assert shard["failover_s"] is not None and shard["lost_writes"] == 0, shard
+    assert shard["sentinel_events"].get("+sdown", 0) >= 1, shard
+    lab = spread_lab.lab
+    machines = lab.connect_all()
+    try:
+        assert leftovers.find(machines) == []
+        delays = {machine.run(f"cat {REMOTE_ROOT}/data/{i.service}/{FSYNC_DELAY_FILE}").strip()
+                  for machine in machines for i in lab.topology.instances_on(machine.server)}
+        assert delays == {"0"}, delays
+    finally:
+        for machine in machines:
+            machine.close()
+    for instance in lab.topology.shard(scenario["target_shard"]).instances:
+        with client(*instance.address, lab.access, timeout=3) as admin:
+            assert admin.config_get("appendfsync")["appendfsync"] == "everysec", instance.label
     assert status_once_settled(spread_lab.config_path).returncode == 0

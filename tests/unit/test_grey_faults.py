@@ -357,3 +357,52 @@ def test_a_full_disk_says_why_sentinel_failed_over_or_did_not():
                           "over 3.7 s after the fault") for f in short.findings)
     calm = judge(Expect(failover=False, max_lost_writes=None), ShardMeasures(1), SETTLED)
     assert calm.status == "pass" and not any("MISCONF" in f for f in calm.findings)
+
+
+def test_a_slow_fsync_sets_always_then_the_delay_each_after_its_undo():
+    nemesis, machines, _ = fake_nemesis()
+    machine = machines["redis1"].answer(r"docker ps -aq", "c0ffee\n")
+    applied = faults.inject(nemesis, "slow-fsync", shard=1, ms=2500)
+    delay = "/opt/redis-ha-lab/data/redis-6379/fsync-delay-ms"
+    commands = machine.commands
+    check = commands.index("grep -q lab-fsync /proc/$(docker inspect -f '{{.State.Pid}}' "
+                           "c0ffee)/maps")
+    policy_undo = next(i for i, c in enumerate(commands)
+                       if "CONFIG SET appendfsync everysec" in c and c.endswith(f">> {PENDING}"))
+    policy = next(i for i, c in enumerate(commands)
+                  if "CONFIG SET appendfsync always" in c and "answer=" in c)
+    delay_undo = next(i for i, c in enumerate(commands)
+                      if f"echo 0 > {delay}" in c and c.endswith(f">> {PENDING}"))
+    assert check < policy_undo < policy < delay_undo < commands.index(f"echo 2500 > {delay}")
+    # The heal runs the undos last to first: the disk is fast again before the policy.
+    assert [u for _, u in reversed(applied.undo)][0].startswith(f"echo 0 > {delay}")
+    assert applied.target == {"master": "redis1:6379", "server": "redis1", "ms": 2500,
+                              "fsync": "always"}
+    assert not faults.get("slow-fsync").searched
+
+
+def test_a_slow_fsync_under_everysec_changes_no_setting():
+    nemesis, machines, _ = fake_nemesis()
+    machines["redis1"].answer(r"docker ps -aq", "c0ffee\n")
+    faults.inject(nemesis, "slow-fsync", shard=1, ms=500, fsync="everysec")
+    assert not machines["redis1"].ran("appendfsync")
+
+
+def test_a_slow_fsync_on_an_instance_without_the_shim_is_skipped_saying_why():
+    nemesis, machines, _ = fake_nemesis()
+    machines["redis1"].answer(r"docker ps -aq", "c0ffee\n").answer(
+        r"grep -q lab-fsync", "", status=1)
+    with pytest.raises(faults.FaultSkipped, match="does not run with the lab's fsync shim"):
+        faults.inject(nemesis, "slow-fsync", shard=1)
+    assert not machines["redis1"].ran("fsync-delay-ms|appendfsync")
+
+
+@pytest.mark.parametrize(("param", "value", "error"), [
+    ("ms", 0, r"ms=0: a whole number 1\.\.60000"),
+    ("ms", "slow", r"ms='slow': a whole number"),
+    ("fsync", "no", r"fsync='no': one of always, everysec")])
+def test_a_slow_fsync_refuses_a_delay_or_policy_it_does_not_know(param, value, error):
+    nemesis, _, _ = fake_nemesis()
+    with pytest.raises(ValueError, match=error):
+        faults.inject(nemesis, "slow-fsync", **{param: value})
+

@@ -1,7 +1,7 @@
 """Faults on what a process runs with rather than on the process: the buffer a master
 keeps for each replica, the file a Sentinel keeps its state in, a Sentinel's clock, a
-master's disk (more to come: slow disks, memory). Grey failures: nothing crashes, and yet
-the lab degrades. Each runs on the lab's own machines and puts back what it changed
+master's disk and its fsync (more to come: memory). Grey failures: nothing crashes, and
+yet the lab degrades. Each runs on the lab's own machines and puts back what it changed
 (written to the machine's pending-undo file first, :mod:`lab.leftovers`).
 """
 
@@ -28,6 +28,42 @@ OVERWRITE = ("local n = redis.call('INCR', KEYS[1]) % tonumber(ARGV[1]) "
              "redis.call('SET', KEYS[1] .. ':' .. n, ARGV[2]) return n")
 DELETE = ("for i = 0, tonumber(ARGV[1]) - 1 do redis.call('DEL', KEYS[1] .. ':' .. i) end "
           "return redis.call('DEL', KEYS[1])")
+
+
+class BigValues:
+    """The lab's own large values on a master, for the faults that need a big dataset or
+    heavy writes: ``keys`` values of ``value_kb`` KB under the key ``lab:<name>:<fault
+    id>:<n>``, written at once (:meth:`burst`) and overwritten by a bounded background
+    writer (:meth:`overwrite`). Its undo (the writer stopped, the values deleted) is
+    written down when it is made, before anything is written."""
+
+    def __init__(self, nemesis, applied: Applied, master, name: str, keys: int,
+                 value_kb: int) -> None:
+        self.nemesis, self.master, self.keys = nemesis, master, keys
+        self.machine = nemesis.machines[master.server.name]
+        self.key = f"lab:{name}:{applied.id}"
+        self.value = f"head -c {value_kb * 1024} /dev/zero | tr '\\0' x"
+        # The writer is found by its key on its command line ("[p]": not the undo's own).
+        found = f"'{self.key[:-1]}[{self.key[-1]}]'"
+        nemesis.remember_undo(applied, master.server.name, f"pkill -f {found}; " + self._cli(
+            "EVAL", DELETE, 1, self.key, keys) + " >/dev/null")
+
+    def _cli(self, *args) -> str:
+        return self.nemesis.redis_cli(self.master.address, *args)
+
+    def burst(self) -> None:
+        """Write every value at once (read once from standard input)."""
+        fill = self._cli("-x", "EVAL", FILL, 1, self.key, self.keys)
+        self.machine.run(f"{self.value} | {{ {fill}; }} >/dev/null")
+
+    def overwrite(self, rate: int) -> None:
+        """Overwrite them one after another, ``rate`` a second, in the background, for at
+        most :data:`WRITER_BOUND_S` whatever happens to the controller."""
+        writer = self._cli("-x", "-r", rate * WRITER_BOUND_S, "-i", f"{1 / rate:.4f}",
+                           "EVAL", OVERWRITE, 1, self.key, self.keys)
+        loop = shlex.quote(f"{self.value} | {{ {writer}; }}")
+        self.machine.run(f"nohup timeout {WRITER_BOUND_S} sh -c {loop} "
+                         "</dev/null >/dev/null 2>&1 &")
 
 
 @register
@@ -59,33 +95,23 @@ class ReplicaBufferLoop(Fault):
         if nemesis.adopted:
             raise FaultSkipped("adopt mode: the deployment's settings and data are its own")
         master = nemesis.master_of(shard)
-        server, machine = master.server.name, nemesis.machines[master.server.name]
+        server = master.server.name
         nemesis.need_redis_cli(server)
         with client(*master.address, nemesis.access, timeout=5) as r:
             was = r.config_get("client-output-buffer-limit")["client-output-buffer-limit"]
         applied = Applied(self.name, {"master": master.label, "server": server,
                                       "limit_kb": limit_kb, "value_kb": value_kb,
                                       "keys": keys, "rate": rate})
-        key = f"lab:buffer-loop:{applied.id}"
-        # The writer is found by its key on its command line ("[p]": not the undo's own).
-        found = f"'{key[:-1]}[{key[-1]}]'"
-        nemesis.remember_undo(applied, server, f"pkill -f {found}; " + nemesis.redis_cli(
-            master.address, "EVAL", DELETE, 1, key, keys) + " >/dev/null")
+        values = BigValues(nemesis, applied, master, "buffer-loop", keys, value_kb)
         _, change, undo = config_change(
             nemesis, master, ("client-output-buffer-limit",
                               f"replica {limit_kb}kb {max(limit_kb // 2, 1)}kb 1"),
             ("client-output-buffer-limit", f"replica {replica_limit(was)}"))
         nemesis.remember_undo(applied, server, undo)
-        machine.run(f"answer=$({change}) && [ \"$answer\" = OK ] || "
-                    "{ echo \"$answer\" >&2; exit 1; }")
-        value = f"head -c {value_kb * 1024} /dev/zero | tr '\\0' x"
-        fill = nemesis.redis_cli(master.address, "-x", "EVAL", FILL, 1, key, keys)
-        writer = nemesis.redis_cli(master.address, "-x", "-r", rate * WRITER_BOUND_S, "-i",
-                                   f"{1 / rate:.4f}", "EVAL", OVERWRITE, 1, key, keys)
+        nemesis.run_ok(server, change)
         applied.at = time.time()
-        machine.run(f"{value} | {{ {fill}; }} >/dev/null")
-        loop = shlex.quote(f"{value} | {{ {writer}; }}")
-        machine.run(f"nohup timeout {WRITER_BOUND_S} sh -c {loop} </dev/null >/dev/null 2>&1 &")
+        values.burst()
+        values.overwrite(rate)
         return applied
 
 
@@ -147,13 +173,7 @@ class ClockJump(Fault):
                                "lab's clock shim")
         sentinel = nemesis.topology.sentinels_of(nemesis.topology.shard(shard))[0]
         server, machine = sentinel.server.name, nemesis.machines[sentinel.server.name]
-        cid = nemesis.container(server, sentinel.service)
-        # (docker exec cannot enter a container on these machines: read its process's map)
-        if not machine.ok(f"grep -q lab-clock /proc/$(docker inspect -f "
-                          f"'{{{{.State.Pid}}}}' {cid})/maps"):
-            raise FaultSkipped(f"{sentinel.label} does not run with the lab's clock shim "
-                               "(its image was built before the lab had one: lab_up "
-                               "builds it again)")
+        need_shim(nemesis, sentinel, "lab-clock", "clock")
         offset = f"{REMOTE_ROOT}/data/{sentinel.service}/{CLOCK_OFFSET_FILE}"
         applied = Applied(self.name, {"sentinel": sentinel.label, "seconds": seconds})
         nemesis.remember_undo(applied, server, f"echo +0 > {offset}")
@@ -215,6 +235,66 @@ class DiskFull(Fault):
         machine.run(f"[ -z \"$({cli('CONFIG', 'GET', 'save')} | sed -n 2p)\" ] || "
                     f"{{ {cli('BGSAVE')} >/dev/null; }}")
         return applied
+
+
+# Where an instance's fsync delay is read from: every lab Redis instance runs with the
+# lab's fsync shim preloaded (provision/node-image/lab-fsync.c, lab-entrypoint.sh), which
+# reads this file of its data directory at most once a second; "0" is none.
+FSYNC_DELAY_FILE = "fsync-delay-ms"
+
+
+@register
+class SlowFsync(Fault):
+    """Every fsync of the shard's master takes ``ms`` longer (the lab's fsync shim: that
+    process only), as on a disk too busy to make writes durable, while writes continue
+    (redis/redis#10287). With ``appendfsync always`` (``fsync = "always"``, set for the
+    fault and put back) each write waits for its fsync in the main thread, PING with it;
+    with ``everysec`` (the lab's) a background thread waits, and Redis writes on without
+    it after 2 s (INFO ``aof_delayed_fsync``). Without AOF nothing calls fsync."""
+
+    name = "slow-fsync"
+    family = "resources"
+    params = (Param("shard", "shard", 1),
+              Param("ms", "int", 3000, low=1, high=60000),
+              Param("fsync", "choice", "always", choices=("always", "everysec")))
+    touches = "master"
+    searched = False  # it needs AOF, a lab setting: without it nothing calls fsync
+    words = "make every fsync of shard {shard}'s master {ms} ms slower (appendfsync {fsync})"
+
+    def inject(self, nemesis, shard, ms, fsync):
+        if nemesis.adopted:
+            raise FaultSkipped("adopt mode: the deployment's processes do not run with the "
+                               "lab's fsync shim")
+        master = nemesis.master_of(shard)
+        server, machine = master.server.name, nemesis.machines[master.server.name]
+        need_shim(nemesis, master, "lab-fsync", "fsync")
+        applied = Applied(self.name, {"master": master.label, "server": server, "ms": ms,
+                                      "fsync": fsync})
+        if fsync == "always":
+            nemesis.need_redis_cli(server)
+            _, change, undo = config_change(nemesis, master, ("appendfsync", "always"),
+                                            ("appendfsync", "everysec"))
+            nemesis.remember_undo(applied, server, undo)
+            nemesis.run_ok(server, change)
+        # Undone first (a heal runs undos last to first): the policy is put back on a
+        # disk already fast again.
+        delay = f"{REMOTE_ROOT}/data/{master.service}/{FSYNC_DELAY_FILE}"
+        nemesis.remember_undo(applied, server, f"echo 0 > {delay}")
+        applied.at = time.time()
+        machine.run(f"echo {ms} > {delay}")
+        return applied
+
+
+def need_shim(nemesis, process, shim: str, what: str) -> None:
+    """FaultSkipped unless ``process`` (an instance or a Sentinel) runs with the lab's
+    ``shim`` preloaded (``lab-clock``: provision/node-image/lab-clock.c)."""
+    server = process.server.name
+    cid = nemesis.container(server, process.service)
+    # (docker exec cannot enter a container on these machines: read its process's map)
+    if not nemesis.machines[server].ok(f"grep -q {shim} /proc/$(docker inspect -f "
+                                       f"'{{{{.State.Pid}}}}' {cid})/maps"):
+        raise FaultSkipped(f"{process.label} does not run with the lab's {what} shim (its "
+                           "image was built before the lab had one: lab_up builds it again)")
 
 
 def replica_limit(limits: str) -> str:
