@@ -31,13 +31,7 @@ def test_a_full_data_disk_fails_the_master_over_and_the_history_says_why(spread_
     """The master's disk filled (AOF): it refuses writes and PING with MISCONF, Sentinel
     takes it for down and fails it over; the report counts the MISCONF replies per
     instance; the heal empties the disk and leaves nothing behind."""
-    run = recorded("chaos", "-k", "disk-full", "--no-hypothesis",
-                   config=spread_lab.config_path)
-    assert run.returncode == 0, run.stdout + run.process.stderr
-    [scenario] = run.results["scenarios"]
-    assert scenario["status"] == "finding", scenario["checks"]
-    shard = scenario["measures"][str(scenario["target_shard"])]
-    assert shard["failover_s"] is not None and shard["lost_writes"] == 0, shard
+    scenario, shard = _failed_over("disk-full", spread_lab)
     assert shard["misconf_s"] >= 2 and shard["errors"].get("MISCONF", 0) > 0, shard
     [filled] = scenario["faults"]
     master = next(i for i in spread_lab.lab.topology.instances
@@ -61,13 +55,7 @@ def test_a_slow_fsync_under_always_fails_a_running_master_over(spread_lab):
     """Every fsync of the master 3 s slower (the lab's fsync shim, preloaded in the real
     image) under appendfsync always: PING waits with the writes, Sentinel sees the master
     down and fails it over; the heal puts the delay and the policy back."""
-    run = recorded("chaos", "-k", "slow-fsync", "--no-hypothesis",
-                   config=spread_lab.config_path)
-    assert run.returncode == 0, run.stdout + run.process.stderr
-    [scenario] = run.results["scenarios"]
-    assert scenario["status"] == "finding", scenario["checks"]
-    shard = scenario["measures"][str(scenario["target_shard"])]
-    assert shard["failover_s"] is not None and shard["lost_writes"] == 0, shard
+    scenario, shard = _failed_over("slow-fsync", spread_lab)
     assert shard["sentinel_events"].get("+sdown", 0) >= 1, shard
     lab = spread_lab.lab
     machines = lab.connect_all()
@@ -83,3 +71,15 @@ def test_a_slow_fsync_under_always_fails_a_running_master_over(spread_lab):
         with client(*instance.address, lab.access, timeout=3) as admin:
             assert admin.config_get("appendfsync")["appendfsync"] == "everysec", instance.label
     assert status_once_settled(spread_lab.config_path).returncode == 0
+
+
+def _failed_over(name: str, spread_lab) -> tuple[dict, dict]:
+    """Run the scenario ``name`` on the lab: it reports a finding, its shard failed over
+    and lost nothing; (the scenario's results, its shard's measures)."""
+    run = recorded("chaos", "-k", name, "--no-hypothesis", config=spread_lab.config_path)
+    assert run.returncode == 0, run.stdout + run.process.stderr
+    [scenario] = run.results["scenarios"]
+    assert scenario["status"] == "finding", scenario["checks"]
+    shard = scenario["measures"][str(scenario["target_shard"])]
+    assert shard["failover_s"] is not None and shard["lost_writes"] == 0, shard
+    return scenario, shard

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -27,14 +28,19 @@ PROBE = textwrap.dedent("""
 """)
 
 
-@pytest.fixture(scope="module")
-def shim(tmp_path_factory):
+def compiled(name: str, tmp_path_factory) -> Path:
+    """The node image's shim ``name`` (``lab-clock``), compiled as the image build does."""
     if not shutil.which("gcc"):
         pytest.skip("skipped: gcc is not installed (scripts/setup-host installs it)")
-    built = tmp_path_factory.mktemp("shim") / "lab-clock.so"
+    built = tmp_path_factory.mktemp("shim") / f"{name}.so"
     subprocess.run(["gcc", "-O2", "-Wall", "-Werror", "-shared", "-fPIC", "-o", str(built),
-                    str(NODE_IMAGE_DIR / "lab-clock.c")], check=True)
+                    str(NODE_IMAGE_DIR / f"{name}.c")], check=True)
     return built
+
+
+@pytest.fixture(scope="module")
+def shim(tmp_path_factory):
+    return compiled("lab-clock", tmp_path_factory)
 
 
 def test_the_shim_moves_the_wall_clock_by_the_files_seconds_and_follows_it(shim, tmp_path):

@@ -4,14 +4,13 @@ file's milliseconds, read again within a second; without the file, none."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import textwrap
 
 import pytest
 
-from lab.paths import NODE_IMAGE_DIR
+from tests.unit.test_clock_shim import compiled
 
 # Times two syncs of a file: first with the delay the file says, then, once the test has
 # written 0 and a second has passed (the shim reads the file at most once a second), again.
@@ -32,12 +31,7 @@ PROBE = textwrap.dedent("""
 
 @pytest.fixture(scope="module")
 def shim(tmp_path_factory):
-    if not shutil.which("gcc"):
-        pytest.skip("skipped: gcc is not installed (scripts/setup-host installs it)")
-    built = tmp_path_factory.mktemp("shim") / "lab-fsync.so"
-    subprocess.run(["gcc", "-O2", "-Wall", "-Werror", "-shared", "-fPIC", "-o", str(built),
-                    str(NODE_IMAGE_DIR / "lab-fsync.c")], check=True)
-    return built
+    return compiled("lab-fsync", tmp_path_factory)
 
 
 def test_each_sync_waits_the_files_milliseconds_and_follows_it(shim, tmp_path):
