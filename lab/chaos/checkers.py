@@ -113,6 +113,9 @@ class ShardMeasures:
     # partial, partial_refused, repl_bytes (None where the engine does not count them);
     # None: INFO not read before and after (an older history, an instance unreadable).
     syncs: dict[str, int | None] | None = None
+    # The shard's instances that started again during the recording (a new run_id
+    # between the reads before and after: crashed, killed, OOM-killed, restarted).
+    restarted: list[str] = field(default_factory=list)
 
     @property
     def split_brain_s(self) -> float:
@@ -211,6 +214,7 @@ def measure(
         m.misconf_writes = refused_by(any_writes, "MISCONF")
         m.acl_denials = acl_denials(events, shard)
         m.syncs = syncs(events, shard)
+        m.restarted = restarted(events, shard)
         if appends or any(o["op"] == "lrange" for o in mine):
             m.anomalies, m.anomaly_examples = list_anomalies(events, shard, mine)
             # An appended value is a write too: lost writes count both kinds.
@@ -413,6 +417,19 @@ def acl_denials(events: list[dict], shard: int) -> dict[str, int] | None:
 SYNC_COUNTERS = {"full": "sync_full", "partial": "sync_partial_ok",
                  "partial_refused": "sync_partial_err",
                  "repl_bytes": "total_net_repl_output_bytes"}
+
+
+def restarted(events: list[dict], shard: int) -> list[str]:
+    """The instances of ``shard`` whose ``run_id`` after the recording differs from the
+    one before it (each process start draws a new one), in label order; an instance not
+    read both times is not counted."""
+    before = {e["instance"]: e.get("run_id") for e in events
+              if e["type"] == "sync-stats" and e.get("shard") == shard
+              and e["phase"] == "before"}
+    return sorted(e["instance"] for e in events
+                  if e["type"] == "sync-stats" and e.get("shard") == shard
+                  and e["phase"] == "after" and e.get("run_id")
+                  and before.get(e["instance"]) not in (None, e["run_id"]))
 
 
 def syncs(events: list[dict], shard: int) -> dict[str, int | None] | None:

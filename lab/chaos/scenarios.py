@@ -79,6 +79,9 @@ class Expect:
     full_syncs_at_least: int | None = None
     # An instance that answered PING with MISCONF (it could not persist) at least this long.
     misconf_s: float | None = None
+    # Instances that started again during the recording are reported (never asserted):
+    # where nothing in the scenario restarts them (an OOM kill under a memory limit).
+    restarts_reported: bool = False
 
     def documented_anomalies(self) -> frozenset[str]:
         """The anomaly classes that are findings here, not failures: data that vanished
@@ -331,6 +334,11 @@ def judge(expect: Expect, m: ShardMeasures, convergence: Convergence | None,
     if m.misconf_s or m.misconf_writes:
         # Why Sentinel did what it did, whatever the scenario: reported, never asserted.
         v.findings.append(disk_errors(m))
+
+    if m.restarted and expect.restarts_reported:
+        v.findings.append(f"{', '.join(m.restarted)} started again during the recording "
+                          "(a new run_id)")
+        notable = True
 
     if m.named_replaced:
         # Reported, never asserted: a Sentinel restarted from an old file may learn the

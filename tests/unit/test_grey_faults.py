@@ -406,3 +406,73 @@ def test_a_slow_fsync_refuses_a_delay_or_policy_it_does_not_know(param, value, e
     with pytest.raises(ValueError, match=error):
         faults.inject(nemesis, "slow-fsync", **{param: value})
 
+
+def test_a_memory_limit_is_set_after_every_undo_then_full_syncs_are_forced(buffer_nemesis):
+    nemesis, machines, topo = buffer_nemesis
+    machine = machines["redis1"].answer(r"docker ps -aq", "c0ffee\n")
+    applied = faults.inject(nemesis, "memory-limit", shard=1, headroom_mb=2, keys=10,
+                            value_kb=8, rate=50)
+    commands = machine.commands
+    pending = [i for i, c in enumerate(commands) if c.endswith(f">> {PENDING}")]
+    burst = next(i for i, c in enumerate(commands) if c.startswith("head -c 8192"))
+    purge = next(i for i, c in enumerate(commands) if "MEMORY PURGE" in c)
+    limit = next(i for i, c in enumerate(commands) if "--memory-swap $limit c0ffee" in c)
+    writer = next(i for i, c in enumerate(commands) if c.startswith("nohup timeout 600"))
+    resync = [i for i, c in enumerate(commands) if "REPLICAOF NO ONE\\nREPLICAOF" in c]
+    assert len(pending) == 2 and max(pending) < burst < purge < limit < writer < min(resync)
+    # The limit: what the container's memory cgroup holds now (v1 or v2), plus 2 MB.
+    assert commands[limit].startswith(f"limit=$(( {resources.cgroup_memory('c0ffee')} "
+                                      "+ 2097152 ))")
+    assert "memory.usage_in_bytes" in resources.cgroup_memory("c") and \
+        "memory.current" in resources.cgroup_memory("c")
+    # The writer rewrites in place (copy-on-write for a fork), every replica resyncs in
+    # full: promoted and demoted again in one connection, to the master it named.
+    assert "SETRANGE" in commands[writer]
+    replicas = [i for i in topo.shard(1).instances if i.label != "redis1:6379"]
+    assert len(resync) == len(replicas) == 2
+    assert all("-p 6379 INFO replication" not in commands[i] for i in resync)
+    assert "awk -F: '$1 == \"master_host\"" in commands[resync[0]]
+    # One that is no longer a replica (Sentinel promoted it meanwhile) is left alone.
+    assert '{ [ -z "$host" ] || printf' in commands[resync[0]]
+    # Lifted first on heal, to the machine's memory (Docker cannot remove a limit):
+    # the swap limit first, or cgroup v1 refuses the higher memory limit.
+    undo = [u for _, u in applied.undo]
+    assert undo[-1].startswith("big=$(( $(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)")
+    assert "--memory-swap $big c0ffee >/dev/null && docker update --memory $big " \
+        "--memory-swap $big c0ffee" in undo[-1]
+    assert applied.ready == [("redis1", "[ \"$(docker inspect -f '{{.State.Running}}' "
+                                        "c0ffee)\" = true ]")]
+    assert not faults.get("memory-limit").searched
+
+
+@pytest.mark.parametrize("headroom_mb", [0, "little", 4097])
+def test_a_memory_limit_refuses_a_headroom_that_is_not_a_size_in_range(headroom_mb):
+    nemesis, _, _ = fake_nemesis()
+    with pytest.raises(ValueError, match=r"headroom_mb=.*: a whole number 1\.\.4096"):
+        faults.inject(nemesis, "memory-limit", headroom_mb=headroom_mb)
+
+
+def test_instances_started_again_are_found_by_their_run_id_and_reported_where_asked():
+    from lab.chaos import checkers
+    from lab.chaos.checkers import ShardMeasures
+    from lab.chaos.scenarios import Expect, judge
+    from tests.unit.test_syncs import SETTLED
+
+    def read(phase, instance, run_id, shard=1):
+        return {"type": "sync-stats", "phase": phase, "instance": instance, "shard": shard,
+                "run_id": run_id}
+
+    events = [read("before", "a", "r1"), read("before", "b", "r2"), read("before", "c", "r3"),
+              read("before", "d", "r4", shard=2),
+              read("after", "a", "r9"), read("after", "b", "r2"),
+              read("after", "c", None),  # unreadable after: not counted
+              read("after", "d", "r8", shard=2)]
+    assert checkers.restarted(events, 1) == ["a"]
+    assert checkers.restarted(events, 2) == ["d"]
+    seen = judge(Expect(max_lost_writes=None, restarts_reported=True, finding="x"),
+                 ShardMeasures(1, restarted=["redis1:6379"]), SETTLED)
+    assert seen.status == "finding"
+    assert "redis1:6379 started again during the recording (a new run_id)" in seen.findings
+    quiet = judge(Expect(max_lost_writes=None), ShardMeasures(1, restarted=["redis1:6379"]),
+                  SETTLED)
+    assert quiet.status == "pass" and not quiet.findings

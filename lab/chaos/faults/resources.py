@@ -1,8 +1,9 @@
 """Faults on what a process runs with rather than on the process: the buffer a master
 keeps for each replica, the file a Sentinel keeps its state in, a Sentinel's clock, a
-master's disk and its fsync (more to come: memory). Grey failures: nothing crashes, and
-yet the lab degrades. Each runs on the lab's own machines and puts back what it changed
-(written to the machine's pending-undo file first, :mod:`lab.leftovers`).
+master's disk, its fsync and its memory limit. Grey failures: nothing crashes (or the
+kernel does the killing), and yet the lab degrades. Each runs on the lab's own machines
+and puts back what it changed (written to the machine's pending-undo file first,
+:mod:`lab.leftovers`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import functools
 import shlex
 import time
 
+from lab.chaos.faults.applied import CONTAINER_RUNNING
 from lab.chaos.faults.base import Applied, Fault, FaultSkipped, Param, register
 from lab.chaos.faults.settings import config_change
 from lab.probe import client
@@ -26,6 +28,10 @@ FILL = ("for i = 0, tonumber(ARGV[1]) - 1 do redis.call('SET', KEYS[1] .. ':' ..
         "end return ARGV[1]")
 OVERWRITE = ("local n = redis.call('INCR', KEYS[1]) % tonumber(ARGV[1]) "
              "redis.call('SET', KEYS[1] .. ':' .. n, ARGV[2]) return n")
+# The same, but written over in place (SETRANGE): no value is freed and allocated again,
+# so a fork's child and its parent stop sharing every page it touches (copy-on-write).
+REWRITE = ("local n = redis.call('INCR', KEYS[1]) % tonumber(ARGV[1]) "
+           "redis.call('SETRANGE', KEYS[1] .. ':' .. n, 0, ARGV[2]) return n")
 DELETE = ("for i = 0, tonumber(ARGV[1]) - 1 do redis.call('DEL', KEYS[1] .. ':' .. i) end "
           "return redis.call('DEL', KEYS[1])")
 
@@ -56,11 +62,12 @@ class BigValues:
         fill = self._cli("-x", "EVAL", FILL, 1, self.key, self.keys)
         self.machine.run(f"{self.value} | {{ {fill}; }} >/dev/null")
 
-    def overwrite(self, rate: int) -> None:
-        """Overwrite them one after another, ``rate`` a second, in the background, for at
-        most :data:`WRITER_BOUND_S` whatever happens to the controller."""
+    def overwrite(self, rate: int, script: str = OVERWRITE) -> None:
+        """Overwrite them one after another (``script``: :data:`OVERWRITE`, or
+        :data:`REWRITE` in place), ``rate`` a second, in the background, for at most
+        :data:`WRITER_BOUND_S` whatever happens to the controller."""
         writer = self._cli("-x", "-r", rate * WRITER_BOUND_S, "-i", f"{1 / rate:.4f}",
-                           "EVAL", OVERWRITE, 1, self.key, self.keys)
+                           "EVAL", script, 1, self.key, self.keys)
         loop = shlex.quote(f"{self.value} | {{ {writer}; }}")
         self.machine.run(f"nohup timeout {WRITER_BOUND_S} sh -c {loop} "
                          "</dev/null >/dev/null 2>&1 &")
@@ -283,6 +290,102 @@ class SlowFsync(Fault):
         applied.at = time.time()
         machine.run(f"echo {ms} > {delay}")
         return applied
+
+
+@register
+class MemoryLimit(Fault):
+    """A memory limit on the shard's master's container (its cgroup) just ``headroom_mb``
+    above what the container holds, then a full sync of its replicas while large values
+    are rewritten in place: the sync forks, every page the parent writes meanwhile is copied
+    (copy-on-write), and past the limit the kernel's OOM killer kills the master or its
+    child (redis/redis#7717, #4816).
+
+    On the master's machine: ``keys`` values of ``value_kb`` KB written at once (the
+    dataset), the allocator's leftovers returned (``MEMORY PURGE``), the limit set from
+    what the container's cgroup holds then, the values rewritten in place ``rate`` times
+    a second; then each replica made to ask for a full sync (:func:`full_sync`). The heal
+    raises the limit to the machine's memory (Docker cannot remove one) and deletes the
+    values."""
+
+    name = "memory-limit"
+    family = "resources"
+    params = (Param("shard", "shard", 1),
+              Param("headroom_mb", "int", 1, low=1, high=4096),
+              Param("value_kb", "int", 64, low=1, high=1024),
+              Param("keys", "int", 4000, low=1, high=10000),
+              Param("rate", "int", 1000, low=1, high=1000))
+    touches = "master"
+    searched = False  # a catalogue story: its effect depends on the engine's fork
+    words = ("limit shard {shard}'s master to its memory + {headroom_mb} MB, "
+             "{keys} values of {value_kb} KB, a full sync, then {rate} writes a second")
+
+    def inject(self, nemesis, shard, headroom_mb, value_kb, keys, rate):
+        if nemesis.adopted:
+            raise FaultSkipped("adopt mode: the deployment's containers and data are its "
+                               "own")
+        master = nemesis.master_of(shard)
+        server = master.server.name
+        machine = nemesis.machines[server]
+        nemesis.need_redis_cli(server)
+        cid = nemesis.container(server, master.service)
+        applied = Applied(self.name, {"master": master.label, "server": server,
+                                      "headroom_mb": headroom_mb, "value_kb": value_kb,
+                                      "keys": keys, "rate": rate})
+        # An OOM-killed master is restarted by its restart policy: a heal waits for it.
+        applied.ready.append((server, CONTAINER_RUNNING.format(cid=cid)))
+        values = BigValues(nemesis, applied, master, "memory-limit", keys, value_kb)
+        # Raised, not removed (Docker cannot remove a limit), to the machine's memory:
+        # swap first (cgroup v1 refuses a memory limit above the swap limit, and
+        # "--memory-swap -1" leaves it as it was).
+        nemesis.remember_undo(applied, server, (
+            "big=$(( $(awk '/^MemTotal:/ { print $2 }' /proc/meminfo) * 1024 )) && "
+            f"docker update --memory $(docker inspect -f '{{{{.HostConfig.Memory}}}}' {cid}) "
+            f"--memory-swap $big {cid} >/dev/null && "
+            f"docker update --memory $big --memory-swap $big {cid} >/dev/null"))
+        values.burst()
+        # What the burst left to the allocator (its script's copies) returned first, or
+        # the limit would be set from memory the master no longer holds.
+        machine.run(nemesis.redis_cli(master.address, "MEMORY", "PURGE") + " >/dev/null "
+                    "&& sleep 1")
+        applied.at = time.time()
+        machine.run(f"limit=$(( {cgroup_memory(cid)} + {headroom_mb << 20} )) && "
+                    f"docker update --memory $limit --memory-swap $limit {cid} >/dev/null")
+        values.overwrite(rate, REWRITE)
+        for replica in nemesis.topology.shard(shard).instances:
+            if replica != master:
+                full_sync(nemesis, replica)
+        return applied
+
+
+def full_sync(nemesis, replica) -> None:
+    """Make ``replica`` ask its master for a full sync: ``REPLICAOF NO ONE`` then
+    ``REPLICAOF`` the same master, in one connection, microseconds apart. Promoted, it
+    takes a new replication ID, which its master does not know: the partial resync it
+    asks for is refused (disconnecting it would not do: a replica reconnects within a
+    millisecond and continues from the backlog). An instance that is no longer a replica
+    (Sentinel promoted it: the master the fault weighs on was killed meanwhile) is left
+    as it is."""
+    server = replica.server.name
+    nemesis.need_redis_cli(server)
+    cli = functools.partial(nemesis.redis_cli, replica.address)
+    # Its master as its own config names it (an address, or a name with hostnames).
+    field = "awk -F: '$1 == \"master_%s\" { print $2 }' | tr -d '\\r'"
+    nemesis.machines[server].run(
+        f"info=$({cli('INFO', 'replication')}) && "
+        f"host=$(echo \"$info\" | {field % 'host'}) && "
+        f"port=$(echo \"$info\" | {field % 'port'}) && "
+        f"{{ [ -z \"$host\" ] || printf 'REPLICAOF NO ONE\\nREPLICAOF %s %s\\n' "
+        f"\"$host\" \"$port\" | {{ {cli()}; }}; }}")
+
+
+def cgroup_memory(cid: str) -> str:
+    """A shell expression for the bytes the container's memory cgroup holds now (what a
+    limit is checked against: the processes' memory, and files in a tmpfs such as a
+    data disk): ``memory.usage_in_bytes`` under cgroup v1, ``memory.current`` under v2."""
+    path = (f"$(awk -F: '$2 == \"memory\" || $2 == \"\" {{ print $3; exit }}' "
+            f"/proc/$(docker inspect -f '{{{{.State.Pid}}}}' {cid})/cgroup)")
+    return (f"$(cat /sys/fs/cgroup/memory{path}/memory.usage_in_bytes 2>/dev/null || "
+            f"cat /sys/fs/cgroup{path}/memory.current)")
 
 
 def need_shim(nemesis, process, shim: str, what: str) -> None:
