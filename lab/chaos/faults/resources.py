@@ -316,8 +316,9 @@ class MemoryLimit(Fault):
               Param("rate", "int", 1000, low=1, high=1000))
     touches = "master"
     searched = False  # a catalogue story: its effect depends on the engine's fork
-    words = ("limit shard {shard}'s master to its memory + {headroom_mb} MB, "
-             "{keys} values of {value_kb} KB, a full sync, then {rate} writes a second")
+    words = ("write {keys} values of {value_kb} KB to shard {shard}'s master, limit it to "
+             "its memory + {headroom_mb} MB, rewrite them {rate} a second, resync its "
+             "replicas in full")
 
     def inject(self, nemesis, shard, headroom_mb, value_kb, keys, rate):
         if nemesis.adopted:
