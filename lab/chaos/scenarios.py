@@ -412,6 +412,12 @@ def planned_full_syncs(syncs: dict) -> str:
 def explain_loss(m: ShardMeasures) -> str:
     """Why a shard lost acknowledged writes, from what its measures show."""
     said = f"shard {m.shard}: {m.lost_writes} acknowledged writes lost"
+    if m.restarted and m.failover_s is None:
+        # Before split brain: a replica resynced with REPLICAOF NO ONE (memory-limit)
+        # says role:master for a few milliseconds, which is not why anything was lost.
+        return (f"{said} without a failover: {', '.join(m.restarted)} started again (a new "
+                "run_id) with less than it had acknowledged (an older or empty dataset) "
+                "and its replicas copied it")
     if m.split_brain_roles_s > 0 or m.split_brain_haproxy_s > 0:
         return (f"{said} while two of its instances said role:master for "
                 f"{m.split_brain_roles_s} s ({m.split_brain_haproxy_s} s both UP in "

@@ -476,3 +476,21 @@ def test_instances_started_again_are_found_by_their_run_id_and_reported_where_as
     quiet = judge(Expect(max_lost_writes=None), ShardMeasures(1, restarted=["redis1:6379"]),
                   SETTLED)
     assert quiet.status == "pass" and not quiet.findings
+
+
+def test_a_loss_after_a_restart_is_explained_by_the_restart_not_a_moment_of_two_masters():
+    from lab.chaos.checkers import ShardMeasures
+    from lab.chaos.scenarios import explain_loss
+
+    restarted = ShardMeasures(3, lost_writes=156, split_brain_roles_s=0.066,
+                              restarted=["redis3:6379"])
+    assert explain_loss(restarted) == (
+        "shard 3: 156 acknowledged writes lost without a failover: redis3:6379 started "
+        "again (a new run_id) with less than it had acknowledged (an older or empty "
+        "dataset) and its replicas copied it")
+    # A failover, or no restart: as before.
+    assert "two of its instances said role:master" in explain_loss(
+        ShardMeasures(3, lost_writes=156, split_brain_roles_s=10.0, failover_s=4.0,
+                      restarted=["redis3:6379"]))
+    assert "two of its instances said role:master" in explain_loss(
+        ShardMeasures(3, lost_writes=156, split_brain_roles_s=0.066))
