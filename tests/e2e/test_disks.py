@@ -57,6 +57,9 @@ def test_a_slow_fsync_under_always_fails_a_running_master_over(spread_lab):
     down and fails it over; the heal puts the delay and the policy back."""
     scenario, shard = _failed_over("slow-fsync", spread_lab)
     assert shard["sentinel_events"].get("+sdown", 0) >= 1, shard
+    # Failed over while it ran: a fault that killed or restarted the master would pass
+    # the lines above too, not this one (the same run_id before and after).
+    assert shard["restarted"] == [], shard
     lab = spread_lab.lab
     machines = lab.connect_all()
     try:
