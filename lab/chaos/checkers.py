@@ -88,6 +88,9 @@ class ShardMeasures:
     # The longest time one of the shard's Sentinels answered nothing (stopped, crashed,
     # unable to start), from the first fault on.
     sentinel_down_s: float = 0.0
+    # The longest time the shard's Sentinels named different masters, from the first
+    # fault on (until every one of them agrees again).
+    sentinels_disagree_s: float = 0.0
     # The longest time one of the shard's Sentinels was in TILT (+tilt to -tilt, or to the
     # end of the history), from the first fault on.
     tilt_s: float = 0.0
@@ -209,6 +212,9 @@ def measure(
                                             else _span(events)[0])
         m.replica_link_down_s = round(replica_link_down(events, shard, first_fault), 3)
         m.sentinel_down_s = round(sentinel_down(events, shard, first_fault), 3)
+        # From the first fault of any kind: one that sets the stage may be the cause.
+        m.sentinels_disagree_s = round(sentinels_disagree(
+            events, shard, windows[0].start if windows else None), 3)
         m.tilt_s = round(tilt(events, watching, first_fault), 3)
         m.misconf_s = round(misconf(events, shard, first_fault), 3)
         m.misconf_writes = refused_by(any_writes, "MISCONF")
@@ -377,6 +383,20 @@ def sentinel_down(events: list[dict], shard: int, since: float | None) -> float:
                              e.get("master") is None and e.get("answered") is False)
                             for e in events if e["type"] == "named" and e.get("shard") == shard),
                            since, _end(events))
+
+
+def sentinels_disagree(events: list[dict], shard: int, since: float | None) -> float:
+    """The longest stretch, from ``since`` on, during which the Sentinels watching
+    ``shard`` that named a master did not all name the same one (a Sentinel that
+    answered nothing, or named none, disagrees with no one)."""
+    named: dict[str, str | None] = {}
+
+    def marks():
+        for e in events:
+            if e["type"] == "named" and e.get("shard") == shard:
+                named[e["sentinel"]] = e.get("master")
+                yield e["t"], "shard", len({m for m in named.values() if m}) > 1
+    return longest_stretch(marks(), since, _end(events))
 
 
 def tilt(events: list[dict], watching: set[str] | None, since: float | None) -> float:

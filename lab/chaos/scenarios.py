@@ -66,6 +66,8 @@ class Expect:
     replica_stuck_s: float | None = None
     # A Sentinel that answered nothing at least this long (it could not start again).
     sentinel_down_s: float | None = None
+    # The shard's Sentinels named different masters at least this long.
+    sentinels_disagree_s: float | None = None
     # Refusals the instances' ACL LOG must show ("sentinel slaveof": user and command).
     acl_denied: tuple[str, ...] = ()
     # List-append anomalies (lab.chaos.anomalies classes) this scenario documents beyond
@@ -225,6 +227,11 @@ def select(available: dict[str, Scenario], patterns: list[str]) -> list[Scenario
 BY_DESIGN = frozenset({"stale-read:replicas", "non-monotonic-read", "read-your-writes"})
 
 
+# The other Sentinels learn a failover from the leader's hello, sent every 2 s (the
+# observers ask every 250 ms): a longer disagreement is reported.
+DISAGREE_REPORTED_S = 3.0
+
+
 def _at_least(v: Verdict, bound: float | None, measured: float, check: str, finding: str,
               detail: str) -> None:
     """A stretch a scenario exists to show (a replica stuck, a Sentinel silent): at least
@@ -327,6 +334,13 @@ def judge(expect: Expect, m: ShardMeasures, convergence: Convergence | None,
               f"a replica of shard {m.shard} could not sync", "longest link down")
     _at_least(v, expect.sentinel_down_s, m.sentinel_down_s, "a Sentinel answered nothing",
               f"a Sentinel of shard {m.shard} answered nothing", "longest")
+    _at_least(v, expect.sentinels_disagree_s, m.sentinels_disagree_s,
+              "the Sentinels named different masters",
+              f"the Sentinels of shard {m.shard} named different masters", "longest")
+    if expect.sentinels_disagree_s is None and m.sentinels_disagree_s >= DISAGREE_REPORTED_S:
+        # Reported, never asserted: a cold start, a failover one Sentinel learned late.
+        v.findings.append(f"the Sentinels of shard {m.shard} named different masters for "
+                          f"up to {m.sentinels_disagree_s} s")
 
     if expect.misconf_s is not None:
         v.check(f"an instance answered PING with MISCONF for {expect.misconf_s:g} s or more",

@@ -11,7 +11,7 @@ import pytest
 from lab.chaos import faults
 from lab.chaos.faults import resources
 from lab.leftovers import PENDING
-from tests.unit.test_catalogue import fake_nemesis
+from tests.unit.test_catalogue import fake_nemesis, fault_at
 
 
 class _Limits:
@@ -494,3 +494,128 @@ def test_a_loss_after_a_restart_is_explained_by_the_restart_not_a_moment_of_two_
                       restarted=["redis3:6379"]))
     assert "two of its instances said role:master" in explain_loss(
         ShardMeasures(3, lost_writes=156, split_brain_roles_s=0.066))
+
+
+# As Sentinel rewrites its file: two shards watched, what it learned about each.
+SENTINEL_CONF = """\
+port 26379
+sentinel monitor shard1 {host} 6379 2
+sentinel auth-pass shard1 secret
+sentinel down-after-milliseconds shard1 5000
+sentinel monitor shard10 192.168.56.13 6379 2
+sentinel myid 0123456789abcdef0123456789abcdef01234567
+sentinel config-epoch shard1 3
+sentinel leader-epoch shard1 3
+sentinel known-replica shard1 192.168.56.12 6380
+sentinel known-replica shard1 192.168.56.13 6381
+sentinel known-sentinel shard1 192.168.56.12 26379 fedcba
+sentinel config-epoch shard10 1
+sentinel known-replica shard10 192.168.56.11 6380
+sentinel current-epoch 3
+"""
+
+
+@pytest.mark.parametrize(("host", "named"), [("192.168.56.11", "192.168.56.12"),
+                                             ("redis1", "redis2")])
+def test_a_fresh_monitor_forgets_only_what_was_learned_about_that_master(tmp_path, host,
+                                                                         named):
+    import subprocess
+    from types import SimpleNamespace
+
+    from lab.chaos.faults import sentinel_files
+
+    replica = SimpleNamespace(server=SimpleNamespace(name="redis2", address="192.168.56.12"),
+                              port=6380)
+    conf = tmp_path / "sentinel.conf"
+    conf.write_text(SENTINEL_CONF.format(host=host))
+    subprocess.run(["sh", "-c", sentinel_files.fresh_monitor(str(conf), "shard1", replica)],
+                   check=True)
+    lines = conf.read_text().splitlines()
+    assert f"sentinel monitor shard1 {named} {replica.port} 2" in lines
+    assert not [line for line in lines if line.split()[1:2] != ["monitor"]
+                and line.split()[2:3] == ["shard1"] and line.split()[1] in
+                sentinel_files.LEARNED]
+    # what it was told (a password, a period), the other shard, its own id: kept
+    for kept in ("sentinel auth-pass shard1 secret", "sentinel down-after-milliseconds "
+                 "shard1 5000", "sentinel monitor shard10 192.168.56.13 6379 2",
+                 "sentinel config-epoch shard10 1", "sentinel known-replica shard10 "
+                 "192.168.56.11 6380", "sentinel current-epoch 3", "port 26379"):
+        assert kept in lines
+    assert any(line.startswith("sentinel myid ") for line in lines)
+    assert len(lines) == len(SENTINEL_CONF.splitlines()) - 5
+
+
+@pytest.mark.parametrize("stray", ["all", "one"])
+def test_sentinels_start_afresh_together_naming_different_masters(stray):
+
+    nemesis, machines, topo = fake_nemesis()
+    for machine in machines.values():
+        machine.answer(r"docker ps -aq", f"c-{machine.server.name}\n")
+    applied = faults.inject(nemesis, "sentinels-disagree", shard=1, stray=stray)
+    sentinels = topo.sentinels_of(topo.shard(1))
+    master = topo.shard(1).initial_master
+    named = [applied.target["named"][s.label] for s in sentinels]
+    if stray == "all":  # the first names the master, each other one another instance
+        assert named[0] == master.label and len(set(named)) == len(named)
+    else:
+        assert named[:-1] == [master.label] * (len(named) - 1) and named[-1] != master.label
+    for sentinel in sentinels:
+        commands = machines[sentinel.server.name].commands
+        conf = f"/opt/redis-ha-lab/data/{sentinel.service}/{sentinel.service}.conf"
+        pending = max(i for i, c in enumerate(commands) if c.endswith(f">> {PENDING}"))
+        stop = commands.index(f"docker stop -t 1 c-{sentinel.server.name} >/dev/null")
+        fresh = next(i for i, c in enumerate(commands) if c.startswith(f"cp -p {conf} "))
+        start = commands.index(f"docker start c-{sentinel.server.name} >/dev/null")
+        assert pending < stop < fresh < start
+    # Every one stopped before any file changes: none tells a restarted one what it knew.
+    for machine in machines.values():
+        stops = [i for i, c in enumerate(machine.commands) if c.startswith("docker stop")]
+        files = [i for i, c in enumerate(machine.commands) if c.startswith("cp -p")]
+        assert not stops or max(stops) < min(files)
+    everything = [c for m in machines.values() for c in m.commands]
+    assert len(applied.undo) == len(sentinels) == len(applied.ready)
+    assert all(f"mv {conf}.lab-before" in u for (_, u), conf in zip(
+        applied.undo, (f"/opt/redis-ha-lab/data/{s.service}/{s.service}.conf"
+                       for s in sentinels), strict=True))
+    assert len([c for c in everything if c.startswith("docker stop")]) == len(sentinels)
+
+
+def test_sentinels_that_name_different_masters_disagree_until_they_agree():
+    from lab.chaos import checkers
+
+    events = [named(0.0, "s1", "a"), named(0.0, "s2", "a"), fault_at(1.0),
+              named(2.0, "s2", None, answered=False),  # restarting: agrees with no one
+              named(3.0, "s2", "b"),  # a fresh file naming another
+              named(4.0, "s3", "c"),
+              named(9.0, "s2", "a"),
+              named(10.5, "s3", "a"),  # all agree again
+              named(12.0, "s1", "x", shard=2), named(13.0, "s2", "y", shard=2),
+              {"type": "meta", "t": 20.0}]
+    assert checkers.sentinels_disagree(events, 1, since=0.5) == 7.5
+    assert checkers.sentinels_disagree(events, 1, since=None) == 0.0
+    assert checkers.sentinels_disagree(events, 2, since=0.0) == 7.0  # to the end
+    m = checkers.measure(events, [1], {1: "shard1"})
+    assert m[1].sentinels_disagree_s == 7.5
+
+
+def test_sentinels_that_disagree_are_asserted_where_expected_and_reported_elsewhere():
+    from lab.chaos.checkers import ShardMeasures
+    from lab.chaos.scenarios import DISAGREE_REPORTED_S, Expect, judge
+    from tests.unit.test_syncs import SETTLED
+
+    expect = Expect(failover=False, sentinels_disagree_s=8, finding="x")
+    long = judge(expect, ShardMeasures(1, lost_writes=0, sentinels_disagree_s=14.2), SETTLED)
+    assert long.status == "finding" and [f for f in long.findings if "masters" in f] == [
+        "the Sentinels of shard 1 named different masters for 14.2 s"]  # said once
+    short = judge(expect, ShardMeasures(1, lost_writes=0, sentinels_disagree_s=2.0), SETTLED)
+    assert [c.check for c in short.checks if not c.ok] == [
+        "the Sentinels named different masters for 8 s or more"]
+    # Not expected: reported past a hello period or two, never asserted.
+    plain = Expect(failover=True)
+    late = judge(plain, ShardMeasures(1, lost_writes=0, failover_s=3.0,
+                                      sentinels_disagree_s=DISAGREE_REPORTED_S + 1), SETTLED)
+    assert late.status == "pass" and any("named different masters" in f
+                                         for f in late.findings)
+    usual = judge(plain, ShardMeasures(1, lost_writes=0, failover_s=3.0,
+                                       sentinels_disagree_s=1.5), SETTLED)
+    assert not usual.findings

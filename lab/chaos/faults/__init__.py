@@ -7,7 +7,8 @@
 ``machines``   restart-machine
 ``settings``   manual-failover, replica-priority-zero, require-replicas,
                sentinel-reboot-period, drop-masterauth
-``resources``  replica-buffer-loop, sentinel-conf-readonly, clock-jump
+``resources``  replica-buffer-loop, clock-jump, disk-full, slow-fsync, memory-limit;
+               sentinel-conf-readonly, sentinels-disagree (sentinel_files)
 
 Adding a fault is one new class in one of these modules (or a new module imported
 below), decorated with ``@register``; see docs/development.md, "Adding a fault".
@@ -22,6 +23,7 @@ from lab.chaos.faults import (  # noqa: F401 - they register
     network,
     processes,
     resources,
+    sentinel_files,
     settings,
 )
 from lab.chaos.faults.base import (

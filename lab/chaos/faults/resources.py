@@ -1,9 +1,9 @@
 """Faults on what a process runs with rather than on the process: the buffer a master
-keeps for each replica, the file a Sentinel keeps its state in, a Sentinel's clock, a
-master's disk, its fsync and its memory limit. Grey failures: nothing crashes (or the
-kernel does the killing), and yet the lab degrades. Each runs on the lab's own machines
-and puts back what it changed (written to the machine's pending-undo file first,
-:mod:`lab.leftovers`).
+keeps for each replica, a Sentinel's clock, a master's disk, its fsync and its memory
+limit (the file a Sentinel keeps its state in: :mod:`~lab.chaos.faults.sentinel_files`).
+Grey failures: nothing crashes (or the kernel does the killing), and yet the lab
+degrades. Each runs on the lab's own machines and puts back what it changed (written to
+the machine's pending-undo file first, :mod:`lab.leftovers`).
 """
 
 from __future__ import annotations
@@ -119,36 +119,6 @@ class ReplicaBufferLoop(Fault):
         applied.at = time.time()
         values.burst()
         values.overwrite(rate)
-        return applied
-
-
-@register
-class SentinelConfReadOnly(Fault):
-    """The config file every Sentinel of the shard runs from, and its directory, made
-    read-only (as a read-only mount is): Sentinel keeps what it learns (a failover, a new
-    epoch) in memory only, and refuses to start again ("Sentinel config file ... is not
-    writable. Exiting...") until the file is writable (redis/redis#12544)."""
-
-    name = "sentinel-conf-readonly"
-    family = "resources"
-    params = (Param("shard", "shard", 1),)
-    touches = "shard"
-    searched = False  # it sets the stage for a failover and a restart (a catalogue story)
-    sets_stage = True
-    words = "make the config file of every Sentinel of shard {shard} read-only"
-
-    def inject(self, nemesis, shard):
-        if nemesis.adopted:
-            raise FaultSkipped("adopt mode: the deployment's files are its own")
-        sentinels = nemesis.topology.sentinels_of(nemesis.topology.shard(shard))
-        applied = Applied(self.name, {"sentinels": [s.label for s in sentinels]})
-        for sentinel in sentinels:
-            # Each runs from its own copy (lab-entrypoint.sh); Redis 7 rewrites it through
-            # a temporary file in the same directory, so the directory counts too.
-            data = f"{REMOTE_ROOT}/data/{sentinel.service}"
-            files = f"{data} {data}/{sentinel.service}.conf"
-            nemesis.remember_undo(applied, sentinel.server.name, f"chmod u+w {files}")
-            nemesis.machines[sentinel.server.name].run(f"chmod a-w {files}")
         return applied
 
 

@@ -1,0 +1,133 @@
+"""Faults on the file a Sentinel keeps its state in: made read-only, or replaced by a
+fresh one naming another master. Sentinel rewrites its config file with everything it
+learns (the master after a failover, the epochs, the replicas and the other Sentinels),
+and starts again from it: what the file says is what a restarted Sentinel believes.
+
+Each Sentinel of the lab runs from its own copy of the rendered config, in its data
+directory on the machine (``lab-entrypoint.sh``). What a fault changes there is put back
+by its undo, written to the machine's pending-undo file first (:mod:`lab.leftovers`).
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+
+from lab.at_once import each_at_once
+from lab.chaos.faults.applied import CONTAINER_RUNNING
+from lab.chaos.faults.base import Applied, Fault, FaultSkipped, Param, register
+from lab.render import REMOTE_ROOT
+
+# What Sentinel learns about a master and writes under its name: forgotten by a fresh
+# file ("known-slave" is the name before Redis 5).
+LEARNED = ("known-replica", "known-slave", "known-sentinel", "config-epoch", "leader-epoch")
+
+
+def conf_of(sentinel) -> tuple[str, str]:
+    """(data directory, config file) of ``sentinel`` on its machine."""
+    data = f"{REMOTE_ROOT}/data/{sentinel.service}"
+    return data, f"{data}/{sentinel.service}.conf"
+
+
+@register
+class SentinelConfReadOnly(Fault):
+    """The config file every Sentinel of the shard runs from, and its directory, made
+    read-only (as a read-only mount is): Sentinel keeps what it learns (a failover, a new
+    epoch) in memory only, and refuses to start again ("Sentinel config file ... is not
+    writable. Exiting...") until the file is writable (redis/redis#12544)."""
+
+    name = "sentinel-conf-readonly"
+    family = "resources"
+    params = (Param("shard", "shard", 1),)
+    touches = "shard"
+    searched = False  # it sets the stage for a failover and a restart (a catalogue story)
+    sets_stage = True
+    words = "make the config file of every Sentinel of shard {shard} read-only"
+
+    def inject(self, nemesis, shard):
+        if nemesis.adopted:
+            raise FaultSkipped("adopt mode: the deployment's files are its own")
+        sentinels = nemesis.topology.sentinels_of(nemesis.topology.shard(shard))
+        applied = Applied(self.name, {"sentinels": [s.label for s in sentinels]})
+        for sentinel in sentinels:
+            # Each runs from its own copy (lab-entrypoint.sh); Redis 7 rewrites it through
+            # a temporary file in the same directory, so the directory counts too.
+            files = " ".join(conf_of(sentinel))
+            nemesis.remember_undo(applied, sentinel.server.name, f"chmod u+w {files}")
+            nemesis.machines[sentinel.server.name].run(f"chmod a-w {files}")
+        return applied
+
+
+@register
+class SentinelsDisagree(Fault):
+    """Every Sentinel of the shard restarted at once from a fresh file (no epoch, no
+    known replicas or Sentinels: what a config management tool renders), the files
+    naming different instances as the shard's master (redis/redis#13658 and
+    valkey-io/valkey#1322: Sentinels started with different initial masters).
+    ``stray = "all"``: the first Sentinel names the master, each other one another
+    instance; ``"one"``: only the last names a replica. The heal restarts them from
+    the files they had."""
+
+    name = "sentinels-disagree"
+    family = "resources"
+    params = (Param("shard", "shard", 1),
+              Param("stray", "choice", "all", choices=("all", "one")))
+    touches = "shard"
+    searched = False  # it sets the stage for a failure the Sentinels must agree on
+    sets_stage = True
+    words = "restart shard {shard}'s Sentinels from fresh files naming different masters " \
+            "({stray} stray)"
+
+    def inject(self, nemesis, shard, stray):
+        if nemesis.adopted:
+            raise FaultSkipped("adopt mode: the deployment's files are its own")
+        shard_ = nemesis.topology.shard(shard)
+        sentinels = nemesis.topology.sentinels_of(shard_)
+        master = nemesis.master_of(shard)
+        replicas = [i for i in shard_.instances if i != master]
+        if stray == "all":
+            named = [[master, *replicas][k % len(shard_.instances)]
+                     for k in range(len(sentinels))]
+        else:
+            named = [master] * (len(sentinels) - 1) + [replicas[0]]
+        applied = Applied(self.name, {"master": master.label, "named": {
+            s.label: i.label for s, i in zip(sentinels, named, strict=True)}},
+            ready=[])
+        containers = {}
+        for sentinel in sentinels:
+            server = sentinel.server.name
+            cid = containers[sentinel] = nemesis.container(server, sentinel.service)
+            _, conf = conf_of(sentinel)
+            # Started again from the file it had: what it learned since the fault is lost
+            # with the fresh one, as a real restore from a backup would lose it.
+            nemesis.remember_undo(applied, server,
+                                  f"docker stop -t 1 {cid} >/dev/null; "
+                                  f"[ -f {conf}.lab-before ] && mv {conf}.lab-before {conf}; "
+                                  f"docker start {cid} >/dev/null")
+            applied.ready.append((server, CONTAINER_RUNNING.format(cid=cid)))
+        # Stopped together, so that none tells a restarted one what it knew.
+        each_at_once(lambda s: nemesis.machines[s.server.name].run(
+            f"docker stop -t 1 {containers[s]} >/dev/null"), sentinels)
+        for sentinel, instance in zip(sentinels, named, strict=True):
+            _, conf = conf_of(sentinel)
+            nemesis.machines[sentinel.server.name].run(
+                f"cp -p {conf} {conf}.lab-before && "
+                f"{fresh_monitor(conf, shard_.monitor_name, instance)}")
+        applied.at = time.time()
+        each_at_once(lambda s: nemesis.machines[s.server.name].run(
+            f"docker start {containers[s]} >/dev/null"), sentinels)
+        return applied
+
+
+def fresh_monitor(conf: str, monitor: str, instance) -> str:
+    """A shell line making ``conf`` monitor ``monitor`` at ``instance`` as a fresh file
+    would: what the Sentinel learned about it deleted, its quorum kept, the instance
+    named as the file named the master before (a host name, or an address)."""
+    forget = " ".join(f"-e '/^sentinel {word} {monitor} /d'" for word in LEARNED)
+    server = instance.server
+    return (f"old=$(awk '$1 == \"sentinel\" && $2 == \"monitor\" && $3 == \"{monitor}\" "
+            f"{{ print $4; exit }}' {conf}) && "
+            f"case $old in *[!0-9.]*) host={shlex.quote(server.name)} ;; "
+            f"*) host={server.address} ;; esac && "
+            f"sed -i {forget} -e \"s/^sentinel monitor {monitor} [^ ]* [0-9]* /"
+            f"sentinel monitor {monitor} $host {instance.port} /\" {conf}")
