@@ -119,6 +119,10 @@ class ShardMeasures:
     # The shard's instances that started again during the recording (a new run_id
     # between the reads before and after: crashed, killed, OOM-killed, restarted).
     restarted: list[str] = field(default_factory=list)
+    # Keys the shard's instances evicted (maxmemory) during the recording, per instance
+    # ("label (replica)": a replica's own, its dataset no longer its master's); None:
+    # INFO not read before and after.
+    evicted: dict[str, int] | None = None
 
     @property
     def split_brain_s(self) -> float:
@@ -221,6 +225,7 @@ def measure(
         m.acl_denials = acl_denials(events, shard)
         m.syncs = syncs(events, shard)
         m.restarted = restarted(events, shard)
+        m.evicted = evictions(events, shard)
         if appends or any(o["op"] == "lrange" for o in mine):
             m.anomalies, m.anomaly_examples = list_anomalies(events, shard, mine)
             # An appended value is a write too: lost writes count both kinds.
@@ -477,6 +482,28 @@ def syncs(events: list[dict], shard: int) -> dict[str, int | None] | None:
             was = 0 if restarted else before["counters"].get(counter, 0)
             found[name] += read["counters"][counter] - was
     return found
+
+
+def evictions(events: list[dict], shard: int) -> dict[str, int] | None:
+    """Per instance of ``shard`` that evicted keys (``maxmemory``) between the
+    ``sync-stats`` reads before and after the recording, how many (all it counted after
+    a restart), its label suffixed `` (replica)`` where it was a replica when read
+    after: keys it dropped on its own, its master's evictions reaching it as deletions.
+    None when an instance was not read both times, or a history read none."""
+    reads = [e for e in events if e["type"] == "sync-stats" and e.get("shard") == shard]
+    found: dict[str, int] = {}
+    for read in (e for e in reads if e["phase"] == "after"):
+        before = next((e for e in reads if e["phase"] == "before"
+                       and e["instance"] == read["instance"]), None)
+        if read["counters"] is None or before is None or before["counters"] is None \
+                or "evicted_keys" not in read["counters"]:
+            return None
+        was = 0 if before["run_id"] != read["run_id"] else \
+            before["counters"].get("evicted_keys", 0)
+        if read["counters"]["evicted_keys"] > was:
+            label = read["instance"] + (" (replica)" if read.get("role") == "slave" else "")
+            found[label] = read["counters"]["evicted_keys"] - was
+    return found if reads else None
 
 
 def _acl_counts(entries: list[dict]) -> Counter[tuple]:

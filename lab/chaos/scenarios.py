@@ -84,6 +84,9 @@ class Expect:
     # Instances that started again during the recording are reported (never asserted):
     # where nothing in the scenario restarts them (an OOM kill under a memory limit).
     restarts_reported: bool = False
+    # Replicas evicting keys on their own (maxmemory honoured by replicas: datasets that
+    # diverge from their master's): True, they must; False, they must not.
+    replica_evictions: bool | None = None
 
     def documented_anomalies(self) -> frozenset[str]:
         """The anomaly classes that are findings here, not failures: data that vanished
@@ -243,6 +246,23 @@ def _at_least(v: Verdict, bound: float | None, measured: float, check: str, find
         v.findings.append(f"{finding} for {measured} s")
 
 
+def _judge_evictions(expect: Expect, m: ShardMeasures, v: Verdict) -> None:
+    """Keys ``maxmemory`` evicted: reported whenever there were some; a replica's own
+    evictions asserted where the scenario says whether replicas evict."""
+    own = {label: n for label, n in (m.evicted or {}).items() if label.endswith("(replica)")}
+    if expect.replica_evictions is not None:
+        did = bool(own)
+        v.check("replicas evicted keys on their own" if expect.replica_evictions
+                else "no replica evicted keys on its own", did == expect.replica_evictions,
+                f"{sum(own.values())} key(s)" if m.evicted is not None
+                else "INFO not read: unknown")
+    if m.evicted:
+        each = ", ".join(f"{label}: {n}" for label, n in m.evicted.items())
+        v.findings.append(f"{sum(m.evicted.values())} keys evicted (maxmemory; {each})"
+                          + (f": the replicas dropped {sum(own.values())} keys their master "
+                             "kept, their datasets diverged" if own else ""))
+
+
 def _judge_anomalies(expect: Expect, m: ShardMeasures, v: Verdict) -> None:
     """With the list-append workload: each anomaly class that lost data or showed two
     histories is a finding where the scenario documents it, else a failed check."""
@@ -348,6 +368,8 @@ def judge(expect: Expect, m: ShardMeasures, convergence: Convergence | None,
     if m.misconf_s or m.misconf_writes:
         # Why Sentinel did what it did, whatever the scenario: reported, never asserted.
         v.findings.append(disk_errors(m))
+
+    _judge_evictions(expect, m, v)
 
     if m.restarted and expect.restarts_reported:
         v.findings.append(f"{', '.join(m.restarted)} started again during the recording "

@@ -13,6 +13,7 @@
 ``syncs``          full_syncs, partial_syncs, repl_mb
 ``disk_errors``    misconf_s, misconf_writes
 ``sentinel_views`` sentinels_disagree_s
+``evictions``      evicted_keys, replica_evicted_keys
 ``anomalies``      incompatible_orders, lost_reads, lost_appends, stale_list_reads,
                    non_monotonic_reads, read_your_writes (the list-append workload)
 
@@ -29,7 +30,7 @@ from __future__ import annotations
 from lab.measures import failover, outage, writes, split_brain, demoted  # noqa: F401
 from lab.measures import unconfirmed, convergence, stale_reads, client_errors  # noqa: F401
 from lab.measures import acl_denials, syncs, disk_errors, sentinel_views  # noqa: F401
-from lab.measures import anomalies  # noqa: F401
+from lab.measures import evictions, anomalies  # noqa: F401
 # isort: on
 from lab.measures.base import (
     UNKNOWN,

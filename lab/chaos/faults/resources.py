@@ -328,6 +328,67 @@ class MemoryLimit(Fault):
         return applied
 
 
+@register
+class MaxmemoryEvict(Fault):
+    """``maxmemory`` on every instance of the shard just ``headroom_mb`` above what its
+    master holds, with an eviction ``policy``, then large values written to the master:
+    it evicts, and each eviction reaches its replicas as a deletion. With ``replicas =
+    "evict"`` (``replica-ignore-maxmemory no``, the rule before Redis 5) the replicas
+    evict on their own too, keys their master keeps: their datasets diverge. With
+    ``"ignore"`` (every engine's default) they follow the master. The heal puts the
+    settings back, deletes the values and resyncs each replica in full, which repairs a
+    divergence (redis/redis#7717 and #4816 on memory; the replication documentation,
+    "Maxmemory on replicas")."""
+
+    name = "maxmemory-evict"
+    family = "resources"
+    params = (Param("shard", "shard", 1),
+              Param("headroom_mb", "int", 8, low=1, high=4096),
+              Param("policy", "choice", "allkeys-lru",
+                    choices=("allkeys-lru", "allkeys-lfu", "allkeys-random")),
+              Param("replicas", "choice", "evict", choices=("evict", "ignore")),
+              Param("value_kb", "int", 16, low=1, high=1024),
+              Param("keys", "int", 2000, low=1, high=10000))
+    touches = "shard"
+    searched = False  # a catalogue story: it needs the replicas' setting it names
+    words = ("maxmemory = shard {shard}'s master's memory + {headroom_mb} MB on its "
+             "instances ({policy}, replicas {replicas}), then {keys} values of "
+             "{value_kb} KB written")
+
+    def inject(self, nemesis, shard, headroom_mb, policy, replicas, value_kb, keys):
+        if nemesis.adopted:
+            raise FaultSkipped("adopt mode: the deployment's settings and data are its own")
+        master = nemesis.master_of(shard)
+        instances = nemesis.topology.shard(shard).instances
+        applied = Applied(self.name, {"master": master.label, "headroom_mb": headroom_mb,
+                                      "policy": policy, "replicas": replicas,
+                                      "value_kb": value_kb, "keys": keys})
+        # Undone last to first: the settings put back, the values deleted, then each
+        # replica resynced in full from a master no longer evicting.
+        for replica in instances:
+            if replica != master:
+                nemesis.need_redis_cli(replica.server.name)
+                nemesis.remember_undo(applied, replica.server.name,
+                                      full_sync_command(nemesis, replica))
+        values = BigValues(nemesis, applied, master, "maxmemory", keys, value_kb)
+        with client(*master.address, nemesis.access, timeout=5) as r:
+            limit = int(r.info("memory")["used_memory"]) + (headroom_mb << 20)
+        names = ("maxmemory", "maxmemory-policy", "replica-ignore-maxmemory")
+        for instance in instances:
+            with client(*instance.address, nemesis.access, timeout=5) as r:
+                was = [r.config_get(name)[name] for name in names]
+            change = (limit, policy, "no" if replicas == "evict" else "yes")
+            _, command, undo = config_change(
+                nemesis, instance, tuple(x for pair in zip(names, change, strict=True)
+                                         for x in pair),
+                tuple(x for pair in zip(names, was, strict=True) for x in pair))
+            nemesis.remember_undo(applied, instance.server.name, undo)
+            nemesis.run_ok(instance.server.name, command)
+        applied.at = time.time()
+        values.burst()
+        return applied
+
+
 def full_sync(nemesis, replica) -> None:
     """Make ``replica`` ask its master for a full sync: ``REPLICAOF NO ONE`` then
     ``REPLICAOF`` the same master, in one connection, microseconds apart. Promoted, it
@@ -338,15 +399,19 @@ def full_sync(nemesis, replica) -> None:
     as it is."""
     server = replica.server.name
     nemesis.need_redis_cli(server)
+    nemesis.machines[server].run(full_sync_command(nemesis, replica))
+
+
+def full_sync_command(nemesis, replica) -> str:
+    """The shell line of :func:`full_sync`, run on ``replica``'s machine."""
     cli = functools.partial(nemesis.redis_cli, replica.address)
     # Its master as its own config names it (an address, or a name with hostnames).
     field = "awk -F: '$1 == \"master_%s\" { print $2 }' | tr -d '\\r'"
-    nemesis.machines[server].run(
-        f"info=$({cli('INFO', 'replication')}) && "
-        f"host=$(echo \"$info\" | {field % 'host'}) && "
-        f"port=$(echo \"$info\" | {field % 'port'}) && "
-        f"{{ [ -z \"$host\" ] || printf 'REPLICAOF NO ONE\\nREPLICAOF %s %s\\n' "
-        f"\"$host\" \"$port\" | {{ {cli()}; }}; }}")
+    return (f"info=$({cli('INFO', 'replication')}) && "
+            f"host=$(echo \"$info\" | {field % 'host'}) && "
+            f"port=$(echo \"$info\" | {field % 'port'}) && "
+            f"{{ [ -z \"$host\" ] || printf 'REPLICAOF NO ONE\\nREPLICAOF %s %s\\n' "
+            f"\"$host\" \"$port\" | {{ {cli()}; }}; }}")
 
 
 def cgroup_memory(cid: str) -> str:
