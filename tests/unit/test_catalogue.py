@@ -19,7 +19,8 @@ CATALOGUE = ("manual-failover", "manual-failover-coordinated", "no-promotable-re
              "stale-replicas-partition", "masterauth-rejoin", "new-address",
              "replica-buffer-loop", "cold-start", "sentinel-conf-readonly",
              "clock-jump-forward", "clock-jump-back", "disk-full", "slow-fsync",
-             "memory-limit", "sentinels-disagree", "maxmemory-evict")
+             "memory-limit", "sentinels-disagree", "maxmemory-evict",
+             "replicas-announce-master")
 SETTLED = Convergence(settled=True, seconds=3.0, datasets_equal=True)
 PASSWORD = "s3cret-password-never-on-a-command-line"
 
@@ -40,7 +41,7 @@ def test_every_catalogue_scenario_names_its_upstream_reference_and_known_faults(
                  "sentinel-reboot-period", "drop-masterauth", "pause-replicas",
                  "freeze-sentinel", "cut-replication", "new-address", "cold-start",
                  "sentinel-conf-readonly", "disk-full", "slow-fsync", "memory-limit",
-                 "sentinels-disagree", "maxmemory-evict"):
+                 "sentinels-disagree", "maxmemory-evict", "replicas-announce-master"):
         assert name in faults.registered() and name not in faults.searched()
 
 

@@ -23,7 +23,7 @@ def test_the_reference_names_every_registered_fault_measure_scenario_and_exercis
     reference = config.parent / "pages" / "reference"
     pages = {name: (reference / name).read_text() for name in docs.REFERENCE}
     assert all(f"`{name}`" in pages["faults.md"] for name in faults.registered())
-    assert len(faults.registered()) == 31 and "31 faults" in pages["faults.md"]
+    assert len(faults.registered()) == 32 and "32 faults" in pages["faults.md"]
     for name in measures.registered():
         assert f"`{name}`" in pages["measures.md"] and f"`{name} = N`" in pages["slo.md"]
     assert all(f"`{name}`" in pages["scenarios.md"] for name in scenario_module.load_all())
@@ -55,7 +55,7 @@ def test_a_fault_and_a_measure_registered_later_are_in_the_reference_too(tmp_pat
         measures.forget("throwaway_s")
     reference = config.parent / "pages" / "reference"
     page = (reference / "faults.md").read_text()
-    assert "melt-server" in faults.registered() and "32 faults" in page
+    assert "melt-server" in faults.registered() and "33 faults" in page
     assert [n for n in faults.registered() if f"`{n}`" not in page] == []
     assert "`throwaway_s`" in (reference / "measures.md").read_text()
     assert "`throwaway_s = N`" in (reference / "slo.md").read_text()

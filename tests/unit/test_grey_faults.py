@@ -619,3 +619,76 @@ def test_sentinels_that_disagree_are_asserted_where_expected_and_reported_elsewh
     usual = judge(plain, ShardMeasures(1, lost_writes=0, failover_s=3.0,
                                        sentinels_disagree_s=1.5), SETTLED)
     assert not usual.findings
+
+
+class _Announcing:
+    def config_get(self, pattern):
+        return {"replica-announce-ip": "", "replica-announce-port": "0"}
+
+
+def test_replicas_announce_the_master_after_the_repair_is_written_down(monkeypatch):
+    from lab.chaos.faults import sentinel_files
+
+    monkeypatch.setattr(sentinel_files, "client",
+                        lambda *a, **k: contextlib.nullcontext(_Announcing()))
+    nemesis, machines, topo = fake_nemesis()
+    for machine in machines.values():
+        machine.answer(r"docker ps -aq", f"c-{machine.server.name}\n")
+    applied = faults.inject(nemesis, "replicas-announce-master", shard=1)
+    master = topo.shard(1).initial_master
+    first, second = [i for i in topo.shard(1).instances if i != master]
+    assert applied.target["announced"] == {
+        first.label: f"{master.server.address}:{master.port}",
+        second.label: f"{master.server.name}:{master.port}"}
+    commands = machines["redis1"].commands
+    pending = [i for i, c in enumerate(commands) if c.endswith(f">> {PENDING}")]
+    changes = [i for i, c in enumerate(commands) if "CONFIG SET replica-announce-ip" in c
+               and "answer=" in c]
+    assert len(changes) == 2 and min(changes) > sorted(pending)[-2]
+    assert f"-p {first.port} CONFIG SET replica-announce-ip {master.server.address} " \
+        f"replica-announce-port {master.port}" in commands[changes[0]]
+    # each announcement reconnects its replica at once: it announces itself when it connects
+    for i in changes:
+        assert "CLIENT KILL TYPE master" in commands[i + 1] and \
+            not commands[i + 1].endswith(f">> {PENDING}")
+    # The heal, last to first: announcements back, files cleaned (a Sentinel that could not
+    # start, started), a master replicating itself a master again, then SENTINEL RESET.
+    undo = [u for _, u in reversed(applied.undo)]
+    put_back = [n for n, u in enumerate(undo) if "CONFIG SET replica-announce-ip ''" in u
+                and "CLIENT KILL TYPE master" in u]
+    cleaned = [n for n, u in enumerate(undo) if "sed -i '/^sentinel known-replica shard1 "
+               f"\\({master.server.address}\\|{master.server.name}\\) {master.port}$/d'" in u
+               and "docker restart -t 1" in u]
+    itself = [n for n, u in enumerate(undo) if "REPLICAOF NO ONE" in u]
+    resets = [n for n, u in enumerate(undo) if "SENTINEL RESET shard1" in u]
+    sentinels = topo.sentinels_of(topo.shard(1))
+    assert len(put_back) == 2 and len(cleaned) == len(resets) == len(sentinels) == 3
+    assert max(put_back) < min(cleaned) and max(cleaned) < itself[0] < min(resets)
+    assert len(applied.ready) == len(sentinels)
+
+
+@pytest.mark.parametrize(("replicating", "promoted"), [
+    ("role:slave\nmaster_host:192.168.56.11\nmaster_port:6379", True),
+    ("role:slave\nmaster_host:redis1\nmaster_port:6379", True),
+    ("role:master", False),
+    ("role:slave\nmaster_host:192.168.56.12\nmaster_port:6379", False),  # another master
+    ("role:slave\nmaster_host:192.168.56.11\nmaster_port:6380", False)])
+def test_only_a_master_replicating_itself_is_made_a_master_again(tmp_path, replicating,
+                                                                 promoted):
+    import subprocess
+
+    from lab.chaos.faults import sentinel_files
+
+    nemesis, _, topo = fake_nemesis()
+    master = topo.shard(1).initial_master
+    line = sentinel_files.unless_replicating_itself(nemesis, master,
+                                                    (master.server.address, "redis1"))
+    # redis-cli stood in for by a script: INFO answers, REPLICAOF is written down
+    (tmp_path / "redis-cli").write_text(
+        "#!/bin/sh\ncase \"$*\" in *INFO*) printf '%s\\n' \"$LAB_INFO\" | sed 's/$/\\r/' ;;"
+        f" *REPLICAOF*) echo \"$*\" >> {tmp_path}/ran ;; esac\n")
+    (tmp_path / "redis-cli").chmod(0o755)
+    subprocess.run(["sh", "-c", line], check=True, env={
+        "PATH": f"{tmp_path}:/usr/bin:/bin", "LAB_INFO": replicating})
+    ran = (tmp_path / "ran").read_text() if (tmp_path / "ran").exists() else ""
+    assert ("REPLICAOF NO ONE" in ran) is promoted

@@ -1,7 +1,8 @@
-"""Faults on the file a Sentinel keeps its state in: made read-only, or replaced by a
-fresh one naming another master. Sentinel rewrites its config file with everything it
-learns (the master after a failover, the epochs, the replicas and the other Sentinels),
-and starts again from it: what the file says is what a restarted Sentinel believes.
+"""Faults on the file a Sentinel keeps its state in: made read-only, replaced by a
+fresh one naming another master, or filled with lines it refuses to start from.
+Sentinel rewrites its config file with everything it learns (the master after a
+failover, the epochs, the replicas and the other Sentinels), and starts again from it:
+what the file says is what a restarted Sentinel believes.
 
 Each Sentinel of the lab runs from its own copy of the rendered config, in its data
 directory on the machine (``lab-entrypoint.sh``). What a fault changes there is put back
@@ -10,12 +11,15 @@ by its undo, written to the machine's pending-undo file first (:mod:`lab.leftove
 
 from __future__ import annotations
 
+import functools
 import shlex
 import time
 
 from lab.at_once import each_at_once
 from lab.chaos.faults.applied import CONTAINER_RUNNING
 from lab.chaos.faults.base import Applied, Fault, FaultSkipped, Param, register
+from lab.chaos.faults.settings import config_change
+from lab.probe import client
 from lab.render import REMOTE_ROOT
 
 # What Sentinel learns about a master and writes under its name: forgotten by a fresh
@@ -131,3 +135,89 @@ def fresh_monitor(conf: str, monitor: str, instance) -> str:
             f"*) host={server.address} ;; esac && "
             f"sed -i {forget} -e \"s/^sentinel monitor {monitor} [^ ]* [0-9]* /"
             f"sentinel monitor {monitor} $host {instance.port} /\" {conf}")
+
+
+@register
+class ReplicasAnnounceMaster(Fault):
+    """The shard's replicas announce the master's own address (``replica-announce-ip``
+    and ``-port`` copied from the master's config, as a template rendering one config for
+    every instance does): the first by its number, the second by its name. The master
+    lists them so; Sentinel takes its master for one of its own replicas, writes each
+    alias into its file as the same ``known-replica`` line, which a restarted Sentinel
+    refuses ("Duplicate hostname and port for replica": valkey-io/valkey#4530, where
+    Sentinel announces host names), and, 8 s after learning it, makes the master a
+    replica of itself (``+convert-to-slave``): the shard has no master.
+
+    The heal puts the announcements back, removes those lines from every Sentinel's file
+    and starts again a Sentinel that could not start, makes a master that replicates
+    itself a master again, then makes every Sentinel forget the shard's replicas
+    (``SENTINEL RESET``) and learn them again."""
+
+    name = "replicas-announce-master"
+    family = "settings"
+    params = (Param("shard", "shard", 1),)
+    touches = "shard"
+    searched = False  # it sets the stage for a Sentinel restart (a catalogue story)
+    sets_stage = True
+    words = "shard {shard}'s replicas announce its master's address (by number and by name)"
+
+    def inject(self, nemesis, shard):
+        if nemesis.adopted:
+            raise FaultSkipped("adopt mode: the deployment's settings are its own")
+        shard_ = nemesis.topology.shard(shard)
+        master = nemesis.master_of(shard)
+        replicas = [i for i in shard_.instances if i != master]
+        sentinels = nemesis.topology.sentinels_of(shard_)
+        forms = (master.server.address, master.server.name)
+        # Two replicas take the two forms; a third, if a layout has one, keeps its own.
+        announcing = list(zip(replicas, forms, strict=False))
+        applied = Applied(self.name, {"master": master.label, "announced": {
+            r.label: f"{form}:{master.port}" for r, form in announcing}})
+        # Undone last to first: announcements put back, files cleaned (a Sentinel that
+        # could not start, started), the master a master again, the replicas relearned.
+        for sentinel in sentinels:
+            nemesis.remember_undo(applied, sentinel.server.name, nemesis.redis_cli(
+                sentinel.address, "SENTINEL", "RESET", shard_.monitor_name, auth=False))
+        nemesis.need_redis_cli(master.server.name)
+        nemesis.remember_undo(applied, master.server.name, unless_replicating_itself(
+            nemesis, master, forms))
+        for sentinel in sentinels:
+            server = sentinel.server.name
+            cid = nemesis.container(server, sentinel.service)
+            _, conf = conf_of(sentinel)
+            lines = "\\|".join(forms)
+            nemesis.remember_undo(applied, server, (
+                f"sed -i '/^sentinel known-replica {shard_.monitor_name} \\({lines}\\) "
+                f"{master.port}$/d' {conf}; [ \"$(docker inspect -f '{{{{.State.Status}}}}' "
+                f"{cid})\" = running ] || docker restart -t 1 {cid} >/dev/null"))
+            applied.ready.append((server, CONTAINER_RUNNING.format(cid=cid)))
+        for replica, form in announcing:
+            server = replica.server.name
+            with client(*replica.address, nemesis.access, timeout=5) as r:
+                was = r.config_get("replica-announce-*")
+            reconnect = nemesis.redis_cli(replica.address, "CLIENT", "KILL", "TYPE", "master")
+            _, change, undo = config_change(
+                nemesis, replica,
+                ("replica-announce-ip", form, "replica-announce-port", master.port),
+                ("replica-announce-ip", was["replica-announce-ip"],
+                 "replica-announce-port", was["replica-announce-port"]))
+            nemesis.remember_undo(applied, server, f"{undo} && {reconnect} >/dev/null")
+            nemesis.need_redis_cli(server)
+            nemesis.run_ok(server, change)
+            # A replica announces itself when it connects: it reconnects at once.
+            nemesis.machines[server].run(f"{reconnect} >/dev/null")
+        return applied
+
+
+def unless_replicating_itself(nemesis, master, forms: tuple[str, str]) -> str:
+    """A shell line making ``master`` a master again (``REPLICAOF NO ONE``) if, and only
+    if, it replicates its own address (under either of ``forms``): a Sentinel made it so.
+    A master another failover demoted is left to Sentinel."""
+    cli = functools.partial(nemesis.redis_cli, master.address)
+    field = "awk -F: '$1 == \"master_%s\" { print $2 }' | tr -d '\\r'"
+    return (f"info=$({cli('INFO', 'replication')}) && "
+            f"host=$(echo \"$info\" | {field % 'host'}) && "
+            f"port=$(echo \"$info\" | {field % 'port'}) && "
+            f"{{ [ \"$port\" != {master.port} ] || "
+            f"{{ [ \"$host\" != {forms[0]} ] && [ \"$host\" != {shlex.quote(forms[1])} ]; }} || "
+            f"{{ {cli('REPLICAOF', 'NO', 'ONE')}; }} >/dev/null; }}")
