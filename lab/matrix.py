@@ -154,6 +154,7 @@ def variants(options: MatrixOptions, config: config_module.LabConfig) -> list[Va
 def run(lab: Lab, options: MatrixOptions, publish_run: Publish,
         publish_matrix: Publish) -> int:
     """Run the matrix; the exit status is the worst of the variants' chaos runs."""
+    runs.require_up(lab)
     raw = tomllib.loads(lab.paths.applied_config.read_text(encoding="utf-8"))
     chosen, planned = _preflight(lab, options, raw)
     dimensions = options.dimensions

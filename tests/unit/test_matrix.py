@@ -173,3 +173,15 @@ def test_route_variants_are_columns_named_by_what_varies(tmp_path):
     assert "12.30 s" in html and "two UP in HAProxy" in html
     # Writes to a demoted master in one route and none in the other: a difference in kind.
     assert html.count('class="differs changed"') == 2
+
+
+def test_a_matrix_on_a_lab_that_is_not_up_is_one_line_and_exit_2(capsys, tmp_path,
+                                                                 monkeypatch):
+    from lab.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("REDIS_HA_LAB_HOME", str(tmp_path))
+    (tmp_path / "lab.toml").write_text("")
+    assert main(["matrix", "--engines", "redis-7.0", "-k", "crash-master"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "is not up; run `nox -s lab_up` first" in err and "\n" not in err
