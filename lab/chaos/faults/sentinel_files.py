@@ -149,9 +149,9 @@ class ReplicasAnnounceMaster(Fault):
     replica of itself (``+convert-to-slave``): the shard has no master.
 
     The heal puts the announcements back, removes those lines from every Sentinel's file
-    and starts again a Sentinel that could not start, makes a master that replicates
-    itself a master again, then makes every Sentinel forget the shard's replicas
-    (``SENTINEL RESET``) and learn them again."""
+    and starts again a Sentinel that could not start, makes every Sentinel forget the
+    shard's replicas (``SENTINEL RESET``) and learn them again, then makes a master that
+    replicates itself a master again."""
 
     name = "replicas-announce-master"
     family = "settings"
@@ -174,13 +174,15 @@ class ReplicasAnnounceMaster(Fault):
         applied = Applied(self.name, {"master": master.label, "announced": {
             r.label: f"{form}:{master.port}" for r, form in announcing}})
         # Undone last to first: announcements put back, files cleaned (a Sentinel that
-        # could not start, started), the master a master again, the replicas relearned.
-        for sentinel in sentinels:
-            nemesis.remember_undo(applied, sentinel.server.name, nemesis.redis_cli(
-                sentinel.address, "SENTINEL", "RESET", shard_.monitor_name, auth=False))
+        # could not start, started), the replicas forgotten and learned again, and only
+        # then the master a master again: a Sentinel that still knew it as a replica
+        # would convert it again within its next 10 s.
         nemesis.need_redis_cli(master.server.name)
         nemesis.remember_undo(applied, master.server.name, unless_replicating_itself(
             nemesis, master, forms))
+        for sentinel in sentinels:
+            nemesis.remember_undo(applied, sentinel.server.name, nemesis.redis_cli(
+                sentinel.address, "SENTINEL", "RESET", shard_.monitor_name, auth=False))
         for sentinel in sentinels:
             server = sentinel.server.name
             cid = nemesis.container(server, sentinel.service)
