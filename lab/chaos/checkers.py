@@ -119,10 +119,11 @@ class ShardMeasures:
     # The shard's instances that started again during the recording (a new run_id
     # between the reads before and after: crashed, killed, OOM-killed, restarted).
     restarted: list[str] = field(default_factory=list)
-    # Keys the shard's instances evicted (maxmemory) during the recording, per instance
-    # ("label (replica)": a replica's own, its dataset no longer its master's); None:
-    # INFO not read before and after.
+    # Keys the shard's instances evicted (maxmemory) during the recording, per instance,
+    # and those of them that were replicas (keys a replica dropped on its own: its
+    # dataset is no longer its master's); None: INFO not read before and after.
     evicted: dict[str, int] | None = None
+    replica_evicted: dict[str, int] | None = None
 
     @property
     def split_brain_s(self) -> float:
@@ -225,7 +226,7 @@ def measure(
         m.acl_denials = acl_denials(events, shard)
         m.syncs = syncs(events, shard)
         m.restarted = restarted(events, shard)
-        m.evicted = evictions(events, shard)
+        m.evicted, m.replica_evicted = evictions(events, shard) or (None, None)
         if appends or any(o["op"] == "lrange" for o in mine):
             m.anomalies, m.anomaly_examples = list_anomalies(events, shard, mine)
             # An appended value is a write too: lost writes count both kinds.
@@ -484,14 +485,18 @@ def syncs(events: list[dict], shard: int) -> dict[str, int | None] | None:
     return found
 
 
-def evictions(events: list[dict], shard: int) -> dict[str, int] | None:
+def evictions(events: list[dict], shard: int
+              ) -> tuple[dict[str, int], dict[str, int]] | None:
     """Per instance of ``shard`` that evicted keys (``maxmemory``) between the
     ``sync-stats`` reads before and after the recording, how many (all it counted after
-    a restart), its label suffixed `` (replica)`` where it was a replica when read
-    after: keys it dropped on its own, its master's evictions reaching it as deletions.
-    None when an instance was not read both times, or a history read none."""
+    a restart); and the same for those of them that were replicas when read after: keys
+    a replica dropped on its own (its master's evictions reach it as deletions, which it
+    does not count). None when an instance was not read both times, or none was read."""
     reads = [e for e in events if e["type"] == "sync-stats" and e.get("shard") == shard]
-    found: dict[str, int] = {}
+    if not reads:
+        return None
+    evicted: dict[str, int] = {}
+    by_replicas: dict[str, int] = {}
     for read in (e for e in reads if e["phase"] == "after"):
         before = next((e for e in reads if e["phase"] == "before"
                        and e["instance"] == read["instance"]), None)
@@ -501,9 +506,10 @@ def evictions(events: list[dict], shard: int) -> dict[str, int] | None:
         was = 0 if before["run_id"] != read["run_id"] else \
             before["counters"].get("evicted_keys", 0)
         if read["counters"]["evicted_keys"] > was:
-            label = read["instance"] + (" (replica)" if read.get("role") == "slave" else "")
-            found[label] = read["counters"]["evicted_keys"] - was
-    return found if reads else None
+            evicted[read["instance"]] = read["counters"]["evicted_keys"] - was
+            if read.get("role") == "slave":
+                by_replicas[read["instance"]] = evicted[read["instance"]]
+    return evicted, by_replicas
 
 
 def _acl_counts(entries: list[dict]) -> Counter[tuple]:

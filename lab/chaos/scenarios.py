@@ -249,15 +249,16 @@ def _at_least(v: Verdict, bound: float | None, measured: float, check: str, find
 def _judge_evictions(expect: Expect, m: ShardMeasures, v: Verdict) -> None:
     """Keys ``maxmemory`` evicted: reported whenever there were some; a replica's own
     evictions asserted where the scenario says whether replicas evict."""
-    own = {label: n for label, n in (m.evicted or {}).items() if label.endswith("(replica)")}
+    own = m.replica_evicted or {}
     if expect.replica_evictions is not None:
-        did = bool(own)
         v.check("replicas evicted keys on their own" if expect.replica_evictions
-                else "no replica evicted keys on its own", did == expect.replica_evictions,
+                else "no replica evicted keys on its own",
+                bool(own) == expect.replica_evictions,
                 f"{sum(own.values())} key(s)" if m.evicted is not None
                 else "INFO not read: unknown")
     if m.evicted:
-        each = ", ".join(f"{label}: {n}" for label, n in m.evicted.items())
+        each = ", ".join(f"{label}{' (replica)' if label in own else ''}: {n}"
+                         for label, n in m.evicted.items())
         v.findings.append(f"{sum(m.evicted.values())} keys evicted (maxmemory; {each})"
                           + (f": the replicas dropped {sum(own.values())} keys their master "
                              "kept, their datasets diverged" if own else ""))

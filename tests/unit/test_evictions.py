@@ -27,19 +27,21 @@ def test_each_instance_counts_its_own_evictions_and_a_replica_is_named_one():
               read("after", "a:6379", evicted=2305), read("after", "a:6380", 656, "slave"),
               read("after", "a:6381", evicted=3, role="slave"),  # none during the recording
               read("after", "z:6379", evicted=9, shard=2)]
-    assert checkers.evictions(events, 1) == {"a:6379": 2300, "a:6380 (replica)": 656}
+    assert checkers.evictions(events, 1) == ({"a:6379": 2300, "a:6380": 656},
+                                             {"a:6380": 656})
     m = checkers.measure(events, [1, 2], {1: "shard1", 2: "shard2"})
-    assert m[1].evicted == {"a:6379": 2300, "a:6380 (replica)": 656}
+    assert m[1].evicted == {"a:6379": 2300, "a:6380": 656}
+    assert m[1].replica_evicted == {"a:6380": 656}
     assert measures.get("evicted_keys").value([m[1]], SETTLED) == 2956
     assert measures.get("replica_evicted_keys").value([m[1]], SETTLED) == 656
     # shard 2's instance was not read before: what it evicted is unknown, not 9
-    assert m[2].evicted is None
+    assert m[2].evicted is None and m[2].replica_evicted is None
     assert measures.get("evicted_keys").value(list(m.values()), SETTLED) is measures.UNKNOWN
 
 
 def test_a_restarted_instance_counts_everything_since_its_restart_and_old_histories_none():
     restarted = [read("before", "a", evicted=500), read("after", "a", evicted=40, run="r2")]
-    assert checkers.evictions(restarted, 1) == {"a": 40}
+    assert checkers.evictions(restarted, 1) == ({"a": 40}, {})
     old_engine = [read("before", "a", counted=False), read("after", "a", counted=False)]
     assert checkers.evictions(old_engine, 1) is None
     assert checkers.evictions([], 1) is None  # recorded before the counters were read
@@ -48,21 +50,24 @@ def test_a_restarted_instance_counts_everything_since_its_restart_and_old_histor
 
 def test_replicas_evicting_on_their_own_are_asserted_and_reported():
     expect = Expect(failover=False, max_lost_writes=None, replica_evictions=True, finding="x")
-    diverged = judge(expect, ShardMeasures(1, evicted={"a:6379": 2300,
-                                                       "a:6380 (replica)": 656}), SETTLED)
+    diverged = judge(expect, ShardMeasures(1, evicted={"a:6379": 2300, "a:6380": 656},
+                                           replica_evicted={"a:6380": 656}), SETTLED)
     assert diverged.status == "finding"
     assert "2956 keys evicted (maxmemory; a:6379: 2300, a:6380 (replica): 656): the " \
         "replicas dropped 656 keys their master kept, their datasets diverged" \
         in diverged.findings
-    followed = judge(expect, ShardMeasures(1, evicted={"a:6379": 2300}), SETTLED)
+    followed = judge(expect, ShardMeasures(1, evicted={"a:6379": 2300},
+                                           replica_evicted={}), SETTLED)
     assert [c.check for c in followed.checks if not c.ok] == [
         "replicas evicted keys on their own"]
     assert "2300 keys evicted (maxmemory; a:6379: 2300)" in followed.findings
     unread = judge(expect, ShardMeasures(1, evicted=None), SETTLED)
     assert [c.detail for c in unread.checks if not c.ok] == ["INFO not read: unknown"]
     ignoring = Expect(max_lost_writes=None, replica_evictions=False)
-    assert judge(ignoring, ShardMeasures(1, evicted={"a:6379": 10}), SETTLED).status != "fail"
-    assert judge(ignoring, ShardMeasures(1, evicted={"a:6380 (replica)": 1}),
+    assert judge(ignoring, ShardMeasures(1, evicted={"a:6379": 10}, replica_evicted={}),
+                 SETTLED).status != "fail"
+    assert judge(ignoring, ShardMeasures(1, evicted={"a:6380": 1},
+                                         replica_evicted={"a:6380": 1}),
                  SETTLED).status == "fail"
 
 

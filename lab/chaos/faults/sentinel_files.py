@@ -95,8 +95,7 @@ class SentinelsDisagree(Fault):
         else:
             named = [master] * (len(sentinels) - 1) + [replicas[0]]
         applied = Applied(self.name, {"master": master.label, "named": {
-            s.label: i.label for s, i in zip(sentinels, named, strict=True)}},
-            ready=[])
+            s.label: i.label for s, i in zip(sentinels, named, strict=True)}})
         containers = {}
         for sentinel in sentinels:
             server = sentinel.server.name
