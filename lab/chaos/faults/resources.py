@@ -172,17 +172,21 @@ class DiskFull(Fault):
     sync from disk (redis/redis#12012, OpenAtomFoundation/pikiwidb#1010). The next RDB
     save point is brought forward (BGSAVE) so that an RDB lab meets its full disk now.
 
-    Needs ``[redis] data_disk_mb`` (each data directory a filesystem of its own: the
-    lab never fills the machine's disk, the host's); the heal removes the filler and
-    saves again where a save had failed."""
+    With ``[redis] data_disk_mb`` (each data directory a filesystem of its own: the lab
+    never fills the machine's disk, the host's) the disk is filled; without, the data
+    directory is made unwritable instead (``how = "unwritable"``, as a disk remounted
+    read-only after errors makes it for new files): an RDB save cannot create its file,
+    while an AOF already open is still written. The heal removes the filler, or makes
+    the directory writable, and saves again where a save had failed."""
 
     name = "disk-full"
     family = "resources"
     params = (Param("shard", "shard", 1),
               Param("free_kb", "int", 0, low=0, high=1 << 22))
     touches = "master"
-    searched = False  # it needs a lab setting ([redis] data_disk_mb)
-    words = "fill the data disk of shard {shard}'s master, leaving {free_kb} KB free"
+    searched = False  # what it shows depends on lab settings (persistence, data disks)
+    words = "fill the data disk of shard {shard}'s master, leaving {free_kb} KB free " \
+            "(no disk of its own: make its data directory unwritable)"
 
     def inject(self, nemesis, shard, free_kb):
         if nemesis.adopted:
@@ -190,25 +194,27 @@ class DiskFull(Fault):
         master = nemesis.master_of(shard)
         server, machine = master.server.name, nemesis.machines[master.server.name]
         data = f"{REMOTE_ROOT}/data/{master.service}"
-        if not machine.ok(f"mountpoint -q {data}"):
-            raise FaultSkipped(f"{master.label}'s data directory is not a disk of its own "
-                               "(set [redis] data_disk_mb, e.g. 64, then lab_down and "
-                               "lab_up; a restarted machine loses its data disks)")
+        full = machine.ok(f"mountpoint -q {data}")
         nemesis.need_redis_cli(server)
         cli = functools.partial(nemesis.redis_cli, master.address)
         filler = f"{data}/{DISK_FILLER}"
         applied = Applied(self.name, {"master": master.label, "server": server,
-                                      "free_kb": free_kb})
+                                      "free_kb": free_kb,
+                                      "how": "full" if full else "unwritable"})
         # Saved again where a save failed: RDB's error stays until a save succeeds (an
         # AOF write error clears with the next write that fits).
+        put_back = f"rm -f {filler}" if full else f"chmod u+w {data}"
         nemesis.remember_undo(applied, server, (
-            f"rm -f {filler}; if {cli('INFO', 'persistence')} | "
+            f"{put_back}; if {cli('INFO', 'persistence')} | "
             f"grep -q '^rdb_last_bgsave_status:err'; then {cli('BGSAVE')} >/dev/null; fi"))
         applied.ready.append((server, f"[ \"$({cli('PING')})\" = PONG ]"))
         avail = f"$(df --output=avail -k {data} | tail -n1)"
         applied.at = time.time()
-        machine.run(f"fallocate -l $(( ({avail} - {free_kb}) * 1024 )) {filler} && "
-                    f"[ {avail} -le {free_kb} ]")
+        if full:
+            machine.run(f"fallocate -l $(( ({avail} - {free_kb}) * 1024 )) {filler} && "
+                        f"[ {avail} -le {free_kb} ]")
+        else:  # the instance is not root (its own uid): a mode it must obey
+            machine.run(f"chmod a-w {data}")
         machine.run(f"[ -z \"$({cli('CONFIG', 'GET', 'save')} | sed -n 2p)\" ] || "
                     f"{{ {cli('BGSAVE')} >/dev/null; }}")
         return applied

@@ -101,6 +101,12 @@ class SentinelsDisagree(Fault):
             server = sentinel.server.name
             cid = containers[sentinel] = nemesis.container(server, sentinel.service)
             _, conf = conf_of(sentinel)
+            # What it knows written to its file first: a save that failed earlier (a
+            # read-only file, since writable again) is not retried until the next change,
+            # and the heal restores this file.
+            nemesis.need_redis_cli(server)
+            nemesis.run_ok(server, nemesis.redis_cli(sentinel.address, "SENTINEL",
+                                                     "FLUSHCONFIG", auth=False))
             # Started again from the file it had: what it learned since the fault is lost
             # with the fresh one, as a real restore from a backup would lose it.
             nemesis.remember_undo(applied, server,
