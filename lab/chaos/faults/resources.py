@@ -411,13 +411,19 @@ def full_sync(nemesis, replica) -> None:
 def full_sync_command(nemesis, replica) -> str:
     """The shell line of :func:`full_sync`, run on ``replica``'s machine."""
     cli = functools.partial(nemesis.redis_cli, replica.address)
-    # Its master as its own config names it (an address, or a name with hostnames).
-    field = "awk -F: '$1 == \"master_%s\" { print $2 }' | tr -d '\\r'"
-    return (f"info=$({cli('INFO', 'replication')}) && "
-            f"host=$(echo \"$info\" | {field % 'host'}) && "
-            f"port=$(echo \"$info\" | {field % 'port'}) && "
+    return (f"{read_master(nemesis, replica)} && "
             f"{{ [ -z \"$host\" ] || printf 'REPLICAOF NO ONE\\nREPLICAOF %s %s\\n' "
             f"\"$host\" \"$port\" | {{ {cli()}; }}; }}")
+
+
+def read_master(nemesis, instance) -> str:
+    """A shell line setting ``$host`` and ``$port`` to the master ``instance``
+    replicates, as its INFO names it (an address, or a name with host names); both empty
+    when it is a master."""
+    field = "awk -F: '$1 == \"master_%s\" { print $2 }' | tr -d '\\r'"
+    return (f"info=$({nemesis.redis_cli(instance.address, 'INFO', 'replication')}) && "
+            f"host=$(echo \"$info\" | {field % 'host'}) && "
+            f"port=$(echo \"$info\" | {field % 'port'})")
 
 
 def cgroup_memory(cid: str) -> str:

@@ -11,13 +11,13 @@ by its undo, written to the machine's pending-undo file first (:mod:`lab.leftove
 
 from __future__ import annotations
 
-import functools
 import shlex
 import time
 
 from lab.at_once import each_at_once
 from lab.chaos.faults.applied import CONTAINER_RUNNING
 from lab.chaos.faults.base import Applied, Fault, FaultSkipped, Param, register
+from lab.chaos.faults.resources import read_master
 from lab.chaos.faults.settings import config_change
 from lab.probe import client
 from lab.render import REMOTE_ROOT
@@ -220,11 +220,8 @@ def unless_replicating_itself(nemesis, master, forms: tuple[str, str]) -> str:
     """A shell line making ``master`` a master again (``REPLICAOF NO ONE``) if, and only
     if, it replicates its own address (under either of ``forms``): a Sentinel made it so.
     A master another failover demoted is left to Sentinel."""
-    cli = functools.partial(nemesis.redis_cli, master.address)
-    field = "awk -F: '$1 == \"master_%s\" { print $2 }' | tr -d '\\r'"
-    return (f"info=$({cli('INFO', 'replication')}) && "
-            f"host=$(echo \"$info\" | {field % 'host'}) && "
-            f"port=$(echo \"$info\" | {field % 'port'}) && "
+    return (f"{read_master(nemesis, master)} && "
             f"{{ [ \"$port\" != {master.port} ] || "
             f"{{ [ \"$host\" != {forms[0]} ] && [ \"$host\" != {shlex.quote(forms[1])} ]; }} || "
-            f"{{ {cli('REPLICAOF', 'NO', 'ONE')}; }} >/dev/null; }}")
+            f"{{ {nemesis.redis_cli(master.address, 'REPLICAOF', 'NO', 'ONE')}; }} "
+            ">/dev/null; }")
