@@ -80,8 +80,8 @@ class ShardMeasures:
     split_brain_haproxy_s: float = 0.0
     stale_reads: int = 0
     errors: dict[str, int] = field(default_factory=dict)
-    # Sentinel events about this shard from the first fault on, per channel (+tilt,
-    # -failover-abort-no-good-slave, ...): what the catalogue scenarios assert on.
+    # Sentinel events about this shard from the first fault of any kind on, per channel
+    # (+tilt, -failover-abort-no-good-slave, ...): what the catalogue scenarios assert on.
     sentinel_events: dict[str, int] = field(default_factory=dict)
     # The longest time one of the shard's instances was a replica with its link down.
     replica_link_down_s: float = 0.0
@@ -212,8 +212,10 @@ def measure(
             if backend else 0.0
         m.stale_reads = stale_reads(writes, reads)
         watching = set(sentinels[shard]) if sentinels and shard in sentinels else None
+        # From the first fault of any kind: what a fault that sets the stage makes
+        # Sentinel do (a conversion, a TILT) counts too.
         m.sentinel_events = sentinel_events(events, monitor_names[shard], watching,
-                                            first_fault if first_fault is not None
+                                            windows[0].start if windows
                                             else _span(events)[0])
         m.replica_link_down_s = round(replica_link_down(events, shard, first_fault), 3)
         m.sentinel_down_s = round(sentinel_down(events, shard, first_fault), 3)

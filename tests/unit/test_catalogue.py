@@ -242,3 +242,16 @@ def test_new_address_needs_named_servers_and_a_free_address():
     assert new_address(topo, "192.168.56.0/24", "192.168.56.11") == "192.168.56.111"
     with pytest.raises(faults.FaultSkipped, match="no free address 100 above 192.168.56.200"):
         new_address(topo, "192.168.56.0/24", "192.168.56.200")
+
+
+def test_sentinel_events_count_from_a_fault_that_only_sets_the_stage():
+    """A conversion the stage-setting fault caused, before the fault proper, counts."""
+    stage = {"type": "fault", "t": 1.0, "phase": "inject", "id": "s", "fault": "x",
+             "target": {}, "stage": True}
+    events = [sentinel(0.5, "+sdown", "master shard1 10.0.0.1 6379"),  # before any fault
+              stage,
+              sentinel(2.0, "+convert-to-slave", "slave 10.0.0.1:6379 10.0.0.1 6379 @ "
+                       "shard1 10.0.0.1 6379"),
+              {**fault_at(3.0), "id": "p"}]
+    m = checkers.measure(events, [1], {1: "shard1"})
+    assert m[1].sentinel_events == {"+convert-to-slave": 1}
