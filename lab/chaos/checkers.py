@@ -460,6 +460,14 @@ def restarted(events: list[dict], shard: int) -> list[str]:
                   and before.get(e["instance"]) not in (None, e["run_id"]))
 
 
+def sync_reads(events: list[dict], shard: int) -> list[tuple[dict | None, dict]]:
+    """Each instance of ``shard`` read after the recording (``sync-stats``), with its read
+    before (None if there was none)."""
+    reads = [e for e in events if e["type"] == "sync-stats" and e.get("shard") == shard]
+    before = {e["instance"]: e for e in reads if e["phase"] == "before"}
+    return [(before.get(e["instance"]), e) for e in reads if e["phase"] == "after"]
+
+
 def syncs(events: list[dict], shard: int) -> dict[str, int | None] | None:
     """How many full and partial resynchronisations the instances of ``shard`` served
     between the ``sync-stats`` reads before and after the recording, and how many bytes
@@ -467,14 +475,11 @@ def syncs(events: list[dict], shard: int) -> dict[str, int | None] | None:
     all of it after a restart (a new ``run_id``: the counters start again at 0).
     ``repl_bytes`` is None where an engine does not count it. None when an instance
     could not be read before or after: what it served is unknown."""
-    reads = [e for e in events if e["type"] == "sync-stats" and e.get("shard") == shard]
-    after = [e for e in reads if e["phase"] == "after"]
-    if not after:
+    pairs = sync_reads(events, shard)
+    if not pairs:
         return None
     found: dict[str, int | None] = dict.fromkeys(SYNC_COUNTERS, 0)
-    for read in after:
-        before = next((e for e in reads if e["phase"] == "before"
-                       and e["instance"] == read["instance"]), None)
+    for before, read in pairs:
         if read["counters"] is None or before is None or before["counters"] is None:
             return None
         restarted = before["run_id"] != read["run_id"]
@@ -494,14 +499,12 @@ def evictions(events: list[dict], shard: int
     a restart); and the same for those of them that were replicas when read after: keys
     a replica dropped on its own (its master's evictions reach it as deletions, which it
     does not count). None when an instance was not read both times, or none was read."""
-    reads = [e for e in events if e["type"] == "sync-stats" and e.get("shard") == shard]
-    if not reads:
+    pairs = sync_reads(events, shard)
+    if not pairs:
         return None
     evicted: dict[str, int] = {}
     by_replicas: dict[str, int] = {}
-    for read in (e for e in reads if e["phase"] == "after"):
-        before = next((e for e in reads if e["phase"] == "before"
-                       and e["instance"] == read["instance"]), None)
+    for before, read in pairs:
         if read["counters"] is None or before is None or before["counters"] is None \
                 or "evicted_keys" not in read["counters"]:
             return None

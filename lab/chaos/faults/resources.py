@@ -208,9 +208,9 @@ class DiskFull(Fault):
             f"{put_back}; if {cli('INFO', 'persistence')} | "
             f"grep -q '^rdb_last_bgsave_status:err'; then {cli('BGSAVE')} >/dev/null; fi"))
         applied.ready.append((server, f"[ \"$({cli('PING')})\" = PONG ]"))
-        avail = f"$(df --output=avail -k {data} | tail -n1)"
         applied.at = time.time()
         if full:
+            avail = f"$(df --output=avail -k {data} | tail -n1)"
             machine.run(f"fallocate -l $(( ({avail} - {free_kb}) * 1024 )) {filler} && "
                         f"[ {avail} -le {free_kb} ]")
         else:  # the instance is not root (its own uid): a mode it must obey
